@@ -1,0 +1,87 @@
+"""`dashboard check`: load every source once, evaluate, print a summary (or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from dashboard.commands.common import open_runtime
+from dashboard.core.items import STATUS_LABELS, Status
+from dashboard.core.parse import format_percent
+from dashboard.runtime import Runtime, Snapshot
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("check", parents=[common], help="载入全部数据源一次并汇总 load once and summarise")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="数据截止日期 as-of date")
+    p.add_argument("--json", action="store_true", help="输出一个 JSON 对象 print one JSON object")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    _config, runtime = open_runtime(args)
+    asyncio.run(runtime.refresh_all())
+    snap = runtime.snapshot()
+    report = build_report(runtime, snap)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(render_text(report))
+    return 0 if all(s["ok"] for s in report["sources"]) else 3
+
+
+def build_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
+    """The JSON contract of `dashboard check --json` (keys are only ever added)."""
+    return {
+        "as_of": snap.as_of.isoformat(),
+        "expected": round(snap.expected, 6),
+        "items": len(snap.evaluated),
+        "by_status": snap.by_status,
+        "sources": [
+            {
+                "name": s.name,
+                "type": s.spec.type,
+                "ok": bool(s.ok),
+                "items": len(s.items),
+                "error": s.error or None,
+                "warnings": [str(w) for w in s.warnings],
+            }
+            for s in snap.sources
+        ],
+        "behind": [
+            {
+                "id": e.item.id,
+                "name": e.item.name,
+                "unit": e.item.unit,
+                "ratio": None if e.item.ratio is None else round(e.item.ratio, 6),
+                "expected": round(e.expected, 6),
+                "status": e.status.value,
+            }
+            for e in snap.behind
+        ],
+    }
+
+
+def render_text(report: dict[str, Any]) -> str:
+    lines = [
+        f"数据截止 as of {report['as_of']}    序时进度 expected {format_percent(report['expected'])}",
+        f"项目总数 items {report['items']}",
+    ]
+    for key, count in report["by_status"].items():
+        lines.append(f"  {STATUS_LABELS[Status(key)]:<6} {key:<9} {count:>5}")
+    lines.append("数据源 sources:")
+    for s in report["sources"]:
+        mark = "✓" if s["ok"] else "✗"
+        lines.append(f"  {mark} {s['name']} ({s['type']}): {s['items']} 项" + (f"  {s['error']}" if s["error"] else ""))
+        for w in s["warnings"][:20]:
+            lines.append(f"      ! {w}")
+    if report["behind"]:
+        lines.append("滞后项目 behind:")
+        for b in report["behind"]:
+            lines.append(
+                f"  [{b['id']}] {b['name']} — {b['unit']}  {format_percent(b['ratio'])}"
+                f" / 序时 {format_percent(b['expected'])}"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""`dashboard plugins`: the loaded plugins, their kinds and where they came from."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from dashboard.config import load_config
+from dashboard.plugins import PluginManager
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("plugins", parents=[common], help="列出已加载的插件 list loaded plugins")
+    p.add_argument("--json", action="store_true", help="JSON 输出")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    records = PluginManager(config.plugins_dir).describe()
+    if args.json:
+        print(json.dumps([
+            {"name": r.name, "kinds": r.kinds, "provides": r.provides, "origin": r.origin, "error": r.error or None}
+            for r in records
+        ], ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'插件 plugin':<24} {'类型 kinds':<18} {'提供 provides':<28} 来源 origin")
+    for r in records:
+        print(f"{r.name:<24} {','.join(r.kinds) or '-':<18} {','.join(r.provides) or '-':<28} {r.origin}")
+        if r.error:
+            print(f"    ✗ 错误 error: {r.error}")
+    return 0

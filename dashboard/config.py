@@ -1,0 +1,271 @@
+"""Load and validate dashboard.toml: the only module that knows its top-level keys.
+
+Source, sink and rule tables are validated by the plugin that owns them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from dashboard.contracts import COMMON_SOURCE_KEYS, ConfigError, SourceSpec
+from dashboard.core.progress import Thresholds
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+APP_NAME = "zhuanban-dashboard"
+CONFIG_NAME = "dashboard.toml"
+BUNDLED_CONFIG = Path(__file__).parent / "data" / CONFIG_NAME
+
+TOP_KEYS = {
+    "title": "看板标题",
+    "as_of": "数据截止日期 YYYY-MM-DD，或 auto",
+    "plugins_dir": "本地插件 .py 文件夹",
+    "progress": "序时进度与状态阈值",
+    "store": "SQLite 存储",
+    "export": "导出",
+    "ui": "界面",
+    "alerts": "预警规则",
+    "sources": "数据源",
+    "sinks": "预警推送",
+}
+PROGRESS_KEYS = {
+    "period_start": "MM-DD",
+    "period_end": "MM-DD",
+    "method": "months | days | workdays",
+    "threshold_mode": "points | share",
+    "lagging_below": "number",
+    "severe_below": "number",
+    "done_at": "number (percent)",
+}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: object) -> float | None:
+    """`30s`, `5m`, `1h`, `2d` or a number of seconds → seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    m = _DURATION_RE.match(value)
+    return float(m.group(1)) * _UNITS[m.group(2)] if m else None
+
+
+def state_dir() -> Path:
+    """Where the store and default alert files live; `DASHBOARD_DATA_DIR` overrides."""
+    override = os.environ.get("DASHBOARD_DATA_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+@dataclass(slots=True)
+class UiConfig:
+    theme: str = "textual-dark"
+    kiosk: bool = False
+    kiosk_interval: float = 20.0
+
+
+@dataclass(slots=True)
+class Config:
+    path: Path
+    base_dir: Path
+    title: str = "重点民生实事 专班看板"
+    as_of: date | None = None  # None: auto (the data's date, else today)
+    period_start: tuple[int, int] = (1, 1)
+    period_end: tuple[int, int] = (12, 31)
+    method: str = "months"
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    plugins_dir: Path | None = None
+    sources: list[SourceSpec] = field(default_factory=list)
+    store_path: Path | None = None
+    export_dir: Path | None = None
+    ui: UiConfig = field(default_factory=UiConfig)
+    alerts: dict[str, Any] = field(default_factory=dict)
+    sinks: list[dict[str, Any]] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def error(self, key: str, message: str, expected: str = "") -> ConfigError:
+        return ConfigError(key, message, expected=expected, file=self.path)
+
+    def resolve(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def find_config(explicit: str | Path | None) -> Path:
+    """--config PATH, else ./dashboard.toml, else the user's config folder, else bundled."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError("--config", f"找不到配置文件 {path}", expected="一个存在的 TOML 文件")
+        return path
+    local = Path.cwd() / CONFIG_NAME
+    if local.is_file():
+        return local
+    from platformdirs import user_config_dir
+
+    user = Path(user_config_dir(APP_NAME, appauthor=False)) / CONFIG_NAME
+    if user.is_file():
+        return user
+    return BUNDLED_CONFIG
+
+
+def suggest(key: str, known: list[str] | set[str] | dict[str, str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f"，是否想写 `{close[0]}`？" if close else ""
+
+
+def check_keys(table: dict[str, Any], known: dict[str, str] | set[str], prefix: str, file: Path) -> None:
+    for key in table:
+        if key not in known:
+            raise ConfigError(
+                f"{prefix}{key}",
+                f"未知的键{suggest(key, known)}",
+                expected="、".join(sorted(known)),
+                file=file,
+            )
+
+
+def _month_day(value: object, key: str, file: Path) -> tuple[int, int]:
+    if isinstance(value, date):
+        return value.month, value.day
+    m = re.match(r"^(?:\d{4}-)?(\d{1,2})-(\d{1,2})$", str(value))
+    if not m or not (1 <= int(m.group(1)) <= 12 and 1 <= int(m.group(2)) <= 31):
+        raise ConfigError(key, f"无法识别的日期 {value!r}", expected="MM-DD，例如 11-30", file=file)
+    return int(m.group(1)), int(m.group(2))
+
+
+def parse_as_of(value: object, key: str = "as_of", file: Path | None = None) -> date | None:
+    if value is None or value == "auto":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(key, f"无法识别的日期 {value!r}", expected="YYYY-MM-DD 或 auto", file=file) from None
+
+
+def _number(table: dict[str, Any], key: str, default: float, prefix: str, file: Path) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{prefix}{key}", f"应为数字，实为 {value!r}", expected="数字", file=file)
+    return float(value)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a config file. Raises ConfigError on any problem."""
+    file = find_config(path).resolve()
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("(TOML)", f"语法错误: {exc}", expected="合法的 TOML", file=file) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("(文件)", f"无法读取: {exc}", file=file) from None
+    check_keys(raw, TOP_KEYS, "", file)
+    cfg = Config(path=file, base_dir=file.parent, raw=raw)
+    if "title" in raw:
+        cfg.title = str(raw["title"])
+    cfg.as_of = parse_as_of(raw.get("as_of"), file=file)
+
+    progress = _table(raw, "progress", file)
+    check_keys(progress, PROGRESS_KEYS, "progress.", file)
+    cfg.period_start = _month_day(progress.get("period_start", "01-01"), "progress.period_start", file)
+    cfg.period_end = _month_day(progress.get("period_end", "12-31"), "progress.period_end", file)
+    cfg.method = str(progress.get("method", "months"))
+    if cfg.method not in ("months", "days", "workdays"):
+        raise cfg.error("progress.method", f"未知的计算方式 {cfg.method!r}", "months | days | workdays")
+    mode = str(progress.get("threshold_mode", "points"))
+    if mode not in ("points", "share"):
+        raise cfg.error("progress.threshold_mode", f"未知的阈值方式 {mode!r}", "points | share")
+    lagging = _number(progress, "lagging_below", 0, "progress.", file)
+    severe = _number(progress, "severe_below", 25, "progress.", file)
+    if severe < lagging:
+        raise cfg.error("progress.severe_below", "严重滞后阈值小于滞后阈值", f">= {lagging:g}")
+    done_at = _number(progress, "done_at", 100, "progress.", file)
+    cfg.thresholds = Thresholds(mode, lagging / 100, severe / 100, done_at / 100)  # type: ignore[arg-type]
+
+    if "plugins_dir" in raw:
+        cfg.plugins_dir = cfg.resolve(str(raw["plugins_dir"]))
+
+    store = _table(raw, "store", file)
+    check_keys(store, {"path"}, "store.", file)
+    cfg.store_path = cfg.resolve(str(store["path"])) if "path" in store else state_dir() / "dashboard.sqlite3"
+    export = _table(raw, "export", file)
+    check_keys(export, {"dir"}, "export.", file)
+    cfg.export_dir = cfg.resolve(str(export["dir"])) if "dir" in export else state_dir() / "exports"
+
+    ui = _table(raw, "ui", file)
+    check_keys(ui, {"theme", "kiosk", "kiosk_interval"}, "ui.", file)
+    cfg.ui = UiConfig(
+        theme=str(ui.get("theme", "textual-dark")),
+        kiosk=bool(ui.get("kiosk", False)),
+        kiosk_interval=parse_duration(ui.get("kiosk_interval", "20s")) or 20.0,
+    )
+    cfg.alerts = _table(raw, "alerts", file)
+    sinks = raw.get("sinks", [])
+    if not isinstance(sinks, list) or not all(isinstance(s, dict) for s in sinks):
+        raise cfg.error("sinks", "应为表数组", "[[sinks]]")
+    cfg.sinks = sinks
+    cfg.sources = _sources(raw.get("sources", []), cfg)
+    return cfg
+
+
+def _table(raw: dict[str, Any], key: str, file: Path) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(key, f"应为表，实为 {type(value).__name__}", expected=f"[{key}]", file=file)
+    return value
+
+
+def _sources(value: object, cfg: Config) -> list[SourceSpec]:
+    if not isinstance(value, list) or not all(isinstance(s, dict) for s in value):
+        raise cfg.error("sources", "应为表数组", "[[sources]]")
+    specs: list[SourceSpec] = []
+    names: set[str] = set()
+    for index, table in enumerate(value):
+        prefix = f"sources[{index}]"
+        name = table.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise cfg.error(f"{prefix}.name", "每个数据源需要一个名称", "非空字符串")
+        if name in names:
+            raise cfg.error(f"{prefix}.name", f"数据源名称 {name!r} 重复", "唯一的名称")
+        names.add(name)
+        type_name = table.get("type")
+        if not isinstance(type_name, str) or not type_name:
+            raise cfg.error(f"{prefix}.type", "缺少数据源类型", "例如 csv、rest、mashangtong")
+        refresh = parse_duration(table.get("refresh", "5m"))
+        if refresh is None or refresh <= 0:
+            raise cfg.error(f"{prefix}.refresh", f"无法识别的时间间隔 {table.get('refresh')!r}", "如 30s、5m、1h")
+        timeout = parse_duration(table.get("timeout", "60s"))
+        if timeout is None or timeout <= 0:
+            raise cfg.error(f"{prefix}.timeout", f"无法识别的超时 {table.get('timeout')!r}", "如 10s")
+        if table.get("enabled", True) is False:
+            continue
+        options = {k: v for k, v in table.items() if k not in COMMON_SOURCE_KEYS}
+        specs.append(
+            SourceSpec(
+                name=name,
+                type=type_name,
+                refresh=refresh,
+                options=options,
+                base_dir=cfg.base_dir,
+                config_file=cfg.path,
+                key_prefix=prefix,
+                timeout=timeout,
+            )
+        )
+    return specs

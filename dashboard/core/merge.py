@@ -1,0 +1,72 @@
+"""How items from several sources become one list (pure).
+
+Sources are merged in config order. An item whose name and lead unit (compared
+after removing spaces and punctuation) match an item of an earlier source is the
+same item: fields the earlier source left empty are filled from the later one,
+and `field_sources` records which source gave each field. The first source wins
+where both have a value. Within one source, items are never merged.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import fields
+
+from dashboard.core.items import Item
+
+_PUNCT_RE = re.compile(r"[\s\"'“”‘’《》「」()（）【】\[\],，、。:：;；]+")
+_SKIP = {"id", "source", "field_sources", "origin"}
+_MERGEABLE = [f.name for f in fields(Item) if f.name not in _SKIP]
+
+
+def merge_key(item: Item) -> str:
+    text = unicodedata.normalize("NFKC", f"{item.name}|{item.unit}")
+    return _PUNCT_RE.sub("", text).lower()
+
+
+def _empty(value: object) -> bool:
+    return value is None or value == "" or value == {} or value is False
+
+
+def merge_sources(batches: Sequence[tuple[str, Sequence[Item]]]) -> list[Item]:
+    """`batches` is (source name, items) in config order. Items are not mutated."""
+    if len(batches) == 1:
+        return list(batches[0][1])  # nothing to merge; every field came from `item.source`
+    merged: list[Item] = []
+    by_key: dict[str, Item] = {}
+    ids: set[str] = set()
+    for source, items in batches:
+        taken: set[str] = set()
+        for item in items:
+            key = merge_key(item)
+            base = by_key.get(key)
+            if base is not None and base.source != source and key not in taken:
+                taken.add(key)
+                _fill(base, item, source)
+                continue
+            copy = Item(**{f.name: getattr(item, f.name) for f in fields(Item)})
+            copy.field_sources = {name: source for name in _MERGEABLE if not _empty(getattr(item, name))}
+            if copy.id in ids:
+                copy.id = f"{source}:{copy.id}"
+            ids.add(copy.id)
+            by_key.setdefault(key, copy)
+            taken.add(key)
+            merged.append(copy)
+    return merged
+
+
+def _fill(base: Item, other: Item, source: str) -> None:
+    for name in _MERGEABLE:
+        mine, theirs = getattr(base, name), getattr(other, name)
+        if _empty(mine) and not _empty(theirs):
+            setattr(base, name, theirs)
+            base.field_sources[name] = source
+        elif isinstance(mine, dict) and isinstance(theirs, dict):
+            for k, v in theirs.items():
+                if k not in mine:
+                    mine[k] = v
+    if base.ratio_computed and other.ratio is not None and not other.ratio_computed:
+        base.ratio, base.ratio_computed = other.ratio, False
+        base.field_sources["ratio"] = source

@@ -1,0 +1,131 @@
+"""Tolerant parsing of the figures found in real bulletins and exports (design §1).
+
+Pure functions: text in, numbers out. NFKC normalisation is applied to numeric
+cells only, never to names.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Cells that mean "no value", not zero.
+NA_TOKENS = frozenset({"", "—", "——", "-", "--", "–", "无", "暂无", "/", "n/a", "na", "null", "none"})
+
+# Total and subtotal rows are not items.
+TOTAL_MARKERS = ("合计", "小计", "全省", "全市", "总计")
+
+_SPACE_RE = re.compile(r"\s+")
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_FIRST_NUMBER_RE = re.compile(r"[+-]?\d+(?:\.\d+)?")
+# A rate target: 提升至90%以上, 达到95%, 90%以上, ≥95%.
+_RATE_TARGET_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+
+
+def normalise_numeric(text: str) -> str:
+    """NFKC (full-width digits and %), thousands separators and stray spaces removed."""
+    s = unicodedata.normalize("NFKC", text)
+    s = _SPACE_RE.sub("", s)
+    return s.replace(",", "").replace("，", "")
+
+
+def is_na(text: object) -> bool:
+    if text is None:
+        return True
+    if isinstance(text, (int, float)):
+        return False
+    return normalise_numeric(str(text)).lower() in NA_TOKENS
+
+
+def parse_number(value: object) -> float | None:
+    """A plain number: `27. 904` → 27.904, `１２０` → 120. Text such as 已完成 → None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    s = normalise_numeric(str(value))
+    if s.lower() in NA_TOKENS:
+        return None
+    if _NUMBER_RE.match(s):
+        return float(s)
+    return None
+
+
+def parse_percent(value: object, *, bare_is_percent: bool = True) -> float | None:
+    """A ratio as a fraction: `75. 1%` → 0.751, `７５％` → 0.75, `87.4` → 0.874.
+
+    A number (int/float from a spreadsheet cell or JSON) is taken as a fraction
+    when `bare_is_percent` is False (xlsx percent cells hold 0.874).
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if not bare_is_percent else float(value) / 100.0
+    s = normalise_numeric(str(value))
+    if s.lower() in NA_TOKENS:
+        return None
+    if s.endswith("%"):
+        s = s[:-1]
+        number = parse_number(s)
+        return None if number is None else number / 100.0
+    number = parse_number(s)
+    if number is None:
+        return None
+    return number / 100.0 if bare_is_percent else number
+
+
+@dataclass(slots=True, frozen=True)
+class Target:
+    """A target (任务数) as written, with its number when it has one."""
+
+    text: str
+    value: float | None
+    is_rate: bool = False  # `提升至90%以上`: measured in percentage points
+
+
+def parse_target(value: object) -> Target:
+    """`455` → 455; `提升至90%以上` → rate 90; `不低于700元/月` → text only."""
+    if value is None:
+        return Target("", None)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Target(_format_number(float(value)), float(value))
+    text = str(value).strip()
+    number = parse_number(text)
+    if number is not None:
+        return Target(text, number)
+    normalised = normalise_numeric(text)
+    rates = _RATE_TARGET_RE.findall(normalised)
+    # Only a single rate is unambiguous: `全覆盖/30%` mixes two goals.
+    if len(rates) == 1 and "/" not in normalised:
+        return Target(text, float(rates[0]), is_rate=True)
+    return Target(text, None)
+
+
+def compute_ratio(target: Target, actual: float | None) -> float | None:
+    """actual / target when both are numbers (`455` → `535` is 1.176)."""
+    if actual is None or target.value is None or target.value == 0:
+        return None
+    return actual / target.value
+
+
+def is_total_row(*cells: str) -> bool:
+    """A 合计 / 小计 / 全省 / 全市 row, recognised by a cell that is exactly such a label."""
+    for cell in cells:
+        s = _SPACE_RE.sub("", cell or "")
+        if s and any(s == m or s.startswith(m) and len(s) <= len(m) + 2 for m in TOTAL_MARKERS):
+            return True
+    return False
+
+
+def parse_int(value: object) -> int | None:
+    number = parse_number(value)
+    return None if number is None else int(round(number))
+
+
+def _format_number(x: float) -> str:
+    return str(int(x)) if x == int(x) else f"{x:g}"
+
+
+def format_percent(ratio: float | None, digits: int = 1) -> str:
+    return "—" if ratio is None else f"{ratio * 100:.{digits}f}%"

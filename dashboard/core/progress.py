@@ -1,0 +1,133 @@
+"""序时进度 (expected progress) and item statuses (design §2). Pure."""
+
+from __future__ import annotations
+
+import calendar
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+from dashboard.core.items import Evaluated, Item, Status
+
+Method = Literal["months", "days", "workdays"]
+_EPS = 1e-9
+
+
+@dataclass(slots=True, frozen=True)
+class Period:
+    """The reporting period; by default the calendar year of the as-of date."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def for_year(cls, year: int, end_month_day: tuple[int, int] = (12, 31)) -> Period:
+        month, day = end_month_day
+        return cls(date(year, 1, 1), date(year, month, min(day, _month_len(year, month))))
+
+
+def _month_len(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
+
+
+def _whole_months(start: date, upto: date) -> int:
+    """Months from `start` completed by the end of day `upto` (a month counts at its last day)."""
+    if upto < start:
+        return 0
+    months = (upto.year - start.year) * 12 + (upto.month - start.month)
+    if upto.day == _month_len(upto.year, upto.month):
+        months += 1
+    return months
+
+
+def expected_progress(
+    as_of: date,
+    period: Period,
+    method: Method = "months",
+    is_workday: Callable[[date], bool] | None = None,
+) -> float:
+    """The elapsed fraction of the period at `as_of`, 0..1.
+
+    months: whole months at month end (30 Sep of a calendar year → 0.75);
+    days: calendar days; workdays: days for which `is_workday` is true
+    (the official calendar with holidays and make-up days, supplied by the caller).
+    """
+    if as_of < period.start:
+        return 0.0
+    if as_of >= period.end:
+        return 1.0
+    if method == "months":
+        total = _whole_months(period.start, period.end)
+        return min(1.0, _whole_months(period.start, as_of) / total) if total else 1.0
+    if method == "days":
+        total_days = (period.end - period.start).days + 1
+        return ((as_of - period.start).days + 1) / total_days
+    if method == "workdays":
+        check = is_workday or (lambda d: d.weekday() < 5)
+        days = [period.start + timedelta(n) for n in range((period.end - period.start).days + 1)]
+        total = sum(1 for d in days if check(d))
+        done = sum(1 for d in days if d <= as_of and check(d))
+        return done / total if total else 1.0
+    raise ValueError(f"unknown method {method!r}")
+
+
+@dataclass(slots=True, frozen=True)
+class Thresholds:
+    """When an item counts as lagging or severely lagging.
+
+    mode "points": lagging below `expected - lagging`, severe below `expected - severe`
+    (fractions: 0.25 is 25 points). mode "share": the same as shares of expected
+    (severe = 0.3 means below 70% of expected).
+    """
+
+    mode: Literal["points", "share"] = "points"
+    lagging: float = 0.0
+    severe: float = 0.25
+    done_at: float = 1.0
+
+    def status(self, ratio: float | None, expected: float) -> Status:
+        if ratio is None:
+            return Status.UNKNOWN
+        if ratio >= self.done_at - _EPS:
+            return Status.DONE
+        if self.mode == "points":
+            lag_line, severe_line = expected - self.lagging, expected - self.severe
+        else:
+            lag_line, severe_line = expected * (1 - self.lagging), expected * (1 - self.severe)
+        if ratio < severe_line - _EPS:
+            return Status.SEVERE
+        if ratio < lag_line - _EPS:
+            return Status.LAGGING
+        return Status.ON_TRACK
+
+
+def evaluate_item(item: Item, expected: float, thresholds: Thresholds) -> Evaluated:
+    status = thresholds.status(item.ratio, expected)
+    gap = None if item.ratio is None else expected - item.ratio
+    return Evaluated(item, status, expected, gap)
+
+
+def evaluate(items: Iterable[Item], expected: float, thresholds: Thresholds) -> list[Evaluated]:
+    return [evaluate_item(item, expected, thresholds) for item in items]
+
+
+def count_by_status(evaluated: Iterable[Evaluated]) -> dict[str, int]:
+    counts = Counter(e.status for e in evaluated)
+    order = (Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.SEVERE, Status.UNKNOWN)
+    return {s.value: counts.get(s, 0) for s in order}
+
+
+def default_order(evaluated: list[Evaluated]) -> list[Evaluated]:
+    """Worst first: severe, lagging, unknown, on track, done; then by gap, then id."""
+
+    def key(e: Evaluated) -> tuple[int, float, int, str]:
+        gap = -(e.gap if e.gap is not None else 0.0)
+        return (e.status.rank, gap, *_id_key(e.item.id))
+
+    return sorted(evaluated, key=key)
+
+
+def _id_key(item_id: str) -> tuple[int, str]:
+    return (int(item_id), "") if item_id.isdigit() else (1 << 30, item_id)

@@ -1,0 +1,315 @@
+"""One parsing layer for every tabular source: header detection, header aliases and
+rows → items, with the quirks of design §1. CSV, xlsx and JSON sources all feed
+rows of cells (str, int, float or None) through here. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from dashboard.core.items import DataWarning, Item
+from dashboard.core.parse import (
+    compute_ratio,
+    is_na,
+    is_total_row,
+    parse_int,
+    parse_number,
+    parse_percent,
+    parse_target,
+)
+
+Cell = str | int | float | None
+
+# Canonical field → header names, most specific first. `name` is resolved before
+# `project_name` so that in a 码上通 export (指标名称 + 项目名称) the indicator is the
+# item and 项目名称 the project, while in a bulletin 项目名称 is the item's name.
+BUILTIN_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("序号", "编号", "指标编码", "指标编号", "id"),
+    "name": ("指标名称", "项目名称", "实事名称", "任务名称", "名称", "name"),
+    "project_code": ("项目编码", "项目代码", "项目编号", "project_code"),
+    "project_name": ("项目名称", "考核项目", "所属项目", "project_name"),
+    "category": ("实事类别", "类别", "项目类别", "实事类型", "category"),
+    "unit": ("牵头单位", "责任单位", "主要责任单位", "主责单位", "牵头部门", "责任部门", "lead_unit", "unit"),
+    "target": ("任务数", "目标值", "目标任务", "任务目标", "年度目标", "目标", "target"),
+    "measure": ("计量单位", "单位名称", "measure"),
+    "progress": ("进度情况", "完成值", "完成情况", "进展情况", "实际完成", "完成数", "progress", "actual"),
+    "ratio": ("完成比例", "完成率", "完成率(%)", "完成比例(%)", "完成进度", "ratio"),
+    "acceptance_status": ("验收状态", "验收情况"),
+    "acceptance_ratio": ("验收率", "验收比例"),
+    "disclosure_policy": ("政策文件",),
+    "disclosure_content": ("建设内容",),
+    "disclosure_detail": ("项目详情",),
+    "ratings": ("群众评价", "评价数"),
+    "satisfaction": ("满意度",),
+    "comments_received": ("意见建议", "收到意见", "意见数"),
+    "comments_answered": ("已回复", "回复数", "已处理"),
+    "updated_at": ("更新时间", "最后更新", "updated_at"),
+}
+FIELDS = tuple(BUILTIN_ALIASES)
+_MONTH_RE = re.compile(r"^(\d{1,2})月(?:份)?(?:动态|更新)?$")
+_TICKS = frozenset({"√", "✓", "✔", "是", "有", "y", "yes", "true"})
+_DISCLOSURE_KEYS = {
+    "disclosure_policy": "政策文件",
+    "disclosure_content": "建设内容",
+    "disclosure_detail": "项目详情",
+}
+
+
+def header_key(text: object) -> str:
+    """Header text compared loosely: NFKC, no spaces, lower case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).lower()
+
+
+def merge_aliases(extra: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    """Built-in aliases plus a source's own (its names are tried first)."""
+    merged = dict(BUILTIN_ALIASES)
+    for field_name, names in (extra or {}).items():
+        if field_name not in merged:
+            raise KeyError(field_name)
+        merged[field_name] = (*names, *merged[field_name])
+    return merged
+
+
+@dataclass(slots=True)
+class HeaderMap:
+    headers: list[str]
+    columns: dict[str, int] = field(default_factory=dict)
+    months: dict[int, int] = field(default_factory=dict)
+    extra: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def score(self) -> int:
+        return len(self.columns) + len(self.months)
+
+
+def resolve_header(headers: Sequence[object], aliases: Mapping[str, Sequence[str]]) -> HeaderMap:
+    """Map canonical fields to column indexes; unknown columns are kept as extras."""
+    keys = [header_key(h) for h in headers]
+    hm = HeaderMap([str(h or "").strip() for h in headers])
+    claimed: set[int] = set()
+    for field_name in FIELDS:
+        for alias in aliases.get(field_name, ()):
+            ak = header_key(alias)
+            idx = next((i for i, k in enumerate(keys) if k == ak and i not in claimed), None)
+            if idx is not None:
+                hm.columns[field_name] = idx
+                claimed.add(idx)
+                break
+    for i, k in enumerate(keys):
+        if i in claimed or not k:
+            continue
+        m = _MONTH_RE.match(k)
+        if m and 1 <= int(m.group(1)) <= 12:
+            hm.months[int(m.group(1))] = i
+        else:
+            hm.extra[hm.headers[i]] = i
+    return hm
+
+
+def find_header(
+    rows: Sequence[Sequence[Cell]], aliases: Mapping[str, Sequence[str]], scan: int = 10
+) -> tuple[int, HeaderMap] | None:
+    """The header among the first `scan` rows: the row naming the most known fields,
+    which must include the item's name (title rows above it are skipped)."""
+    best: tuple[int, HeaderMap] | None = None
+    for index, row in enumerate(rows[:scan]):
+        hm = resolve_header(row, aliases)
+        if "name" not in hm.columns or hm.score < 2:
+            continue
+        if best is None or hm.score > best[1].score:
+            best = (index, hm)
+    return best
+
+
+def _text(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+def _tick(cell: Cell) -> int:
+    if cell is None:
+        return 0
+    if isinstance(cell, (int, float)):
+        return int(cell)
+    s = header_key(cell)
+    if s in _TICKS:
+        return 1
+    number = parse_int(s)
+    return number if number is not None else 0
+
+
+@dataclass(slots=True)
+class RowContext:
+    """What a loader knows about where its rows came from, for warnings."""
+
+    source: str
+    location: str  # file path or URL
+    as_of: date | None = None
+    fill_down: tuple[str, ...] = ("category", "unit")
+    # JSON numbers in the ratio column: fractions (0.32) or percents (32)?
+    numeric_ratio_is_fraction: bool = False
+
+
+def rows_to_items(
+    rows: Iterable[Sequence[Cell]],
+    hm: HeaderMap,
+    ctx: RowContext,
+    first_row_number: int,
+) -> tuple[list[Item], list[DataWarning]]:
+    """Turn data rows (after the header) into items.
+
+    `first_row_number` is the 1-based row number of the first data row in the file,
+    so every warning names the row a person sees in a spreadsheet.
+    """
+    items: list[Item] = []
+    warnings: list[DataWarning] = []
+    cols = hm.columns
+    carry: dict[str, str] = {}
+    seen_ids: dict[str, int] = {}
+    width = len(hm.headers)
+
+    def warn(row_no: int, column: str | None, message: str) -> None:
+        warnings.append(DataWarning(ctx.source, message, ctx.location, row_no, column))
+
+    def get(row: Sequence[Cell], name: str) -> Cell:
+        idx = cols.get(name)
+        return row[idx] if idx is not None and idx < len(row) else None
+
+    for offset, row in enumerate(rows):
+        row_no = first_row_number + offset
+        if not any(_text(c) for c in row):
+            continue
+        if len(row) > width and any(_text(c) for c in row[width:]):
+            warn(row_no, None, f"该行有 {len(row)} 列，表头只有 {width} 列，多出的列已忽略")
+        name = _text(get(row, "name"))
+        id_text = _text(get(row, "id"))
+        if is_total_row(id_text, name, _text(get(row, "category"))):
+            warn(row_no, None, "合计/小计行不是实事项目，已跳过")
+            continue
+        values = {f: _text(get(row, f)) for f in ctx.fill_down}
+        for f in ctx.fill_down:
+            if values[f]:
+                carry[f] = values[f]
+            elif f in cols:
+                values[f] = carry.get(f, "")
+        if not name:
+            warn(row_no, hm.headers[cols["name"]] if "name" in cols else "名称", "缺少名称，该行未载入")
+            continue
+
+        target = parse_target(get(row, "target"))
+        progress_cell = get(row, "progress")
+        progress_text = _text(progress_cell)
+        actual = _actual(progress_cell, target.is_rate)
+        ratio_cell = get(row, "ratio")
+        ratio: float | None = None
+        computed = False
+        if not is_na(ratio_cell):
+            if isinstance(ratio_cell, (int, float)) and ctx.numeric_ratio_is_fraction:
+                ratio = float(ratio_cell)
+            else:
+                ratio = parse_percent(ratio_cell)
+            if ratio is None:
+                warn(row_no, hm.headers[cols["ratio"]], f"无法识别的完成比例「{_text(ratio_cell)}」")
+        if ratio is None:
+            ratio = compute_ratio(target, actual)
+            computed = ratio is not None
+
+        item_id = id_text or _fallback_id(row, cols, offset)
+        if item_id in seen_ids:
+            warn(row_no, hm.headers[cols["id"]] if "id" in cols else None,
+                 f"编号 {item_id} 与第 {seen_ids[item_id]} 行重复，已改为 {item_id}#{row_no}")
+            item_id = f"{item_id}#{row_no}"
+        seen_ids[item_id] = row_no
+
+        item = Item(
+            id=item_id,
+            name=name,
+            category=values.get("category", _text(get(row, "category"))),
+            unit=values.get("unit", _text(get(row, "unit"))),
+            target_text=target.text,
+            target=target.value,
+            target_is_rate=target.is_rate,
+            progress_text=progress_text,
+            actual=actual,
+            ratio=ratio,
+            ratio_computed=computed,
+            source=ctx.source,
+            as_of=ctx.as_of,
+            project_code=_text(get(row, "project_code")),
+            project_name=_text(get(row, "project_name")),
+            measure=_text(get(row, "measure")),
+            acceptance_status=_text(get(row, "acceptance_status")),
+            acceptance_ratio=parse_percent(get(row, "acceptance_ratio")),
+            ratings=parse_int(get(row, "ratings")),
+            satisfaction=parse_percent(get(row, "satisfaction")),
+            comments_received=parse_int(get(row, "comments_received")),
+            comments_answered=parse_int(get(row, "comments_answered")),
+            updated_at=_text(get(row, "updated_at")),
+            origin=f"{ctx.location}:{row_no}",
+        )
+        for key, label in _DISCLOSURE_KEYS.items():
+            count = parse_int(get(row, key))
+            if count is not None:
+                item.disclosures[label] = count
+        for month, idx in hm.months.items():
+            if idx < len(row):
+                item.monthly_updates[month] = _tick(row[idx])
+        for header, idx in hm.extra.items():
+            if idx < len(row) and _text(row[idx]):
+                item.extra[header] = _text(row[idx])
+        items.append(item)
+    return items, warnings
+
+
+def _actual(cell: Cell, rate: bool) -> float | None:
+    if rate:
+        pct = parse_percent(cell) if isinstance(cell, str) and "%" in cell else None
+        return pct * 100 if pct is not None else parse_number(cell)
+    return parse_number(cell)
+
+
+def _fallback_id(row: Sequence[Cell], cols: Mapping[str, int], offset: int) -> str:
+    code = _text(row[cols["project_code"]]) if "project_code" in cols else ""
+    return f"{code}-{offset + 1}" if code else str(offset + 1)
+
+
+def table_to_items(
+    rows: Sequence[Sequence[Cell]],
+    aliases: Mapping[str, Sequence[str]],
+    ctx: RowContext,
+    scan: int = 10,
+) -> tuple[list[Item], list[DataWarning]]:
+    """A whole table (title rows, header, data) → items. Raises ValueError when no
+    header row can be found among the first `scan` rows."""
+    found = find_header(rows, aliases, scan)
+    if found is None:
+        raise ValueError(f"前 {scan} 行中找不到表头（需要包含「项目名称」或其别名，以及至少一个其他已知列）")
+    index, hm = found
+    return rows_to_items(rows[index + 1 :], hm, ctx, first_row_number=index + 2)
+
+
+def records_to_items(
+    records: Sequence[Mapping[str, Cell]],
+    aliases: Mapping[str, Sequence[str]],
+    ctx: RowContext,
+) -> tuple[list[Item], list[DataWarning]]:
+    """JSON objects → items through the same aliases: keys play the header's part."""
+    headers: list[str] = []
+    seen: set[str] = set()
+    for record in records:
+        for key in record:
+            if key not in seen:
+                seen.add(key)
+                headers.append(key)
+    hm = resolve_header(headers, aliases)
+    if "name" not in hm.columns:
+        raise ValueError("JSON 记录中没有项目名称字段（或其别名）")
+    rows = [[record.get(h) for h in headers] for record in records]
+    return rows_to_items(rows, hm, ctx, first_row_number=1)

@@ -1,0 +1,45 @@
+"""Reading text files whose encoding nobody wrote down (design §1)."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from dashboard.contracts import SourceError
+
+# The statistical detector may only choose among Chinese encodings: on short GBK
+# files it otherwise guesses Korean.
+_CHINESE = ("gb18030", "gbk", "gb2312", "big5", "utf_8")
+
+
+def decode_bytes(data: bytes, location: str, encoding: str | None = None) -> tuple[str, str]:
+    """Decode in the order: explicit encoding, BOM, strict UTF-8, strict GB18030,
+    charset-normalizer limited to Chinese encodings. Returns (text, encoding)."""
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise SourceError(f"{location}: 无法按指定编码 {encoding} 解码: {exc}") from None
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8-sig"
+    for candidate in ("utf-8", "gb18030"):
+        try:
+            return data.decode(candidate), candidate
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=list(_CHINESE)).best()
+    if best is not None:
+        return str(best), best.encoding
+    raise SourceError(f"{location}: 无法识别文件编码（已尝试 UTF-8、GB18030）；请在数据源中设置 encoding")
+
+
+def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError(f"{path}: 文件不存在") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: 无法读取: {exc.strerror or exc}") from None
+    return decode_bytes(data, str(path), encoding)
