@@ -265,7 +265,7 @@ class Item:
 def generate(
     n: int, seed: int = 0, outdir: Path | str | None = None, *, force: bool = False
 ) -> dict[str, Path]:
-    """Write the three files for `n` items (unless `outdir` already has them) and return their paths.
+    """Write the files for `n` items (unless `outdir` already has them); return their paths.
 
     Keys: `csv_utf8`, `csv_gb18030`, `xlsx`. `outdir` defaults to `bench/.data/n{n}-seed{seed}`,
     the cache shared by benchmark runs; a manifest records the generator version, so files from an
@@ -364,7 +364,7 @@ def _make_item(
 
     if len(indicator) == 3:  # a target that is text: a city-wide standard or a rate
         phrase, template, (t_low, t_high) = indicator
-        name, measure, actual = phrase, "", None
+        name, measure, actual, actual_text = phrase, "", None, None
         target: float | str = template.format(rng.randint(t_low, t_high))
         target_cell = str(target)
         progress = rng.choice(DONE_NOTES) if status == "done" else PLATFORM_NOTE
@@ -374,13 +374,15 @@ def _make_item(
             phrase = rng.choice(TOWNSHIPS) + phrase
         name = f"{phrase}({measure})"
         m_low, m_high, decimals = MEASURES[measure]
-        target = round(rng.uniform(m_low, m_high), decimals) if decimals else rng.randint(
-            int(m_low), int(m_high)
+        target = (
+            round(rng.uniform(m_low, m_high), decimals)
+            if decimals
+            else rng.randint(int(m_low), int(m_high))
         )
         target_cell = _number_text(target, decimals)
         actual_decimals = 3 if measure == "公里" else decimals
         actual = round(target * ratio / 100, actual_decimals)
-        actual_text = _number_text(actual, actual_decimals)
+        actual_text: str | None = _number_text(actual, actual_decimals)
         u = rng.random()
         if u < 0.45:
             progress = actual_text
@@ -397,9 +399,7 @@ def _make_item(
 
     ratio_cell = f"{ratio:.1f}%"
     u = rng.random()
-    if u < MISSING_RATIO_SHARE and actual is not None and progress == _number_text(
-        actual, 3 if measure == "公里" else MEASURES[measure][2]
-    ):
+    if u < MISSING_RATIO_SHARE and progress == actual_text:
         ratio_cell = ""  # computable from target and actual, as item 23 of the sample
     elif u < MISSING_RATIO_SHARE + MESSY_SHARE:
         ratio_cell = (
@@ -413,8 +413,10 @@ def _make_item(
     if previous is not None and previous.unit == unit and rng.random() < BLANK_UNIT_SHARE:
         unit_cell = ""
     category_cell = category
-    if previous is not None and previous.category == category and rng.random() < (
-        BLANK_CATEGORY_SHARE
+    if (
+        previous is not None
+        and previous.category == category
+        and rng.random() < BLANK_CATEGORY_SHARE
     ):
         category_cell = ""
 
@@ -480,9 +482,10 @@ class _PinnedZip(zipfile.ZipFile):
         self, filename: str, arcname: str | None = None, *args: Any, **kwargs: Any
     ) -> None:
         # openpyxl's write-only sheets arrive as temporary files: stream them, do not load them.
-        with open(filename, "rb") as src, self.open(
-            self._info(arcname or filename), "w", force_zip64=True
-        ) as dst:
+        with (
+            open(filename, "rb") as src,
+            self.open(self._info(arcname or filename), "w", force_zip64=True) as dst,
+        ):
             shutil.copyfileobj(src, dst, 1 << 20)
 
 

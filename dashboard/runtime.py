@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from dashboard.config import Config
 from dashboard.contracts import (
@@ -56,6 +57,9 @@ class Snapshot:
     sources: list[SourceState]
     warnings: list[DataWarning]
     taken_at: datetime
+    # Alert events of the cycle that produced this snapshot (filled by the alert engine).
+    fired: list[Any] = field(default_factory=list)
+    resolved: list[Any] = field(default_factory=list)
 
     @property
     def behind(self) -> list[Evaluated]:
@@ -121,6 +125,12 @@ class Runtime:
     async def refresh_all(self) -> list[SourceState]:
         """Fetch every source concurrently: one slow source never delays another."""
         return list(await asyncio.gather(*(self.refresh(name) for name in self.states)))
+
+    async def cycle(self) -> Snapshot:
+        """One full round, as `dashboard check` and the TUI's refresh both run it:
+        fetch every source, evaluate, (record history, evaluate alerts, deliver)."""
+        await self.refresh_all()
+        return self.snapshot()
 
     # -- evaluating ---------------------------------------------------------------
     def resolve_as_of(self) -> date:

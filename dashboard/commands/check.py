@@ -22,8 +22,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 def run(args: argparse.Namespace) -> int:
     _config, runtime = open_runtime(args)
-    asyncio.run(runtime.refresh_all())
-    snap = runtime.snapshot()
+    snap = asyncio.run(runtime.cycle())
     report = build_report(runtime, snap)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
