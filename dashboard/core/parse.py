@@ -38,8 +38,21 @@ def is_na(text: object) -> bool:
     return normalise_numeric(str(text)).lower() in NA_TOKENS
 
 
+def _float(text: str) -> float | None:
+    """float() as the fast path: it already accepts spaces around and full-width digits."""
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x if x - x == 0 else None  # not nan or inf
+
+
 def parse_number(value: object) -> float | None:
     """A plain number: `27. 904` → 27.904, `１２０` → 120. Text such as 已完成 → None."""
+    if value.__class__ is str and "_" not in value:  # type: ignore[operator]
+        x = _float(value)  # type: ignore[arg-type]
+        if x is not None:
+            return x
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -58,6 +71,11 @@ def parse_percent(value: object, *, bare_is_percent: bool = True) -> float | Non
     A number (int/float from a spreadsheet cell or JSON) is taken as a fraction
     when `bare_is_percent` is False (xlsx percent cells hold 0.874).
     """
+    if value.__class__ is str and "_" not in value:  # type: ignore[operator]
+        text: str = value  # type: ignore[assignment]
+        x = _float(text[:-1]) if text.endswith("%") else (_float(text) if bare_is_percent else None)
+        if x is not None:
+            return x / 100.0
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -91,7 +109,9 @@ def parse_target(value: object) -> Target:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return Target(_format_number(float(value)), float(value))
     text = str(value).strip()
-    number = parse_number(text)
+    number = _float(text) if "_" not in text else None
+    if number is None:
+        number = parse_number(text)
     if number is not None:
         return Target(text, number)
     normalised = normalise_numeric(text)

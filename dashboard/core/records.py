@@ -13,6 +13,7 @@ from datetime import date
 
 from dashboard.core.items import DataWarning, Item
 from dashboard.core.parse import (
+    Target,
     compute_ratio,
     is_na,
     is_total_row,
@@ -126,6 +127,8 @@ def find_header(
 
 
 def _text(cell: Cell) -> str:
+    if cell.__class__ is str:
+        return cell.strip()  # type: ignore[union-attr]
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
@@ -166,106 +169,129 @@ def rows_to_items(
     """Turn data rows (after the header) into items.
 
     `first_row_number` is the 1-based row number of the first data row in the file,
-    so every warning names the row a person sees in a spreadsheet.
+    so every warning names the row a person sees in a spreadsheet. This is the hot
+    path at 100,000 rows: only the columns the header has are looked at.
     """
     items: list[Item] = []
     warnings: list[DataWarning] = []
     cols = hm.columns
-    carry: dict[str, str] = {}
+    headers = hm.headers
+    width = len(headers)
     seen_ids: dict[str, int] = {}
-    width = len(hm.headers)
+    carry_category = carry_unit = ""
+    fill_category = "category" in ctx.fill_down and "category" in cols
+    fill_unit = "unit" in ctx.fill_down and "unit" in cols
+    # The optional columns, looked up once: (field, index) for those present.
+    optional_text = [(f, cols[f]) for f in ("project_code", "project_name", "measure",
+                                            "acceptance_status", "updated_at") if f in cols]
+    optional_int = [(f, cols[f]) for f in ("ratings", "comments_received", "comments_answered") if f in cols]
+    optional_pct = [(f, cols[f]) for f in ("acceptance_ratio", "satisfaction") if f in cols]
+    disclosure_cols = [(label, cols[key]) for key, label in _DISCLOSURE_KEYS.items() if key in cols]
+    month_cols = list(hm.months.items())
+    extra_cols = list(hm.extra.items())
+    i_name, i_id, i_cat, i_unit = (cols.get(f, -1) for f in ("name", "id", "category", "unit"))
+    i_target, i_progress, i_ratio = (cols.get(f, -1) for f in ("target", "progress", "ratio"))
+    ratio_header = headers[i_ratio] if i_ratio >= 0 else ""
+    numeric_fraction = ctx.numeric_ratio_is_fraction
+    source, location, as_of = ctx.source, ctx.location, ctx.as_of
 
     def warn(row_no: int, column: str | None, message: str) -> None:
-        warnings.append(DataWarning(ctx.source, message, ctx.location, row_no, column))
+        warnings.append(DataWarning(source, message, location, row_no, column))
 
-    def get(row: Sequence[Cell], name: str) -> Cell:
-        idx = cols.get(name)
-        return row[idx] if idx is not None and idx < len(row) else None
-
-    for offset, row in enumerate(rows):
-        row_no = first_row_number + offset
-        if not any(_text(c) for c in row):
+    row_no = first_row_number - 1
+    for row in rows:
+        row_no += 1
+        n = len(row)
+        if n < width:
+            row = [*row, *([None] * (width - n))]
+        elif n > width and any(_text(c) for c in row[width:]):
+            warn(row_no, None, f"该行有 {n} 列，表头只有 {width} 列，多出的列已忽略")
+        name = _text(row[i_name]) if i_name >= 0 else ""
+        id_text = _text(row[i_id]) if i_id >= 0 else ""
+        category = _text(row[i_cat]) if i_cat >= 0 else ""
+        if not name and not id_text and not any(_text(c) for c in row):
             continue
-        if len(row) > width and any(_text(c) for c in row[width:]):
-            warn(row_no, None, f"该行有 {len(row)} 列，表头只有 {width} 列，多出的列已忽略")
-        name = _text(get(row, "name"))
-        id_text = _text(get(row, "id"))
-        if is_total_row(id_text, name, _text(get(row, "category"))):
+        if ("计" in name or "全" in name or "计" in id_text or "计" in category or "全" in category) and (
+            is_total_row(id_text, name, category)
+        ):
             warn(row_no, None, "合计/小计行不是实事项目，已跳过")
             continue
-        values = {f: _text(get(row, f)) for f in ctx.fill_down}
-        for f in ctx.fill_down:
-            if values[f]:
-                carry[f] = values[f]
-            elif f in cols:
-                values[f] = carry.get(f, "")
+        unit = _text(row[i_unit]) if i_unit >= 0 else ""
+        if fill_category:
+            if category:
+                carry_category = category
+            else:
+                category = carry_category
+        if fill_unit:
+            if unit:
+                carry_unit = unit
+            else:
+                unit = carry_unit
         if not name:
-            warn(row_no, hm.headers[cols["name"]] if "name" in cols else "名称", "缺少名称，该行未载入")
+            warn(row_no, headers[i_name] if i_name >= 0 else "名称", "缺少名称，该行未载入")
             continue
 
-        target = parse_target(get(row, "target"))
-        progress_cell = get(row, "progress")
-        progress_text = _text(progress_cell)
-        actual = _actual(progress_cell, target.is_rate)
-        ratio_cell = get(row, "ratio")
+        target = parse_target(row[i_target]) if i_target >= 0 else _NO_TARGET
+        progress_cell = row[i_progress] if i_progress >= 0 else None
+        actual = _actual(progress_cell, target.is_rate) if progress_cell is not None else None
         ratio: float | None = None
         computed = False
-        if not is_na(ratio_cell):
-            if isinstance(ratio_cell, (int, float)) and ctx.numeric_ratio_is_fraction:
+        if i_ratio >= 0:
+            ratio_cell = row[i_ratio]
+            if numeric_fraction and isinstance(ratio_cell, (int, float)) and not isinstance(ratio_cell, bool):
                 ratio = float(ratio_cell)
             else:
                 ratio = parse_percent(ratio_cell)
-            if ratio is None:
-                warn(row_no, hm.headers[cols["ratio"]], f"无法识别的完成比例「{_text(ratio_cell)}」")
+                if ratio is None and not is_na(ratio_cell):
+                    warn(row_no, ratio_header, f"无法识别的完成比例「{_text(ratio_cell)}」")
         if ratio is None:
             ratio = compute_ratio(target, actual)
             computed = ratio is not None
 
-        item_id = id_text or _fallback_id(row, cols, offset)
+        item_id = id_text or _fallback_id(row, cols, row_no - first_row_number)
         if item_id in seen_ids:
-            warn(row_no, hm.headers[cols["id"]] if "id" in cols else None,
+            warn(row_no, headers[i_id] if i_id >= 0 else None,
                  f"编号 {item_id} 与第 {seen_ids[item_id]} 行重复，已改为 {item_id}#{row_no}")
             item_id = f"{item_id}#{row_no}"
         seen_ids[item_id] = row_no
 
         item = Item(
-            id=item_id,
-            name=name,
-            category=values.get("category", _text(get(row, "category"))),
-            unit=values.get("unit", _text(get(row, "unit"))),
-            target_text=target.text,
-            target=target.value,
-            target_is_rate=target.is_rate,
-            progress_text=progress_text,
-            actual=actual,
-            ratio=ratio,
-            ratio_computed=computed,
-            source=ctx.source,
-            as_of=ctx.as_of,
-            project_code=_text(get(row, "project_code")),
-            project_name=_text(get(row, "project_name")),
-            measure=_text(get(row, "measure")),
-            acceptance_status=_text(get(row, "acceptance_status")),
-            acceptance_ratio=parse_percent(get(row, "acceptance_ratio")),
-            ratings=parse_int(get(row, "ratings")),
-            satisfaction=parse_percent(get(row, "satisfaction")),
-            comments_received=parse_int(get(row, "comments_received")),
-            comments_answered=parse_int(get(row, "comments_answered")),
-            updated_at=_text(get(row, "updated_at")),
-            origin=f"{ctx.location}:{row_no}",
+            item_id,
+            name,
+            category,
+            unit,
+            target.text,
+            target.value,
+            target.is_rate,
+            _text(progress_cell),
+            actual,
+            ratio,
+            computed,
+            source,
+            as_of,
+            origin=f"{location}:{row_no}",
         )
-        for key, label in _DISCLOSURE_KEYS.items():
-            count = parse_int(get(row, key))
+        for f, idx in optional_text:
+            setattr(item, f, _text(row[idx]))
+        for f, idx in optional_int:
+            setattr(item, f, parse_int(row[idx]))
+        for f, idx in optional_pct:
+            setattr(item, f, parse_percent(row[idx]))
+        for label, idx in disclosure_cols:
+            count = parse_int(row[idx])
             if count is not None:
                 item.disclosures[label] = count
-        for month, idx in hm.months.items():
-            if idx < len(row):
-                item.monthly_updates[month] = _tick(row[idx])
-        for header, idx in hm.extra.items():
-            if idx < len(row) and _text(row[idx]):
-                item.extra[header] = _text(row[idx])
+        for month, idx in month_cols:
+            item.monthly_updates[month] = _tick(row[idx])
+        for header, idx in extra_cols:
+            value = _text(row[idx])
+            if value:
+                item.extra[header] = value
         items.append(item)
     return items, warnings
+
+
+_NO_TARGET = Target("", None)
 
 
 def _actual(cell: Cell, rate: bool) -> float | None:
