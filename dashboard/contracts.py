@@ -12,7 +12,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from dashboard.core.items import DataWarning, Item
 
-
 # Keys every [[sources]] table may have; the rest belong to the source's plugin.
 COMMON_SOURCE_KEYS = ("name", "type", "refresh", "enabled", "timeout")
 

@@ -133,14 +133,14 @@ def is_total_row(*cells: str) -> bool:
     """A 合计 / 小计 / 全省 / 全市 row, recognised by a cell that is exactly such a label."""
     for cell in cells:
         s = _SPACE_RE.sub("", cell or "")
-        if s and any(s == m or s.startswith(m) and len(s) <= len(m) + 2 for m in TOTAL_MARKERS):
+        if s and any(s == m or (s.startswith(m) and len(s) <= len(m) + 2) for m in TOTAL_MARKERS):
             return True
     return False
 
 
 def parse_int(value: object) -> int | None:
     number = parse_number(value)
-    return None if number is None else int(round(number))
+    return None if number is None else round(number)
 
 
 def _format_number(x: float) -> str:
