@@ -78,11 +78,11 @@ PERCENT_FORMAT = "0.0%"
 # Status shares (cumulative draw) and the ratio range, in percent, each status is drawn from.
 STATUS_SHARES = (("done", 0.55), ("on_track", 0.40), ("lagging", 0.03), ("severe", 0.02))
 STATUS_RANGES = {
-    "done": (100.1, 180.0),
     "on_track": (75.0, 99.9),
     "lagging": (50.0, 74.9),
     "severe": (3.0, 49.9),
 }
+EXPECTED = 75.0  # 序时进度 at the end of September
 MESSY_SHARE = 0.01
 MISSING_RATIO_SHARE = 0.01
 BLANK_UNIT_SHARE = 0.05  # of the rows that continue a run of the same lead unit
@@ -240,6 +240,15 @@ _FULL_WIDTH = str.maketrans("0123456789.%", "０１２３４５６７８９．�
 
 
 @dataclass(frozen=True)
+class Change:
+    """One changed cell of a refresh: bulletin row `id` (序号) now has `value` in `column`."""
+
+    id: str
+    column: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Item:
     """One generated indicator, with the truth the files are written from."""
 
@@ -280,7 +289,7 @@ def generate(
     text = bulletin_text(items)
     _write_atomic(paths["csv_utf8"], text.encode("utf-8"))
     _write_atomic(paths["csv_gb18030"], text.encode("gb18030"))
-    tmp = paths["xlsx"].with_suffix(".tmp")
+    tmp = _tmp_name(paths["xlsx"])
     write_xlsx(items, tmp, seed)
     os.replace(tmp, paths["xlsx"])
     manifest = {
@@ -311,11 +320,25 @@ def _cached(out: Path, n: int, seed: int) -> bool:
     return same and all((out / name).is_file() for name in FILES.values())
 
 
+def _tmp_name(path: Path) -> Path:
+    # One per process: two benchmark runs filling the same cache must not write the same file.
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     # Readers (a running dashboard, another benchmark) must never see half a file.
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = _tmp_name(path)
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def status_of(ratio: float, expected: float = EXPECTED) -> str:
+    """The default status rule of design §2 (25 points below expected is severe)."""
+    if ratio >= 100:
+        return "done"
+    if ratio >= expected:
+        return "on_track"
+    return "lagging" if ratio >= expected - 25 else "severe"
 
 
 def _pick(rng: random.Random, shares: tuple[tuple[str, float], ...]) -> str:
@@ -353,18 +376,22 @@ def make_items(n: int, seed: int) -> list[Item]:
     return items
 
 
-def _make_item(
-    rng: random.Random, item_id: int, unit: str, project: int, previous: Item | None
-) -> Item:
+def _make_item(rng: random.Random, item_id: int, unit: str, project: int, previous: Item | None) -> Item:
     indicator = rng.choice(UNITS[unit])
     status = _pick(rng, STATUS_SHARES)
-    low, high = STATUS_RANGES[status]
-    ratio = 100.0 if status == "done" and rng.random() < 0.7 else round(rng.uniform(low, high), 1)
+    if status != "done":
+        ratio = round(rng.uniform(*STATUS_RANGES[status]), 1)
+    elif rng.random() < 0.7:
+        ratio = 100.0
+    else:  # over-achievers: mostly a little over, a few far over (the sample has 259.5%)
+        ratio = round(min(100.1 + rng.expovariate(1 / 15), 260.0), 1)
     category = _pick(rng, CATEGORIES)
 
+    actual: float | None = None  # None for a text target
+    actual_text: str | None = None
     if len(indicator) == 3:  # a target that is text: a city-wide standard or a rate
         phrase, template, (t_low, t_high) = indicator
-        name, measure, actual, actual_text = phrase, "", None, None
+        name, measure = phrase, ""
         target: float | str = template.format(rng.randint(t_low, t_high))
         target_cell = str(target)
         progress = rng.choice(DONE_NOTES) if status == "done" else PLATFORM_NOTE
@@ -375,14 +402,12 @@ def _make_item(
         name = f"{phrase}({measure})"
         m_low, m_high, decimals = MEASURES[measure]
         target = (
-            round(rng.uniform(m_low, m_high), decimals)
-            if decimals
-            else rng.randint(int(m_low), int(m_high))
+            round(rng.uniform(m_low, m_high), decimals) if decimals else rng.randint(int(m_low), int(m_high))
         )
         target_cell = _number_text(target, decimals)
         actual_decimals = 3 if measure == "公里" else decimals
         actual = round(target * ratio / 100, actual_decimals)
-        actual_text: str | None = _number_text(actual, actual_decimals)
+        actual_text = _number_text(actual, actual_decimals)
         u = rng.random()
         if u < 0.45:
             progress = actual_text
@@ -400,12 +425,14 @@ def _make_item(
     ratio_cell = f"{ratio:.1f}%"
     u = rng.random()
     if u < MISSING_RATIO_SHARE and progress == actual_text:
-        ratio_cell = ""  # computable from target and actual, as item 23 of the sample
+        # Computable from target and actual, as item 23 of the sample: the truth becomes what a
+        # loader will compute, so the status counts in the manifest stay exact.
+        ratio_cell = ""
+        ratio = round(float(progress) / float(target) * 100, 1)
+        status = status_of(ratio)
     elif u < MISSING_RATIO_SHARE + MESSY_SHARE:
         ratio_cell = (
-            ratio_cell.translate(_FULL_WIDTH)
-            if rng.random() < 0.5
-            else ratio_cell.replace(".", ". ", 1)
+            ratio_cell.translate(_FULL_WIDTH) if rng.random() < 0.5 else ratio_cell.replace(".", ". ", 1)
         )
 
     # Merged cells exported as blanks: only where the row above has the same value.
@@ -413,11 +440,7 @@ def _make_item(
     if previous is not None and previous.unit == unit and rng.random() < BLANK_UNIT_SHARE:
         unit_cell = ""
     category_cell = category
-    if (
-        previous is not None
-        and previous.category == category
-        and rng.random() < BLANK_CATEGORY_SHARE
-    ):
+    if previous is not None and previous.category == category and rng.random() < BLANK_CATEGORY_SHARE:
         category_cell = ""
 
     return Item(
@@ -589,3 +612,11 @@ def mutate(path: Path | str, fraction: float = 0.01, seed: int = 0) -> list[str]
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     _write_atomic(Path(path), buffer.getvalue().encode(encoding))
     return [body[index][id_col] for index in chosen]
+
+
+def changes(path: Path | str, ids: list[str], column: str = "完成比例") -> list[Change]:
+    """The new values of `column` in the rows `ids` of a bulletin (e.g. after `mutate`)."""
+    rows, _ = read_bulletin(path)
+    id_col, col = rows[0].index("序号"), rows[0].index(column)
+    wanted = set(ids)
+    return [Change(row[id_col], column, row[col]) for row in rows[1:] if row[id_col] in wanted]

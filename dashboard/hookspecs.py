@@ -39,10 +39,20 @@ def dashboard_source_types() -> list[Any]:
 def dashboard_sink_types() -> list[Any]:
     """Alert sink kinds this plugin offers.
 
-    Called once at start. Returns a list of `dashboard.alerting.SinkType`: `name`
-    (what `type = "..."` selects in a `[[sinks]]` table) and a factory taking the
-    sink's config and returning an object whose `deliver(event)` sends one alert
-    event and raises on failure (the event then stays in the outbox).
+    Called once when the runtime starts. Returns a list of
+    `dashboard.alerting.SinkType`: `name` (what `type = "..."` selects in a
+    `[[sinks]]` table), `factory`, `description` and `options` (key → description).
+    The factory receives a `dashboard.alerting.SinkSpec` (the table's keys other
+    than name/type/enabled as `options`; `check_options`, `path`, `duration`,
+    `env_name` help validate them, raising ConfigError) and returns an object whose
+    `deliver(event: dashboard.core.alerts.AlertEvent) -> None` sends one event.
+    `deliver` runs in a worker thread, one event at a time, oldest first; it raises
+    `dashboard.alerting.DeliveryError` (with `permanent=True` for errors retrying
+    will not fix) or any exception on failure: the event then stays in that sink's
+    outbox in the store and is offered again, in order, on the next run. Delivery
+    is at least once: a sink that must not duplicate skips `event.id`s it holds.
+    Secrets come from environment variables named by `*_env` options, read at
+    delivery time (`dashboard.alerting.secret_from_env`), never from the config.
     """
 
 
@@ -50,9 +60,21 @@ def dashboard_sink_types() -> list[Any]:
 def dashboard_exporters() -> list[Any]:
     """Export formats this plugin offers.
 
-    Called once at start. Returns a list of `dashboard.exporting.Exporter`: a
-    `format` name (`csv`, `xlsx`, ...), a file `extension`, and `write(view, path)`
-    writing a `TableView` (title, columns, rows of typed cells) to `path`.
+    Called once at start (and when `dashboard export`, `dashboard report` or the
+    `e` key looks the formats up). Returns a list of `dashboard.exporting.Exporter`:
+    a `format` name (`csv`, `xlsx`, ... : what `--format` selects; the first plugin
+    to offer a name keeps it), a file `extension`, a `description`, and
+    `write(view, path)` writing one `dashboard.views.TableView` to `path`: a title,
+    notes, columns (name, key, kind: text|int|number|percent|status|date), rows of
+    typed cells (str, int, float, date, datetime or None; a percent is a fraction,
+    0.32 for 32%) and an optional `Status` per row for colouring. Optionally
+    `write_many(views, path)` writes several views into one file (a sheet or a
+    section each); `dashboard report` needs it for the bulletin annexes.
+
+    `path` is chosen by the caller (inside the export folder for the TUI) and its
+    folder exists; the caller writes to a temporary name and renames, so `write`
+    just writes. Raise on failure. Text cells are user data: a spreadsheet format
+    must keep `=...` as text (`dashboard.exporting.neutralise` for CSV-like files).
     """
 
 
@@ -60,7 +82,13 @@ def dashboard_exporters() -> list[Any]:
 def dashboard_alert_rules() -> list[Any]:
     """Alert rules this plugin adds to the built-in ones.
 
-    Called once at start. Returns a list of `dashboard.core.alerts.Rule`: a
-    `name` (the key under `[alerts.rules.<name>]` in the config), defaults, and
-    `check(context)` returning the conditions that hold now. Pure: no I/O.
+    Called once when the runtime starts. Returns a list of
+    `dashboard.core.alerts.Rule`: `name` (the key under `[alerts.rules.<name>]`;
+    a built-in name wins over a plugin's), `label` (Chinese), defaults for
+    `severity` (info | warning | critical), `repeat` (a duration such as "1d", ""
+    for never) and `enabled`, and `params` (key → default; the config must give
+    the same type). `check(context: AlertContext, config: RuleConfig)` is called on
+    every evaluation and returns the `Condition`s that hold now, each naming the
+    rule, a subject (an item id) and a Chinese message with its figures. Pure: no
+    I/O. A rule that raises is reported and its alerts are left as they were.
     """

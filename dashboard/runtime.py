@@ -6,11 +6,15 @@ evaluate. The TUI adds screens on top of this, nothing more.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from dashboard.alerting import AlertEngine, SinkStatus, now_local, stalled_history
 from dashboard.config import Config
 from dashboard.contracts import (
     ConfigError,
@@ -21,10 +25,16 @@ from dashboard.contracts import (
     SourceType,
     difflib_close,
 )
+from dashboard.core.alerts import AlertRecord
 from dashboard.core.items import DataWarning, Evaluated, Item
 from dashboard.core.merge import merge_sources
 from dashboard.core.progress import Period, count_by_status, default_order, evaluate, expected_progress
 from dashboard.plugins import PluginManager
+from dashboard.store import HistoryPoint, Store, history_key, spec_key
+
+log = logging.getLogger(__name__)
+# A source is stale when it fails, or has had no good fetch for this many refresh periods.
+STALE_PERIODS = 3
 
 
 @dataclass(slots=True)
@@ -40,10 +50,39 @@ class SourceState:
     as_of: date | None = None
     last_attempt: datetime | None = None
     last_success: datetime | None = None
+    restored: bool = False  # items are the last good ones from the store, not yet refreshed
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        """Failing, or no good fetch for STALE_PERIODS refresh periods."""
+        if self.ok is False:
+            return True
+        if self.last_success is None:
+            return False
+        age = (now or datetime.now()) - self.last_success
+        return age.total_seconds() > STALE_PERIODS * self.spec.refresh
+
+    @property
+    def stale(self) -> bool:
+        return self.is_stale()
+
+    def age(self, now: datetime | None = None) -> timedelta | None:
+        """How old the items are: time since the last good fetch."""
+        return None if self.last_success is None else (now or datetime.now()) - self.last_success
+
+    def age_text(self, now: datetime | None = None) -> str:
+        """`3 分钟前` / `2 小时前`; `从未成功` when there never was a good fetch."""
+        age = self.age(now)
+        if age is None:
+            return "从未成功 never loaded"
+        seconds = max(0, int(age.total_seconds()))
+        for unit, size in (("天", 86400), ("小时", 3600), ("分钟", 60)):
+            if seconds >= size:
+                return f"{seconds // size} {unit}前"
+        return f"{seconds} 秒前"
 
 
 @dataclass(slots=True)
@@ -73,6 +112,7 @@ class Runtime:
         plugins: PluginManager | None = None,
         *,
         as_of: date | None = None,
+        store: Store | None = None,
     ) -> None:
         self.config = config
         self.plugins = plugins or PluginManager(config.plugins_dir)
@@ -81,6 +121,31 @@ class Runtime:
         self.states: dict[str, SourceState] = {}
         for spec in config.sources:
             self.states[spec.name] = self._build(spec)
+        self.store = store if store is not None else _open_store(config)
+        self.store_error = ""  # the last failure to write the store, shown in the status bar
+        self._persist_lock = threading.Lock()  # one source's write at a time: merge reads every source
+        self._history_pending = False
+        self._restore()
+        # Rules, alert state, outbox and sinks (design §5); config errors surface here.
+        self.alerts = AlertEngine(config, self.plugins, self.store)
+        self.alert_error = ""  # the last failure to evaluate or deliver alerts
+
+    def _restore(self) -> None:
+        """Put each source's last good items from the store on screen at once."""
+        try:
+            saved = self.store.load_sources()
+        except (sqlite3.Error, ValueError) as exc:
+            self.store_error = f"无法读取存储 {self.store.path}: {exc}"
+            log.warning(self.store_error)
+            return
+        for name, state in self.states.items():
+            s = saved.get(name)
+            if s is None:
+                continue
+            state.last_attempt, state.last_success = s.last_attempt, s.last_success
+            if s.last_success is not None and s.spec_key == spec_key(state.spec.type, state.spec.options):
+                state.items, state.warnings, state.as_of = s.items, s.warnings, s.as_of
+                state.restored = True
 
     def _build(self, spec: SourceSpec) -> SourceState:
         state = SourceState(spec)
@@ -107,20 +172,55 @@ class Runtime:
         state.last_attempt = datetime.now()
         if state.source is None:
             return state
+        # A source that retries on its own (REST) says how long a whole fetch may take.
+        limit = getattr(state.source, "fetch_timeout", None) or state.spec.timeout
+        changed = False
         try:
-            result = await asyncio.wait_for(state.source.fetch(), timeout=state.spec.timeout)
+            result = await asyncio.wait_for(state.source.fetch(), timeout=limit)
             _check_result(result)
         except asyncio.TimeoutError:
-            state.ok, state.error = False, f"超时: {state.spec.timeout:g} 秒内没有返回"
+            state.ok, state.error = False, f"超时: {limit:g} 秒内没有返回"
         except (SourceError, ConfigError) as exc:
             state.ok, state.error = False, str(exc)
         except Exception as exc:
             state.ok, state.error = False, f"插件出错: {type(exc).__name__}: {exc}"
         else:
+            changed = state.items != result.items or state.warnings != result.warnings
             state.ok, state.error = True, ""
             state.items, state.warnings, state.as_of = result.items, result.warnings, result.as_of
             state.last_success = state.last_attempt
+            state.restored = False
+        await asyncio.to_thread(self._persist, state, changed)
         return state
+
+    def _persist(self, state: SourceState, changed: bool) -> None:
+        """Record a source's state (with its items when they changed) and, after a
+        good fetch, the history of the merged items. Runs in a worker thread; a store
+        that cannot be written is reported, never a reason to drop the fetched data."""
+        with self._persist_lock:
+            try:
+                self.store.save_source(
+                    state.name,
+                    spec_key=spec_key(state.spec.type, state.spec.options),
+                    ok=state.ok,
+                    error=state.error,
+                    last_attempt=state.last_attempt,
+                    last_success=state.last_success,
+                    as_of=state.as_of,
+                    items=state.items if changed else None,
+                    warnings=state.warnings,
+                )
+                if state.ok and (changed or self._history_pending):
+                    # Until every source has data (or has failed), the merge is partial:
+                    # its figures could come from the wrong source.
+                    pending = any(s.ok is None and not s.restored for s in self.states.values())
+                    self._history_pending = pending
+                    if not pending:
+                        self.store.record_history(self.items(), state.last_success)
+                self.store_error = ""
+            except (sqlite3.Error, OSError) as exc:
+                self.store_error = f"无法写入存储 {self.store.path}: {exc}"
+                log.warning(self.store_error)
 
     async def refresh_all(self) -> list[SourceState]:
         """Fetch every source concurrently: one slow source never delays another."""
@@ -130,7 +230,45 @@ class Runtime:
         """One full round, as `dashboard check` and the TUI's refresh both run it:
         fetch every source, evaluate, (record history, evaluate alerts, deliver)."""
         await self.refresh_all()
-        return self.snapshot()
+        snap = self.snapshot()
+        await asyncio.to_thread(self.evaluate_alerts, snap)
+        return snap
+
+    # -- alerts ---------------------------------------------------------------------
+    def evaluate_alerts(self, snap: Snapshot, now: datetime | None = None) -> Snapshot:
+        """Evaluate the alert rules on `snap` (setting `snap.fired` / `snap.resolved`),
+        commit the decisions, then deliver every sink's outbox. Blocking (sinks may
+        post to the network): the TUI and `cycle` run it in a worker thread."""
+        try:
+            history = stalled_history(self.store, self.items())
+            ctx = self.alerts.context(snap, now or now_local(), history)
+            result = self.alerts.evaluate(ctx)
+            snap.fired, snap.resolved = result.fired, result.resolved
+            self.alerts.deliver(now)
+            self.alert_error = ""
+        except sqlite3.Error as exc:
+            self.alert_error = f"无法读写预警状态 {self.store.path}: {exc}"
+            log.warning(self.alert_error)
+        return snap
+
+    def alert_records(self, states: Iterable[str] | None = None) -> list[AlertRecord]:
+        """Alerts in the given states (open, acknowledged, silenced, resolved), open first."""
+        return self.alerts.records(states)
+
+    def acknowledge(self, key: str, until: date | None = None) -> bool:
+        """Acknowledge an alert (quiet until it resolves), or with `until` silence it
+        through that date. False when there is no such active alert."""
+        return self.alerts.acknowledge(key, until)
+
+    def silence(self, key: str, until: date) -> bool:
+        return self.alerts.silence(key, until)
+
+    def open_alert_count(self) -> int:
+        return self.alerts.open_count()
+
+    def sink_status(self) -> list[SinkStatus]:
+        """Per sink: name, type, pending (events in its outbox), last error."""
+        return self.alerts.sink_status()
 
     # -- evaluating ---------------------------------------------------------------
     def resolve_as_of(self) -> date:
@@ -151,6 +289,13 @@ class Runtime:
     def items(self) -> list[Item]:
         return merge_sources([(s.name, s.items) for s in self.states.values() if s.items])
 
+    def history(self, item: Item) -> list[HistoryPoint]:
+        """Every recorded change of this item's figures, oldest first."""
+        return self.store.history(history_key(item))
+
+    def close(self) -> None:
+        self.store.close()
+
     def snapshot(self) -> Snapshot:
         as_of = self.resolve_as_of()
         expected = self.expected(as_of)
@@ -165,6 +310,16 @@ class Runtime:
             warnings=warnings,
             taken_at=datetime.now(),
         )
+
+
+def _open_store(config: Config) -> Store:
+    from dashboard.config import state_dir
+
+    path = config.store_path or state_dir() / "dashboard.sqlite3"
+    try:
+        return Store(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise ConfigError("store.path", f"无法打开存储 {path}: {exc}", file=config.path) from None
 
 
 def _check_result(result: object) -> None:

@@ -1,13 +1,29 @@
 """The SQLite store: one file holding item history, source state, alert state and
 the alert outbox. Each feature module declares its own tables through
 `Store.ensure_schema`, so this module stays the one owner of the connection.
+
+This module owns two features itself:
+- the ratio history of every item, one row per change of its figures, keyed by
+  `history_key(item)` (the item's normalised name and lead unit, so the key does
+  not depend on which source supplied the item or on its row number);
+- the state of every source, with its last good items, so a restart shows the
+  last good data at once.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+
+from dashboard.core.items import DataWarning, Item
+from dashboard.core.merge import merge_key
 
 
 class Store:
@@ -27,6 +43,11 @@ class Store:
         self.conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
         )
+        self.ensure_schema("history", 1, _HISTORY_DDL)
+        self.ensure_schema("sources", 1, _SOURCES_DDL)
+        # history key → last recorded figures; loaded on first use, then kept in step
+        # with item_latest so a refresh compares in memory, not row by row in SQL.
+        self._latest: dict[str, Figures] | None = None
 
     def ensure_schema(self, name: str, version: int, ddl: str) -> None:
         """Create (or upgrade) the tables of one feature. `ddl` must be idempotent
@@ -42,6 +63,285 @@ class Store:
                 (name, version),
             )
 
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock; rolled back if the block raises."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+    # -- item history -------------------------------------------------------------
+    def record_history(self, items: Iterable[Item], at: datetime | None = None) -> int:
+        """Record the figures of every item whose figures changed since they were last
+        recorded (new items included). One transaction; returns the rows written."""
+        at_text = (at or datetime.now()).isoformat(timespec="seconds")
+        with self.lock:
+            latest = self._load_latest()
+            changed: list[tuple[Any, ...]] = []
+            for key, item in keyed_items(items):
+                figures = Figures.of(item)
+                if latest.get(key) != figures:
+                    latest[key] = figures
+                    changed.append((key, at_text, item.id, *figures, item.field_sources.get("ratio") or item.source))
+            if not changed:
+                return 0
+            try:
+                with self.transaction() as conn:
+                    conn.executemany(
+                        "INSERT INTO item_history(key, at, item_id, ratio, actual, target, acceptance, source)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        changed,
+                    )
+                    conn.executemany(
+                        "INSERT INTO item_latest(key, at, item_id, ratio, actual, target, acceptance, source)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+                        " at = excluded.at, item_id = excluded.item_id, ratio = excluded.ratio,"
+                        " actual = excluded.actual, target = excluded.target,"
+                        " acceptance = excluded.acceptance, source = excluded.source",
+                        changed,
+                    )
+            except BaseException:
+                self._latest = None  # the cache ran ahead of the database: reload next time
+                raise
+            return len(changed)
+
+    def history(self, key: str) -> list[HistoryPoint]:
+        """Every recorded change of one item's figures, oldest first."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT at, ratio, actual, target, acceptance, source FROM item_history"
+                " WHERE key = ? ORDER BY at, rowid",
+                (key,),
+            ).fetchall()
+        return [
+            HistoryPoint(datetime.fromisoformat(r["at"]), r["ratio"], r["actual"], r["target"], r["acceptance"], r["source"])
+            for r in rows
+        ]
+
+    def last_changes(self) -> dict[str, datetime]:
+        """History key → when its figures last changed (for the "stalled" rule)."""
+        with self.lock:
+            rows = self.conn.execute("SELECT key, at FROM item_latest").fetchall()
+        return {r["key"]: datetime.fromisoformat(r["at"]) for r in rows}
+
+    def _load_latest(self) -> dict[str, Figures]:
+        if self._latest is None:
+            rows = self.conn.execute("SELECT key, ratio, actual, target, acceptance FROM item_latest")
+            self._latest = {r[0]: Figures(r[1], r[2], r[3], r[4]) for r in rows}
+        return self._latest
+
+    # -- source state ---------------------------------------------------------------
+    def save_source(
+        self,
+        name: str,
+        *,
+        spec_key: str,
+        ok: bool | None,
+        error: str,
+        last_attempt: datetime | None,
+        last_success: datetime | None,
+        as_of: date | None = None,
+        items: Sequence[Item] | None = None,
+        warnings: Sequence[DataWarning] = (),
+    ) -> None:
+        """Record a source's state after an attempt. `items` (and `warnings`) are given
+        after a successful fetch that changed them; otherwise the stored ones stay."""
+        state = (
+            spec_key,
+            None if ok is None else int(ok),
+            error,
+            _iso(last_attempt),
+            _iso(last_success),
+            as_of.isoformat() if as_of else None,
+        )
+        with self.lock:
+            if items is None:
+                # Failed, or the same items as last time: only the state moves.
+                with self.transaction() as conn:
+                    conn.execute(
+                        "INSERT INTO source_state(name, spec_key, ok, error, last_attempt, last_success, as_of)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET ok = excluded.ok,"
+                        " error = excluded.error, last_attempt = excluded.last_attempt,"
+                        " last_success = excluded.last_success, as_of = excluded.as_of",
+                        (name, *state),
+                    )
+                return
+            blob = json.dumps([item_to_dict(i) for i in items], ensure_ascii=False, separators=(",", ":"))
+            warn_json = json.dumps([_warning_to_dict(w) for w in warnings], ensure_ascii=False)
+            with self.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO source_state(name, spec_key, ok, error, last_attempt, last_success, as_of,"
+                    " item_count, items, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(name) DO UPDATE SET spec_key = excluded.spec_key, ok = excluded.ok,"
+                    " error = excluded.error, last_attempt = excluded.last_attempt,"
+                    " last_success = excluded.last_success, as_of = excluded.as_of,"
+                    " item_count = excluded.item_count, items = excluded.items, warnings = excluded.warnings",
+                    (name, *state, len(items), blob, warn_json),
+                )
+
+    def load_sources(self) -> dict[str, SavedSource]:
+        """Every source's recorded state with its last good items, by source name."""
+        with self.lock:
+            rows = self.conn.execute("SELECT * FROM source_state").fetchall()
+        saved: dict[str, SavedSource] = {}
+        for r in rows:
+            saved[r["name"]] = SavedSource(
+                name=r["name"],
+                spec_key=r["spec_key"],
+                ok=None if r["ok"] is None else bool(r["ok"]),
+                error=r["error"] or "",
+                last_attempt=_from_iso(r["last_attempt"]),
+                last_success=_from_iso(r["last_success"]),
+                as_of=date.fromisoformat(r["as_of"]) if r["as_of"] else None,
+                item_count=r["item_count"] or 0,
+                items=[item_from_dict(d) for d in json.loads(r["items"])] if r["items"] else [],
+                warnings=[DataWarning(**d) for d in json.loads(r["warnings"])] if r["warnings"] else [],
+            )
+        return saved
+
+
+_HISTORY_DDL = """
+CREATE TABLE IF NOT EXISTS item_history (
+    key TEXT NOT NULL,          -- history_key(item): normalised name|lead unit
+    at TEXT NOT NULL,           -- ISO local time of the fetch that saw the change
+    item_id TEXT NOT NULL,      -- the item's id as shown, for reference
+    ratio REAL, actual REAL, target REAL, acceptance REAL,
+    source TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS item_history_key_at ON item_history(key, at);
+CREATE TABLE IF NOT EXISTS item_latest (
+    key TEXT PRIMARY KEY,
+    at TEXT NOT NULL,           -- when these figures were first seen (the last change)
+    item_id TEXT NOT NULL,
+    ratio REAL, actual REAL, target REAL, acceptance REAL,
+    source TEXT NOT NULL DEFAULT ''
+);
+"""
+
+_SOURCES_DDL = """
+CREATE TABLE IF NOT EXISTS source_state (
+    name TEXT PRIMARY KEY,
+    spec_key TEXT NOT NULL,     -- type + options: last good items are restored only for the same spec
+    ok INTEGER,
+    error TEXT NOT NULL DEFAULT '',
+    last_attempt TEXT,
+    last_success TEXT,
+    as_of TEXT,
+    item_count INTEGER NOT NULL DEFAULT 0,
+    items TEXT,                 -- JSON list of the last good items
+    warnings TEXT
+);
+"""
+
+
+@dataclass(slots=True, frozen=True)
+class Figures:
+    """The figures whose change makes a history row."""
+
+    ratio: float | None
+    actual: float | None
+    target: float | None
+    acceptance: float | None
+
+    @classmethod
+    def of(cls, item: Item) -> Figures:
+        return cls(item.ratio, item.actual, item.target, item.acceptance_ratio)
+
+    def __iter__(self) -> Iterator[float | None]:
+        return iter((self.ratio, self.actual, self.target, self.acceptance))
+
+
+@dataclass(slots=True, frozen=True)
+class HistoryPoint:
+    """One recorded change of an item's figures."""
+
+    at: datetime
+    ratio: float | None
+    actual: float | None
+    target: float | None
+    acceptance: float | None
+    source: str
+
+
+@dataclass(slots=True)
+class SavedSource:
+    """A source's state as the store last recorded it."""
+
+    name: str
+    spec_key: str
+    ok: bool | None
+    error: str
+    last_attempt: datetime | None
+    last_success: datetime | None
+    as_of: date | None
+    item_count: int
+    items: list[Item] = field(default_factory=list)
+    warnings: list[DataWarning] = field(default_factory=list)
+
+
+def history_key(item: Item) -> str:
+    """The key of an item's history: its normalised name and lead unit (see merge.py)."""
+    return merge_key(item)
+
+
+def keyed_items(items: Iterable[Item]) -> Iterator[tuple[str, Item]]:
+    """(history key, item); a key seen twice in one list gets `#2`, `#3`, ... in order."""
+    seen: dict[str, int] = {}
+    for item in items:
+        key = merge_key(item)
+        n = seen.get(key, 0) + 1
+        seen[key] = n
+        yield (key if n == 1 else f"{key}#{n}"), item
+
+
+def spec_key(type_name: str, options: dict[str, Any]) -> str:
+    """What identifies a source's configuration, so a changed table does not get
+    the items of the old one restored."""
+    return json.dumps({"type": type_name, "options": options}, ensure_ascii=False, sort_keys=True, default=str)
+
+
+# -- items as JSON -------------------------------------------------------------------
+_ITEM_FIELDS = tuple(f.name for f in fields(Item))
+
+
+def item_to_dict(item: Item) -> dict[str, Any]:
+    """An item as a JSON-ready dict, without empty fields (half the size at 100,000 items)."""
+    d: dict[str, Any] = {}
+    for name in _ITEM_FIELDS:
+        value = getattr(item, name)
+        if value is None or value is False or (not value and isinstance(value, (str, dict))):
+            continue
+        d[name] = value
+    if item.as_of is not None:
+        d["as_of"] = item.as_of.isoformat()
+    return d
+
+
+def item_from_dict(d: dict[str, Any]) -> Item:
+    known = {k: v for k, v in d.items() if k in _ITEM_FIELDS}
+    if known.get("as_of"):
+        known["as_of"] = date.fromisoformat(known["as_of"])
+    if known.get("monthly_updates"):
+        known["monthly_updates"] = {int(m): n for m, n in known["monthly_updates"].items()}
+    return Item(**known)
+
+
+def _warning_to_dict(w: DataWarning) -> dict[str, Any]:
+    return {"source": w.source, "message": w.message, "location": w.location, "row": w.row, "column": w.column}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import DataTable
-
 from conftest import DEFAULT_CONFIG, SAMPLE_CSV
+
 from dashboard.config import load_config
 from dashboard.ui.app import make_app
+from dashboard.ui.widgets.item_table import ItemTable
 
 
 async def loaded(app, pilot) -> None:  # type: ignore[no-untyped-def]
@@ -21,7 +21,7 @@ async def test_sample_table_has_45_rows_with_item_45_first_in_red() -> None:
     app = make_app(load_config(DEFAULT_CONFIG))
     async with app.run_test(size=(160, 45)) as pilot:
         await loaded(app, pilot)
-        table = app.query_one("#items", DataTable)
+        table = app.query_one("#items", ItemTable)
         assert table.row_count == 45
         first = table.get_row_at(0)
         assert "临水临崖" in str(first[1]) and "公安局交警大队" in str(first[2])
@@ -32,7 +32,9 @@ async def test_sample_table_has_45_rows_with_item_45_first_in_red() -> None:
         assert table.row_count == 45
 
 
-async def test_broken_plugin_leaves_the_other_items_on_screen(tmp_path: Path, config_writer: Callable[..., Path]) -> None:
+async def test_broken_plugin_leaves_the_other_items_on_screen(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
     from test_plugins import BROKEN_PLUGIN
 
     (tmp_path / "lp").mkdir()
@@ -44,4 +46,4 @@ async def test_broken_plugin_leaves_the_other_items_on_screen(tmp_path: Path, co
     app = make_app(load_config(cfg))
     async with app.run_test(size=(160, 45)) as pilot:
         await loaded(app, pilot)
-        assert app.query_one("#items", DataTable).row_count == 45
+        assert app.query_one("#items", ItemTable).row_count == 45

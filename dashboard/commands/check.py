@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from datetime import datetime
 from typing import Any
 
 from dashboard.commands.common import open_runtime
+from dashboard.core.alerts import AlertEvent
 from dashboard.core.items import STATUS_LABELS, Status
 from dashboard.core.parse import format_percent
 from dashboard.runtime import Runtime, Snapshot
@@ -46,6 +48,10 @@ def build_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
                 "items": len(s.items),
                 "error": s.error or None,
                 "warnings": [str(w) for w in s.warnings],
+                # When the items were last loaded; a failing source keeps its last good items.
+                "last_attempt": _iso(s.last_attempt),
+                "last_success": _iso(s.last_success),
+                "stale": s.is_stale(),
             }
             for s in snap.sources
         ],
@@ -60,7 +66,32 @@ def build_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
             }
             for e in snap.behind
         ],
+        "alerts": alert_report(runtime, snap),
     }
+
+
+def alert_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
+    """This run's alert events and how many still wait in the sinks' outboxes."""
+
+    def event(e: AlertEvent) -> dict[str, Any]:
+        d = e.to_dict()
+        return {"key": d["key"], "rule": d["rule"], "item_id": d["item_id"], "severity": d["severity"],
+                "message": d["message"], "kind": d["kind"], "id": d["id"], "at": d["at"],
+                "item_name": d["item_name"], "unit": d["unit"], "figures": d["figures"]}
+
+    return {
+        "fired": [event(e) for e in snap.fired],
+        "resolved": [event(e) for e in snap.resolved],
+        "pending_delivery": runtime.alerts.pending_count(),
+        "sinks": [
+            {"name": s.name, "type": s.type, "pending": s.pending, "error": s.last_error or None}
+            for s in runtime.sink_status()
+        ],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
 
 
 def render_text(report: dict[str, Any]) -> str:
@@ -74,6 +105,8 @@ def render_text(report: dict[str, Any]) -> str:
     for s in report["sources"]:
         mark = "✓" if s["ok"] else "✗"
         lines.append(f"  {mark} {s['name']} ({s['type']}): {s['items']} 项" + (f"  {s['error']}" if s["error"] else ""))
+        if s.get("stale") and s["items"]:
+            lines.append(f"      ! 显示的是上次成功载入的数据 last good data from {s.get('last_success') or '—'}")
         for w in s["warnings"][:20]:
             lines.append(f"      ! {w}")
     if report["behind"]:
@@ -83,4 +116,15 @@ def render_text(report: dict[str, Any]) -> str:
                 f"  [{b['id']}] {b['name']} — {b['unit']}  {format_percent(b['ratio'])}"
                 f" / 序时 {format_percent(b['expected'])}"
             )
+    alerts = report.get("alerts")
+    if alerts:
+        lines.append(
+            f"预警 alerts: 新触发 fired {len(alerts['fired'])}，解除 resolved {len(alerts['resolved'])}，"
+            f"待推送 pending {alerts['pending_delivery']}"
+        )
+        for a in [*alerts["fired"], *alerts["resolved"]]:
+            lines.append(f"  [{a['severity']}] {a['key']}  {a['message']}")
+        for sink in alerts["sinks"]:
+            if sink["error"]:
+                lines.append(f"  ✗ 推送 {sink['name']} ({sink['type']}) 待发 {sink['pending']}: {sink['error']}")
     return "\n".join(lines)

@@ -1,121 +1,275 @@
-"""The Textual app. `make_app` is the one factory the CLI and the tests both use."""
+"""The Textual app. `make_app` is the one factory the CLI and the tests both use.
+
+Each top-level view is a mode with its own screen stack (overview, lead units,
+behind, projects, sources, alerts), so a drill-down in one view is still there
+when you come back to it. New data reaches every screen through `show()`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any, ClassVar
 
-from rich.text import Text
-from textual import work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Static
+from textual import events, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
 
 from dashboard.config import Config
-from dashboard.core.items import Evaluated, Status
-from dashboard.core.parse import format_percent
-from dashboard.runtime import Runtime, Snapshot
+from dashboard.runtime import Runtime, Snapshot, SourceState
+from dashboard.scheduler import Scheduler
+from dashboard.ui.kiosk import KioskRotation
+from dashboard.ui.screens.alerts import AlertsScreen
+from dashboard.ui.screens.base import DataScreen
+from dashboard.ui.screens.detail import ItemDetailScreen
+from dashboard.ui.screens.help import HelpScreen
+from dashboard.ui.screens.items import BehindScreen, ItemsScreen, OverviewScreen
+from dashboard.ui.screens.sources import SourcesScreen
+from dashboard.ui.screens.units import GroupScreen, ProjectsScreen, UnitsScreen
+from dashboard.ui.theme import ALIASES, DARK, LIGHT, THEMES
+from dashboard.ui.widgets.item_table import COLUMNS, ratio_bar, row_cells  # noqa: F401  (public helpers)
+from dashboard.ui.widgets.table import VirtualTable
 
-STATUS_STYLE = {
-    Status.DONE: "green",
-    Status.ON_TRACK: "",
-    Status.LAGGING: "yellow",
-    Status.SEVERE: "bold red",
-    Status.UNKNOWN: "grey50",
+MODE_TITLES = {
+    "overview": "总览 Overview",
+    "units": "牵头单位 Lead units",
+    "behind": "滞后项目 Behind",
+    "projects": "码上通项目 Projects",
+    "sources": "数据源 Sources",
+    "alerts": "预警 Alerts",
 }
-COLUMNS = ("实事类别", "项目名称", "牵头单位", "任务数", "进度情况", "完成比例", "状态")
-
-
-def ratio_bar(ratio: float | None, width: int = 10) -> str:
-    if ratio is None:
-        return " " * width
-    filled = max(0, min(width, round(min(ratio, 1.0) * width)))
-    return "█" * filled + "░" * (width - filled)
-
-
-class Headline(Static):
-    """Counts per status."""
-
-    def show(self, snap: Snapshot) -> None:
-        c = snap.by_status
-        text = Text()
-        text.append(f" 截止 {snap.as_of:%Y-%m-%d}  序时进度 {format_percent(snap.expected, 0)}   ")
-        text.append(f"总数 {len(snap.evaluated)}   ")
-        text.append(f"已完成 {c['done']}   ", "green")
-        text.append(f"正常 {c['on_track']}   ")
-        text.append(f"滞后 {c['lagging']}   ", "yellow")
-        text.append(f"严重滞后 {c['severe']}   ", "bold red")
-        text.append(f"未知 {c['unknown']}", "grey50")
-        self.update(text)
 
 
 class DashboardApp(App[None]):
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
     TITLE = "专班看板"
-    BINDINGS = [
-        Binding("r", "reload", "刷新 Reload"),
-        Binding("q", "quit", "退出 Quit"),
+    MODES: ClassVar[dict[str, Any]] = {
+        "overview": OverviewScreen,
+        "units": UnitsScreen,
+        "behind": BehindScreen,
+        "projects": ProjectsScreen,
+        "sources": SourcesScreen,
+        "alerts": AlertsScreen,
+    }
+    DEFAULT_MODE = "overview"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "switch_mode('overview')", "总览", id="app.overview"),
+        Binding("u", "switch_mode('units')", "单位", id="app.units"),
+        Binding("b", "switch_mode('behind')", "滞后", show=False, id="app.behind"),
+        Binding("p", "switch_mode('projects')", "项目", show=False, id="app.projects"),
+        Binding("d", "switch_mode('sources')", "数据源", id="app.sources"),
+        Binding("w", "switch_mode('alerts')", "预警", id="app.alerts"),
+        Binding("r", "reload", "刷新", id="app.reload"),
+        Binding("question_mark", "help", "按键 ?", key_display="?", id="app.help"),
+        Binding("t", "toggle_dark", "明暗 Theme", show=False, id="app.theme"),
+        Binding("k", "toggle_kiosk", "轮播 Kiosk", show=False, id="app.kiosk"),
+        Binding("q", "quit", "退出", id="app.quit"),
     ]
 
-    def __init__(self, config: Config, runtime: Runtime) -> None:
+    # The latest snapshot; every screen watches it and updates in place.
+    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True)
+
+    def __init__(
+        self,
+        config: Config,
+        runtime: Runtime,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
         self.runtime = runtime
-        self.snapshot: Snapshot | None = None
-        self.sub_title = config.title
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="headline-bar"):
-            yield Headline(id="headline")
-        yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
-        yield Static(id="status-bar")
-        yield Footer()
+        self.now: Callable[[], datetime] = clock or datetime.now
+        self.kiosk = config.ui.kiosk
+        self.rotation = KioskRotation()
+        self.refreshed_at: datetime | None = None
+        self._kiosk_timer: Timer | None = None
+        # Each source refreshes on its own timer and when its file changes.
+        self.scheduler = Scheduler(runtime, on_refresh=self._source_refreshed)
+        self._render_lock = asyncio.Lock()  # one snapshot + alert evaluation at a time
+        self._render_queued = False
+        self.title = config.title
+        for theme in THEMES:
+            self.register_theme(theme)
+        wanted = ALIASES.get(config.ui.theme, config.ui.theme)
+        self.theme = wanted if wanted in self.available_themes else DARK.name
 
     def on_mount(self) -> None:
-        table = self.query_one("#items", DataTable)
-        for label in COLUMNS:
-            table.add_column(label, key=label)
+        if self.kiosk:
+            self._start_kiosk()
+        if any(s.items for s in self.runtime.states.values()):
+            self.show(self.runtime.snapshot())  # the last good data from the store, at once
         self.action_reload()
 
+    async def on_unmount(self) -> None:
+        await self.scheduler.stop()
+
+    # -- data -------------------------------------------------------------------
     def action_reload(self) -> None:
         self.reload()
 
     @work(exclusive=True, group="refresh")
     async def reload(self) -> None:
-        await self.runtime.refresh_all()
-        self.show(self.runtime.snapshot())
+        """Refresh every source now (the first load, and `r`), then show the result."""
+        if not self.scheduler.running:
+            await self.scheduler.start(initial=False)
+        await self.scheduler.refresh_now()
+        await self._render()
+
+    def _source_refreshed(self, state: SourceState) -> None:
+        """Called by the scheduler after each source's refresh: re-render once, even
+        when several sources finish together."""
+        if self._render_queued or not self.is_running:
+            return
+        self._render_queued = True
+        self.run_worker(self._render(), group="render")
+
+    async def _render(self) -> None:
+        async with self._render_lock:
+            self._render_queued = False
+            snap = await asyncio.to_thread(self.runtime.snapshot)
+            await asyncio.to_thread(self.runtime.evaluate_alerts, snap)
+            self.show(snap)
 
     def show(self, snap: Snapshot) -> None:
+        """The one way new data reaches the UI: every screen updates in place."""
+        self.refreshed_at = self.now()
         self.snapshot = snap
-        self.query_one(Headline).show(snap)
-        table = self.query_one("#items", DataTable)
-        table.clear()
-        for e in snap.evaluated:
-            table.add_row(*row_cells(e), key=e.item.id)
-        failed = [s for s in snap.sources if s.ok is False]
-        bar = self.query_one("#status-bar", Static)
-        bar.update(
-            Text("  ".join(f"✗ {s.name}: {s.error}" for s in failed), "red")
-            if failed
-            else Text(f"数据源 {len(snap.sources)} 个正常  更新于 {snap.taken_at:%H:%M:%S}", "dim")
-        )
+        count = self.open_alert_count()
+        self.sub_title = f"未处理预警 {count}" if count else ""
+        fired = list(snap.fired or [])
+        if fired:
+            self.bell()
+            first = getattr(fired[0], "message", "")
+            more = f" 等 {len(fired)} 条" if len(fired) > 1 else ""
+            self.notify(f"{first}{more}", title="新预警 New alert", severity="warning", timeout=10)
+
+    def refreshed_text(self, snap: Snapshot | None = None) -> str:
+        return f"{self.refreshed_at:%Y-%m-%d %H:%M:%S}" if self.refreshed_at else "—"
+
+    # -- alerts (the runtime's alert engine may be absent: then there are none) ----
+    def alerts_supported(self) -> bool:
+        return hasattr(self.runtime, "alert_records")
+
+    def alert_records(self, states: Iterable[str] | None = None) -> list[Any]:
+        records = getattr(self.runtime, "alert_records", None)
+        return list(records(states)) if records else []
+
+    def open_alert_count(self) -> int | None:
+        count = getattr(self.runtime, "open_alert_count", None)
+        return int(count()) if count else None
+
+    def sink_status(self) -> list[Any]:
+        status = getattr(self.runtime, "sink_status", None)
+        return list(status()) if status else []
+
+    def acknowledge(self, key: str) -> bool:
+        ack = getattr(self.runtime, "acknowledge", None)
+        return bool(ack(key)) if ack else False
+
+    def silence(self, key: str, until: date) -> bool:
+        silence = getattr(self.runtime, "silence", None)
+        return bool(silence(key, until)) if silence else False
+
+    # -- export -------------------------------------------------------------------
+    def export(self, view: Any) -> None:
+        """Write the view into the export folder and say where it went."""
+        try:
+            from dashboard.exporting import ExportError, export_to_folder
+        except ImportError:
+            self.notify("导出功能尚未安装 export not installed", severity="warning")
+            return
+        folder = self.config.export_dir or Path.cwd()
+        last_error = ""
+        for fmt in ("xlsx", "csv"):
+            try:
+                path = export_to_folder(view, fmt, folder, self.runtime.plugins)
+            except ExportError as exc:
+                last_error = str(exc)
+                continue
+            except OSError as exc:
+                last_error = f"无法写入 {folder}: {exc}"
+                break
+            self.notify(f"已导出 {len(view.rows)} 行到 {path}", title="导出 Exported", timeout=10)
+            return
+        self.notify(last_error or "导出失败", title="导出失败 Export failed", severity="error")
+
+    # -- keys, help, palette ----------------------------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        # Any key pauses the kiosk rotation (a quiet minute resumes it).
+        if self.kiosk and isinstance(event, events.Key):
+            self.rotation.pause(time.monotonic())
+        await super().on_event(event)
+
+    def key_groups(self) -> list[tuple[str, list[BindingType]]]:
+        return [
+            ("全局 everywhere", list(self.BINDINGS)),
+            ("数据页面 data screens", list(DataScreen.BINDINGS)),
+            ("表格 tables", list(VirtualTable.BINDINGS)),
+            ("项目列表 item lists", list(ItemsScreen.BINDINGS)),
+            ("单位/项目 units, projects", list(GroupScreen.BINDINGS)),
+            ("项目详情 item detail", list(ItemDetailScreen.BINDINGS)),
+            ("预警 alerts", list(AlertsScreen.BINDINGS)),
+        ]
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.key_groups()))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        # Every binding live on this screen (app, screen, focused widget): one command each.
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if binding.action in seen:
+                continue
+            seen.add(binding.action)
+            title = f"{binding.description or binding.action}  [{binding.key_display or binding.key}]"
+            yield SystemCommand(title, binding.action, partial(self.run_action, binding.action, active.node))
+
+    def action_toggle_dark(self) -> None:
+        self.theme = LIGHT.name if self.current_theme.dark else DARK.name
+
+    # -- kiosk --------------------------------------------------------------------
+    def _start_kiosk(self) -> None:
+        self._kiosk_timer = self.set_interval(self.config.ui.kiosk_interval, self.kiosk_tick)
+
+    def kiosk_tick(self, now: float | None = None) -> None:
+        """One beat of the rotation: the next view, unless a key paused it."""
+        mode = self.rotation.tick(time.monotonic() if now is None else now)
+        if mode is None:
+            return
+        # Never stuck on a dialog or a drill-down: back to the view's first screen.
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.switch_mode(mode)
+
+    def action_toggle_kiosk(self) -> None:
+        self.kiosk = not self.kiosk
+        if self.kiosk:
+            self._start_kiosk()
+        elif self._kiosk_timer is not None:
+            self._kiosk_timer.stop()
+            self._kiosk_timer = None
+        for table in self.screen.query(VirtualTable):
+            table.show_cursor = not self.kiosk
+        self.notify("轮播开启 kiosk on" if self.kiosk else "轮播关闭 kiosk off")
+
+    async def action_switch_mode(self, mode: str) -> None:
+        self.rotation.follow(mode)
+        await super().action_switch_mode(mode)
 
 
-def row_cells(e: Evaluated) -> list[Text]:
-    item = e.item
-    style = STATUS_STYLE[e.status]
-    ratio = Text(f"{ratio_bar(item.ratio)} {format_percent(item.ratio):>7}", style)
-    return [
-        Text(item.category, style),
-        Text(item.name, style),
-        Text(item.unit, style),
-        Text(item.target_text, style),
-        Text(item.progress_text[:30], style),
-        ratio,
-        Text(e.status.label, style),
-    ]
-
-
-def make_app(config: Config, runtime: Runtime | None = None) -> DashboardApp:
-    return DashboardApp(config, runtime or Runtime(config))
+def make_app(
+    config: Config, runtime: Runtime | None = None, *, clock: Callable[[], datetime] | None = None
+) -> DashboardApp:
+    """The app on `config`; `clock` fixes the time shown (for tests and snapshots)."""
+    return DashboardApp(config, runtime or Runtime(config), clock=clock)

@@ -1,0 +1,707 @@
+"""The alert engine (design §5): evaluates the rules on a snapshot, keeps every
+alert's state and every undelivered event in the SQLite store, and delivers to
+the sinks, in order, per sink.
+
+Crash safety: the decision to fire (the new alert state, the event, and one outbox
+row per sink) is committed in one transaction before anything is sent; an event
+leaves a sink's outbox only after that sink has delivered it. A process killed
+in between re-sends on the next run (at least once); the file sinks skip event ids
+they already hold, so a file never gets the same event twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from dashboard.config import Config, parse_duration, state_dir, suggest
+from dashboard.contracts import ConfigError, difflib_close
+from dashboard.core import alerts as core
+from dashboard.core.alert_rules import BUILTIN_RULES
+from dashboard.core.alerts import (
+    ACTIVE_STATES,
+    AlertContext,
+    AlertEvent,
+    AlertRecord,
+    Condition,
+    Rule,
+    RuleConfig,
+    SourceInfo,
+)
+from dashboard.core.items import Item
+from dashboard.store import Store, keyed_items
+
+if TYPE_CHECKING:
+    from dashboard.plugins import PluginManager
+    from dashboard.runtime import Snapshot
+
+# Keys every [[sinks]] table may have; the rest belong to the sink's plugin.
+COMMON_SINK_KEYS = ("name", "type", "enabled")
+RULE_COMMON_KEYS = {"enabled": "true | false", "severity": "info | warning | critical", "repeat": "如 1d、12h；0 为不重复"}
+ALERTS_KEYS = {"enabled": "true | false：全部预警开关", "rules": "[alerts.rules.<规则名>]"}
+# After a permanent failure (bad key, signature, keyword) wait this long before trying again.
+PERMANENT_RETRY = timedelta(hours=1)
+# Events handed at once to a sink that has `deliver_batch` (the file sinks).
+BATCH = 500
+
+
+# -- the sink contract (what a sink plugin implements) -----------------------------------
+
+
+class DeliveryError(Exception):
+    """A sink could not deliver. `permanent`: retrying soon will not help (bad key,
+    bad signature, keyword): the event stays in the outbox and the sink is left alone
+    for a while instead of being hammered."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """A configured sink. `deliver` sends one event or raises (DeliveryError for
+    expected failures); it is called from a worker thread, never concurrently.
+    A sink may also offer `deliver_batch(events)`, all-or-raise, used for backlogs."""
+
+    def deliver(self, event: AlertEvent) -> None: ...
+
+
+@dataclass(slots=True)
+class SinkSpec:
+    """One `[[sinks]]` table: name and type, the rest as `options` for the plugin."""
+
+    name: str
+    type: str
+    options: dict[str, Any]
+    base_dir: Path
+    config_file: Path | None = None
+    key_prefix: str = "sinks"
+
+    def error(self, key: str, message: str, expected: str = "") -> ConfigError:
+        return ConfigError(f"{self.key_prefix}.{key}", message, expected=expected, file=self.config_file)
+
+    def check_options(self, known: Mapping[str, str]) -> None:
+        """Reject unknown keys, suggesting the nearest known one."""
+        for key in self.options:
+            if key not in known:
+                hint = difflib_close(key, [*known, *COMMON_SINK_KEYS])
+                raise self.error(key, f"{self.type} 推送不认识这个键{hint}", "、".join(known))
+
+    def path(self, key: str, default: Path) -> Path:
+        value = self.options.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, str) or not value:
+            raise self.error(key, "应为文件路径", "非空字符串")
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def string(self, key: str, default: str = "") -> str:
+        value = self.options.get(key, default)
+        if not isinstance(value, str):
+            raise self.error(key, f"应为字符串，实为 {value!r}", "字符串")
+        return value
+
+    def number(self, key: str, default: float) -> float:
+        value = self.options.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(key, f"应为数字，实为 {value!r}", "数字")
+        return float(value)
+
+    def duration(self, key: str, default: str) -> float:
+        seconds = parse_duration(self.options.get(key, default))
+        if seconds is None or seconds < 0:
+            raise self.error(key, f"无法识别的时间 {self.options.get(key)!r}", "如 500ms、2s、1m")
+        return seconds
+
+    def env_name(self, key: str) -> str:
+        """An `*_env` option: the name of the environment variable holding a secret."""
+        name = self.string(key)
+        if name and not name.replace("_", "").isalnum():
+            raise self.error(key, f"应为环境变量名，实为 {name!r}", "如 DINGTALK_SECRET")
+        return name
+
+
+def secret_from_env(var: str, what: str) -> str:
+    """Read a secret at delivery time (so fixing the environment needs no restart);
+    a missing one is a permanent failure that names the variable, never a value."""
+    value = os.environ.get(var, "") if var else ""
+    if not value:
+        raise DeliveryError(f"环境变量 {var or '(未配置)'} 未设置，缺少{what}", permanent=True)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class SinkType:
+    """A kind of sink a plugin offers, selected by `type = "<name>"` in `[[sinks]]`.
+
+    `factory` validates the spec (raising ConfigError) and returns a Sink;
+    `options` documents the keys it accepts (key → description)."""
+
+    name: str
+    factory: Callable[[SinkSpec], Sink]
+    description: str = ""
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SinkStatus:
+    """A sink as the sources/alerts screen shows it."""
+
+    name: str
+    type: str
+    pending: int
+    last_error: str = ""
+    last_error_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    next_attempt: datetime | None = None
+    permanent: bool = False
+
+
+@dataclass(slots=True)
+class CycleResult:
+    """The events one evaluation produced."""
+
+    fired: list[AlertEvent] = field(default_factory=list)  # kind fired or repeat
+    resolved: list[AlertEvent] = field(default_factory=list)
+
+
+# -- configuration ------------------------------------------------------------------------
+
+
+def rule_configs(
+    table: Mapping[str, Any], rules: Mapping[str, Rule], file: Path | None = None
+) -> dict[str, RuleConfig]:
+    """`[alerts.rules.*]` overlaid on each rule's defaults; ConfigError names the key."""
+
+    def err(key: str, message: str, expected: str = "") -> ConfigError:
+        return ConfigError(key, message, expected=expected, file=file)
+
+    configured = table.get("rules", {})
+    if not isinstance(configured, dict):
+        raise err("alerts.rules", "应为表", "[alerts.rules.<规则名>]")
+    for name, value in configured.items():
+        if name not in rules:
+            raise err(f"alerts.rules.{name}", f"未知的预警规则{suggest(name, list(rules))}", "、".join(rules))
+        if not isinstance(value, dict):
+            raise err(f"alerts.rules.{name}", "应为表", f"[alerts.rules.{name}]")
+    result: dict[str, RuleConfig] = {}
+    for name, rule in rules.items():
+        values = configured.get(name, {})
+        prefix = f"alerts.rules.{name}"
+        known = {**RULE_COMMON_KEYS, **rule.help, **{p: "" for p in rule.params}}
+        for key in values:
+            if key not in known:
+                raise err(f"{prefix}.{key}", f"未知的键{suggest(key, list(known))}", "、".join(known))
+        enabled = values.get("enabled", rule.enabled)
+        if not isinstance(enabled, bool):
+            raise err(f"{prefix}.enabled", f"应为 true 或 false，实为 {enabled!r}", "true | false")
+        severity = values.get("severity", rule.severity)
+        if severity not in core.SEVERITY_LABELS:
+            raise err(f"{prefix}.severity", f"未知的级别 {severity!r}", "info | warning | critical")
+        repeat = _repeat(values.get("repeat", rule.repeat), f"{prefix}.repeat", err)
+        params: dict[str, Any] = {}
+        for key, default in rule.params.items():
+            value = values.get(key, default)
+            if not _same_kind(value, default):
+                kind = "整数" if isinstance(default, int) else "数字" if isinstance(default, float) else "字符串"
+                raise err(f"{prefix}.{key}", f"应为{kind}，实为 {value!r}", kind)
+            if isinstance(value, (int, float)) and value < 0:
+                raise err(f"{prefix}.{key}", f"不能为负数: {value!r}", ">= 0")
+            params[key] = value
+        result[name] = RuleConfig(enabled=enabled, severity=severity, repeat=repeat, params=params)
+    return result
+
+
+def _repeat(value: object, key: str, err: Callable[..., ConfigError]) -> timedelta | None:
+    if value in (None, "", False, 0, "0", "never"):
+        return None
+    seconds = parse_duration(value)
+    if seconds is None or seconds < 0:
+        raise err(key, f"无法识别的时间间隔 {value!r}", "如 12h、1d、7d；0 为不重复")
+    return timedelta(seconds=seconds) if seconds else None
+
+
+def _same_kind(value: object, default: object) -> bool:
+    if isinstance(value, bool) or isinstance(default, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, int):
+        return isinstance(value, int)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
+
+
+# -- persistence ----------------------------------------------------------------------------
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alert_state (
+    key TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    item_name TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    state TEXT NOT NULL,
+    message TEXT NOT NULL,
+    figures TEXT NOT NULL,
+    first_fired TEXT NOT NULL,
+    last_sent TEXT,
+    resolved_at TEXT,
+    silenced_until TEXT,
+    acknowledged_at TEXT
+);
+CREATE INDEX IF NOT EXISTS alert_state_by_state ON alert_state(state);
+CREATE TABLE IF NOT EXISTS alert_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    sink TEXT NOT NULL,
+    seq INTEGER NOT NULL REFERENCES alert_events(seq),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (sink, seq)
+);
+CREATE TABLE IF NOT EXISTS alert_sinks (
+    name TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    last_error TEXT,
+    last_error_at TEXT,
+    last_ok_at TEXT,
+    next_attempt TEXT,
+    permanent INTEGER NOT NULL DEFAULT 0,
+    fingerprint TEXT
+);
+"""
+
+
+def _ts(value: datetime | date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _record_from_row(row: Mapping[str, Any]) -> AlertRecord:
+    return AlertRecord(
+        key=row["key"],
+        rule=row["rule"],
+        item_id=row["item_id"],
+        item_name=row["item_name"],
+        unit=row["unit"],
+        severity=row["severity"],
+        state=row["state"],
+        message=row["message"],
+        first_fired=datetime.fromisoformat(row["first_fired"]),
+        last_sent=_dt(row["last_sent"]),
+        resolved_at=_dt(row["resolved_at"]),
+        silenced_until=date.fromisoformat(row["silenced_until"]) if row["silenced_until"] else None,
+        figures=json.loads(row["figures"]),
+        acknowledged_at=_dt(row["acknowledged_at"]),
+    )
+
+
+def now_local() -> datetime:
+    return datetime.now().astimezone()
+
+
+# -- the engine --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _ConfiguredSink:
+    spec: SinkSpec
+    sink: Sink | None
+    error: str = ""  # the plugin failed to build it
+    fingerprint: str = ""
+
+
+class AlertEngine:
+    """Rules, state, outbox and sinks for one config and one store."""
+
+    def __init__(self, config: Config, plugins: PluginManager | None, store: Store) -> None:
+        self.config = config
+        self.store = store
+        store.ensure_schema("alerts", 1, SCHEMA)
+        alerts_table = config.alerts
+        for key in alerts_table:
+            if key not in ALERTS_KEYS:
+                raise config.error(f"alerts.{key}", f"未知的键{suggest(key, list(ALERTS_KEYS))}", "、".join(ALERTS_KEYS))
+        self.enabled = alerts_table.get("enabled", True)
+        if not isinstance(self.enabled, bool):
+            raise config.error("alerts.enabled", f"应为 true 或 false，实为 {self.enabled!r}", "true | false")
+        self.rules: dict[str, Rule] = {r.name: r for r in BUILTIN_RULES}
+        self.rule_errors: dict[str, str] = {}  # rule name → why its check raised last time
+        self.sink_types: dict[str, SinkType] = {}
+        if plugins is not None:
+            self._collect_plugins(plugins)
+        self.rule_configs = rule_configs(alerts_table, self.rules, config.path)
+        self.sinks = [self._build_sink(spec) for spec in sink_specs(config)]
+
+    def _collect_plugins(self, plugins: PluginManager) -> None:
+        for plugin, entry in plugins.collect("dashboard_alert_rules"):
+            if not isinstance(entry, Rule):
+                plugins.records[plugin].error = f"返回了非 Rule 对象: {entry!r}"
+                continue
+            plugins.records[plugin].provides.append(entry.name)
+            self.rules.setdefault(entry.name, entry)
+        for plugin, entry in plugins.collect("dashboard_sink_types"):
+            if not isinstance(entry, SinkType):
+                plugins.records[plugin].error = f"返回了非 SinkType 对象: {entry!r}"
+                continue
+            plugins.records[plugin].provides.append(entry.name)
+            self.sink_types.setdefault(entry.name, entry)
+
+    def _build_sink(self, spec: SinkSpec) -> _ConfiguredSink:
+        sink_type = self.sink_types.get(spec.type)
+        if sink_type is None:
+            raise spec.error(
+                "type",
+                f"没有插件提供推送类型 {spec.type!r}{difflib_close(spec.type, list(self.sink_types))}",
+                "、".join(sorted(self.sink_types)),
+            )
+        fingerprint = json.dumps(spec.options, sort_keys=True, ensure_ascii=False, default=str)
+        try:
+            return _ConfiguredSink(spec, sink_type.factory(spec), fingerprint=fingerprint)
+        except ConfigError:
+            raise
+        except Exception as exc:  # a plugin's bug marks its sink failed, nothing more
+            return _ConfiguredSink(spec, None, f"插件创建推送失败: {type(exc).__name__}: {exc}", fingerprint)
+
+    # -- evaluation ------------------------------------------------------------------
+    def context(
+        self,
+        snap: Snapshot,
+        now: datetime,
+        history: Mapping[str, Sequence[tuple[date, float]]] | None = None,
+        today: date | None = None,
+    ) -> AlertContext:
+        sources = [
+            SourceInfo(s.name, s.ok, s.error, _aware(s.last_success), s.spec.refresh) for s in snap.sources
+        ]
+        return AlertContext(
+            now=now,
+            as_of=snap.as_of,
+            expected=snap.expected,
+            evaluated=snap.evaluated,
+            sources=sources,
+            history=history or {},
+            today=today,
+        )
+
+    def conditions(self, ctx: AlertContext) -> tuple[dict[str, Condition], set[str]]:
+        """The conditions that hold now, and the rules that failed to say (a plugin's
+        rule that raises: its alerts are left as they are, neither fired nor resolved)."""
+        found: dict[str, Condition] = {}
+        failed: set[str] = set()
+        self.rule_errors.clear()
+        for name, rule in self.rules.items():
+            cfg = self.rule_configs[name]
+            if not cfg.enabled:
+                continue
+            try:
+                conditions = [c for c in rule.check(ctx, cfg) if isinstance(c, Condition)]
+            except Exception as exc:
+                failed.add(name)
+                self.rule_errors[name] = f"{type(exc).__name__}: {exc}"
+                continue
+            for condition in conditions:
+                if condition.rule == name:
+                    found.setdefault(condition.key, condition)
+        return found, failed
+
+    def evaluate(self, ctx: AlertContext) -> CycleResult:
+        """Decide what fires, repeats and resolves, and commit it with the outbox rows
+        of every sink in one transaction. Nothing is sent here (see `deliver`)."""
+        result = CycleResult()
+        if not self.enabled:
+            return result
+        now = ctx.now
+        holding, failed = self.conditions(ctx)
+        figures_now = {e.item.id: core.item_figures(e) for e in ctx.evaluated}
+        sink_names = [s.spec.name for s in self.sinks]
+        with self.store.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT * FROM alert_state WHERE state IN ({','.join('?' * len(ACTIVE_STATES))})",
+                ACTIVE_STATES,
+            ).fetchall()
+            records = {row["key"]: _record_from_row(row) for row in rows}
+            missing = [k for k in holding if k not in records]
+            for chunk in _chunks(missing, 500):
+                for row in conn.execute(
+                    f"SELECT * FROM alert_state WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                ):
+                    records[row["key"]] = _record_from_row(row)
+            for key in sorted(set(holding) | set(records), key=_key_order):
+                record, condition = records.get(key), holding.get(key)
+                rule_name = condition.rule if condition else record.rule if record else ""
+                cfg = self.rule_configs.get(rule_name)
+                if cfg is None or not cfg.enabled or rule_name in failed:
+                    continue  # a rule switched off (or its plugin gone) leaves its alerts as they are
+                new, event = core.step(
+                    record, condition, cfg, now, resolve_figures=figures_now.get(record.item_id) if record else None
+                )
+                if new is not None and new != record:
+                    _save_record(conn, new)
+                if event is None:
+                    continue
+                _queue(conn, event, sink_names)
+                (result.resolved if event.kind == "resolved" else result.fired).append(event)
+        return result
+
+    # -- delivery --------------------------------------------------------------------
+    def deliver(self, now: datetime | None = None) -> None:
+        """Send each sink's outbox in order; a sink stops at its first failure so
+        nothing overtakes an undelivered event. Blocking: run it in a thread."""
+        for configured in self.sinks:
+            self._deliver_sink(configured, now or now_local())
+
+    def _deliver_sink(self, configured: _ConfiguredSink, now: datetime) -> None:
+        spec = configured.spec
+        status = self._sink_row(spec.name)
+        if status is not None and status["next_attempt"] and status["fingerprint"] == configured.fingerprint:
+            next_attempt = datetime.fromisoformat(status["next_attempt"])
+            if now < next_attempt:
+                return  # resting after a permanent error; a config change lifts it
+        with self.store.lock:
+            pending = self.store.conn.execute(
+                "SELECT o.seq, e.payload FROM alert_outbox o JOIN alert_events e ON e.seq = o.seq "
+                "WHERE o.sink = ? ORDER BY o.seq",
+                (spec.name,),
+            ).fetchall()
+        if not pending:
+            return
+        if configured.sink is None:
+            self._sink_failed(configured, now, configured.error, permanent=True)
+            return
+        sink = configured.sink
+        # A file sink may take a batch (one fsync for many events); others go one by one.
+        batch_fn = getattr(sink, "deliver_batch", None)
+        size = BATCH if callable(batch_fn) else 1
+        for start in range(0, len(pending), size):
+            rows = pending[start : start + size]
+            events = [AlertEvent.from_dict(json.loads(row["payload"])) for row in rows]
+            try:
+                if size > 1 and batch_fn is not None:
+                    batch_fn(events)
+                else:
+                    sink.deliver(events[0])
+            except DeliveryError as exc:
+                self._sink_failed(configured, now, str(exc), permanent=exc.permanent, seq=rows[0]["seq"])
+                return
+            except Exception as exc:  # a sink plugin's bug: keep the event, show the error
+                error = f"推送插件出错: {type(exc).__name__}: {exc}"
+                self._sink_failed(configured, now, error, seq=rows[0]["seq"])
+                return
+            with self.store.transaction() as conn:
+                conn.executemany(
+                    "DELETE FROM alert_outbox WHERE sink = ? AND seq = ?", [(spec.name, r["seq"]) for r in rows]
+                )
+                _upsert_sink(conn, spec, configured.fingerprint, last_ok_at=_ts(now_local()), ok=True)
+
+    def _sink_failed(
+        self, configured: _ConfiguredSink, now: datetime, error: str, *, permanent: bool = False, seq: int | None = None
+    ) -> None:
+        next_attempt = _ts(now + PERMANENT_RETRY) if permanent else None
+        with self.store.transaction() as conn:
+            if seq is not None:
+                conn.execute(
+                    "UPDATE alert_outbox SET attempts = attempts + 1 WHERE sink = ? AND seq = ?",
+                    (configured.spec.name, seq),
+                )
+            _upsert_sink(
+                conn, configured.spec, configured.fingerprint,
+                last_error=error, last_error_at=_ts(now), next_attempt=next_attempt, permanent=permanent,
+            )
+
+    def _sink_row(self, name: str) -> Any:
+        with self.store.lock:
+            return self.store.conn.execute("SELECT * FROM alert_sinks WHERE name = ?", (name,)).fetchone()
+
+    # -- reading and acting, for the CLI and the UI -------------------------------------
+    def records(self, states: Iterable[str] | None = None, today: date | None = None) -> list[AlertRecord]:
+        """Alerts, newest first; `states` filters by the effective state (a silence
+        that ran out reads as open)."""
+        day = today or date.today()
+        with self.store.lock:
+            rows = self.store.conn.execute("SELECT * FROM alert_state").fetchall()
+        records = [_record_from_row(r) for r in rows]
+        wanted = set(states) if states is not None else None
+        if wanted is not None:
+            records = [r for r in records if r.effective_state(day) in wanted]
+        order = {"open": 0, "silenced": 1, "acknowledged": 2, "resolved": 3}
+        records.sort(key=lambda r: (order.get(r.effective_state(day), 9), -_stamp(r.resolved_at or r.first_fired)))
+        return records
+
+    def record(self, key: str) -> AlertRecord | None:
+        with self.store.lock:
+            row = self.store.conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else _record_from_row(row)
+
+    def acknowledge(self, key: str, until: date | None = None, now: datetime | None = None) -> bool:
+        """Acknowledge (quiet until it resolves) or, with `until`, silence through that date."""
+        if until is not None:
+            return self.silence(key, until, now)
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return False
+            new = core.acknowledge(_record_from_row(row), now or now_local())
+            if new is None:
+                return False
+            _save_record(conn, new)
+            return True
+
+    def silence(self, key: str, until: date, now: datetime | None = None) -> bool:
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return False
+            _save_record(conn, core.silence(_record_from_row(row), until, now or now_local()))
+            return True
+
+    def open_count(self, today: date | None = None) -> int:
+        return len(self.records(["open"], today))
+
+    def pending_count(self) -> int:
+        names = [s.spec.name for s in self.sinks]
+        if not names:
+            return 0
+        with self.store.lock:
+            row = self.store.conn.execute(
+                f"SELECT COUNT(*) FROM alert_outbox WHERE sink IN ({','.join('?' * len(names))})", names
+            ).fetchone()
+        return int(row[0])
+
+    def sink_status(self) -> list[SinkStatus]:
+        result = []
+        with self.store.lock:
+            counts = dict(
+                self.store.conn.execute("SELECT sink, COUNT(*) FROM alert_outbox GROUP BY sink").fetchall()
+            )
+        for configured in self.sinks:
+            spec = configured.spec
+            row = self._sink_row(spec.name)
+            error = configured.error or (row["last_error"] if row and row["last_error"] else "")
+            result.append(
+                SinkStatus(
+                    name=spec.name,
+                    type=spec.type,
+                    pending=int(counts.get(spec.name, 0)),
+                    last_error=error or "",
+                    last_error_at=_dt(row["last_error_at"]) if row else None,
+                    last_ok_at=_dt(row["last_ok_at"]) if row else None,
+                    next_attempt=_dt(row["next_attempt"]) if row else None,
+                    permanent=bool(row["permanent"]) if row else configured.sink is None,
+                )
+            )
+        return result
+
+
+def sink_specs(config: Config) -> list[SinkSpec]:
+    """The `[[sinks]]` tables; none configured means one JSONL file in the state dir."""
+    tables = config.sinks or [{"type": "jsonl", "name": "alerts.jsonl"}]
+    specs: list[SinkSpec] = []
+    names: set[str] = set()
+    for index, table in enumerate(tables):
+        prefix = f"sinks[{index}]"
+        type_name = table.get("type")
+        if not isinstance(type_name, str) or not type_name:
+            raise config.error(f"{prefix}.type", "缺少推送类型", "jsonl、csv、webhook、wecom、dingtalk、feishu")
+        name = table.get("name", type_name if type_name not in names else f"{type_name}-{index + 1}")
+        if not isinstance(name, str) or not name.strip():
+            raise config.error(f"{prefix}.name", "推送名称应为非空字符串", "非空字符串")
+        if name in names:
+            raise config.error(f"{prefix}.name", f"推送名称 {name!r} 重复", "唯一的名称")
+        enabled = table.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise config.error(f"{prefix}.enabled", f"应为 true 或 false，实为 {enabled!r}", "true | false")
+        names.add(name)
+        if not enabled:
+            continue
+        options = {k: v for k, v in table.items() if k not in COMMON_SINK_KEYS}
+        specs.append(SinkSpec(name, type_name, options, config.base_dir, config.path, prefix))
+    return specs
+
+
+def stalled_history(store: Store, items: Sequence[Item]) -> dict[str, list[tuple[date, float]]]:
+    """Item id → [(date its figures last changed, ratio)], from the store's history:
+    what the pure `stalled` rule needs. `items` in merge order, as the store keyed them."""
+    changes = store.last_changes()
+    history: dict[str, list[tuple[date, float]]] = {}
+    for key, item in keyed_items(items):
+        since = changes.get(key)
+        if since is not None and item.ratio is not None:
+            history[item.id] = [(since.date(), item.ratio)]
+    return history
+
+
+def default_alert_file(name: str) -> Path:
+    return state_dir() / name
+
+
+def _save_record(conn: Any, r: AlertRecord) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO alert_state (key, rule, item_id, item_name, unit, severity, state, message, "
+        "figures, first_fired, last_sent, resolved_at, silenced_until, acknowledged_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            r.key, r.rule, r.item_id, r.item_name, r.unit, r.severity, r.state, r.message,
+            json.dumps(dict(r.figures), ensure_ascii=False), _ts(r.first_fired), _ts(r.last_sent),
+            _ts(r.resolved_at), _ts(r.silenced_until), _ts(r.acknowledged_at),
+        ),
+    )
+
+
+def _queue(conn: Any, event: AlertEvent, sinks: Sequence[str]) -> None:
+    cur = conn.execute(
+        "INSERT INTO alert_events (id, key, kind, at, payload) VALUES (?, ?, ?, ?, ?)",
+        (event.id, event.key, event.kind, _ts(event.at), json.dumps(event.to_dict(), ensure_ascii=False)),
+    )
+    conn.executemany("INSERT INTO alert_outbox (sink, seq) VALUES (?, ?)", [(s, cur.lastrowid) for s in sinks])
+
+
+def _upsert_sink(conn: Any, spec: SinkSpec, fingerprint: str, *, ok: bool = False, **values: Any) -> None:
+    conn.execute(
+        "INSERT INTO alert_sinks (name, type, fingerprint) VALUES (?, ?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET type = excluded.type, fingerprint = excluded.fingerprint",
+        (spec.name, spec.type, fingerprint),
+    )
+    if ok:
+        values = {**values, "last_error": None, "last_error_at": None, "next_attempt": None, "permanent": 0}
+    if values:
+        if "permanent" in values:
+            values["permanent"] = int(bool(values["permanent"]))
+        assignments = ", ".join(f"{k} = ?" for k in values)
+        conn.execute(f"UPDATE alert_sinks SET {assignments} WHERE name = ?", (*values.values(), spec.name))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.astimezone()
+
+
+def _stamp(value: datetime) -> float:
+    return value.timestamp()
+
+
+def _key_order(key: str) -> tuple[str, int, str]:
+    rule, _, subject = key.partition(":")
+    return (rule, int(subject), "") if subject.isdigit() else (rule, 1 << 30, subject)
+
+
+def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -1,0 +1,62 @@
+"""`dashboard report`: the month's bulletin annexes (附件1–4) as XLSX and Markdown."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from dashboard.config import load_config
+from dashboard.contracts import ConfigError
+from dashboard.exporting import ExportError
+from dashboard.report import month_end, parse_month, report_from_snapshot, write_report
+from dashboard.runtime import Runtime
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="写出月度通报附件 write the month's bulletin annexes (xlsx + md)",
+        description=(
+            "按该月最后一天为截止日期评估全部项目，写出通报附件：附件1 已完成、附件2 达到或超过序时进度、"
+            "附件3 低于序时进度、附件4 省重点民生实事每月动态更新情况；一个 XLSX 工作簿（每个附件一个工作表）"
+            "和一个 Markdown 文件。"
+        ),
+    )
+    p.add_argument("--month", metavar="YYYY-MM", required=True, help="通报月份 month, e.g. 2024-09")
+    p.add_argument("-o", "--output", metavar="DIR", help="输出文件夹（默认配置的导出文件夹 [export] dir）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出汇总数字 print the figures as JSON")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        year, month = parse_month(args.month)
+    except ValueError as exc:
+        raise ConfigError("--month", str(exc)) from None
+    config = load_config(args.config)
+    runtime = Runtime(config, as_of=month_end(year, month))
+    snap = asyncio.run(runtime.cycle())
+    report = report_from_snapshot(snap)
+    folder = Path(args.output) if args.output else config.export_dir
+    assert folder is not None
+    try:
+        written = write_report(report, folder, runtime.plugins, title=config.title)
+    except ExportError as exc:
+        raise ConfigError("-o", str(exc)) from None
+    except OSError as exc:
+        raise ConfigError("-o", f"无法写入 {folder}: {exc}", expected="可写的文件夹") from None
+    if args.json:
+        figures = report.figures() | {"files": {fmt: str(p) for fmt, p in written.items()}}
+        print(json.dumps(figures, ensure_ascii=False, indent=2))
+    else:
+        print(report.summary())
+        for path in written.values():
+            print(f"已写出 written: {path}")
+    failed = [s for s in snap.sources if s.ok is False]
+    for s in failed:
+        print(f"✗ 数据源 {s.name} 载入失败，附件数据不完整: {s.error}", file=sys.stderr)
+    return 3 if failed else 0

@@ -1,0 +1,223 @@
+"""Exporters: the descriptor plugins return from `dashboard_exporters`, the lookup by
+format, and writing a view into the export folder without ever leaving it.
+
+Part of the plugin contract for exporters, with `dashboard.views.TableView`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from dashboard.core.items import Status
+from dashboard.core.parse import format_percent
+from dashboard.views import Cell, Column, TableView
+
+# Row colours shared by the XLSX and HTML exporters (background, text), as the TUI colours them.
+STATUS_COLOURS: dict[Status, tuple[str, str]] = {
+    Status.DONE: ("C6EFCE", "006100"),
+    Status.ON_TRACK: ("FFFFFF", "000000"),
+    Status.LAGGING: ("FFEB9C", "7F6000"),
+    Status.SEVERE: ("FFC7CE", "9C0006"),
+    Status.UNKNOWN: ("E7E6E6", "595959"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Exporter:
+    """One export format.
+
+    `write(view, path)` writes one view to `path` (the caller picks the path and
+    makes sure its folder exists). `write_many(views, path)`, when offered, writes
+    several views into one file (a workbook with a sheet per view, a document with a
+    section per view); `dashboard report` uses it for the bulletin annexes.
+    """
+
+    format: str
+    extension: str
+    write: Callable[[TableView, Path], None]
+    description: str = ""
+    write_many: Callable[[Sequence[TableView], Path], None] | None = None
+
+
+class ExportError(Exception):
+    """An export that cannot be done: unknown format, refused path, failed write."""
+
+
+class _HasCollect(Protocol):
+    def collect(self, hook_name: str) -> list[tuple[str, object]]: ...
+
+
+def exporters(plugins: _HasCollect) -> dict[str, Exporter]:
+    """Format name → exporter, from every plugin's `dashboard_exporters`. The first
+    plugin to offer a format keeps it; entries that are not `Exporter` are reported
+    against their plugin (see `dashboard plugins`) and skipped."""
+    found: dict[str, Exporter] = {}
+    records = getattr(plugins, "records", {})
+    for plugin, entry in plugins.collect("dashboard_exporters"):
+        record = records.get(plugin)
+        if not isinstance(entry, Exporter):
+            if record is not None:
+                record.error = f"返回了非 Exporter 对象: {entry!r}"
+            continue
+        if record is not None and entry.format not in record.provides:
+            record.provides.append(entry.format)
+        found.setdefault(entry.format, entry)
+    return found
+
+
+# -- where files go ----------------------------------------------------------------
+
+_UNSAFE_NAME_RE = re.compile(r"[^\w.-]+")
+
+
+def default_file_name(view_name: str, ext: str, now: datetime) -> str:
+    """`items-20240930-101500.xlsx`: the view and the time, nothing a shell minds."""
+    stem = _UNSAFE_NAME_RE.sub("-", view_name).strip("-.") or "export"
+    return f"{stem}-{now:%Y%m%d-%H%M%S}.{ext.lstrip('.')}"
+
+
+def _refuse(requested: str, folder: Path) -> ExportError:
+    return ExportError(
+        f"导出路径「{requested}」不在导出文件夹 {folder} 内，已拒绝。"
+        "请只填写文件名（可含子文件夹），不要使用 .. 或绝对路径。"
+        f" (export path outside the export folder refused: {requested})"
+    )
+
+
+def safe_export_path(
+    folder: Path, requested: str | None, view_name: str, ext: str, now: datetime | None = None
+) -> Path:
+    """The file to write for an export started from the TUI: inside `folder`, always.
+
+    No name: `<view>-<YYYYmmdd-HHMMSS>.<ext>`. A name (a sub-path is fine) gets `.ext`
+    unless it already ends with it. Raises `ExportError` with a Chinese message when the path
+    would resolve outside the folder: `..`, an absolute path elsewhere, or a symlink
+    pointing out.
+    """
+    now = now or datetime.now()
+    base = Path(folder).expanduser().resolve()
+    text = (requested or "").strip()
+    if not text:
+        return base / default_file_name(view_name, ext, now)
+    candidate = Path(text).expanduser()
+    if not candidate.is_absolute():
+        candidate = base / candidate
+    # resolve() follows symlinks, so a link inside the folder pointing out is caught too.
+    resolved = candidate.resolve()
+    if resolved == base or resolved.is_dir() or text.endswith(("/", os.sep)):
+        resolved = resolved / default_file_name(view_name, ext, now)
+    elif resolved.suffix.lower() != f".{ext.lstrip('.').lower()}":
+        # `2024.09` or `清单.csv` for an xlsx export: the format decides the extension.
+        resolved = resolved.with_name(f"{resolved.name}.{ext.lstrip('.')}")
+    if not resolved.is_relative_to(base) or resolved == base:
+        raise _refuse(text, base)
+    return resolved
+
+
+def _unique(path: Path) -> Path:
+    """Two exports in the same second must not overwrite each other."""
+    n = 2
+    result = path
+    while result.exists():
+        result = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    return result
+
+
+def lookup(plugins: _HasCollect | Mapping[str, Exporter], fmt: str) -> Exporter:
+    table = plugins if isinstance(plugins, Mapping) else exporters(plugins)
+    fmt = fmt.lower().lstrip(".")
+    aliases = {"markdown": "md", "htm": "html"}
+    exporter = table.get(fmt) or table.get(aliases.get(fmt, ""))
+    if exporter is None:
+        known = "、".join(sorted(table)) or "（无导出插件）"
+        raise ExportError(f"不支持的导出格式 {fmt!r}，可用: {known} (unknown export format)")
+    return exporter
+
+
+def write_atomic(path: Path, writer: Callable[[Path], None]) -> Path:
+    """Write through a temporary file in the same folder, so a failed or half-done
+    export never leaves a broken file under the final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".export-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def export_view(view: TableView, fmt: str, path: Path, plugins: _HasCollect | Mapping[str, Exporter]) -> Path:
+    """Write `view` to exactly `path` (the command line's `-o`; no folder check)."""
+    exporter = lookup(plugins, fmt)
+    return write_atomic(Path(path), lambda p: exporter.write(view, p))
+
+
+def export_to_folder(
+    view: TableView,
+    fmt: str,
+    folder: Path,
+    plugins: _HasCollect | Mapping[str, Exporter],
+    name: str | None = None,
+) -> Path:
+    """Export `view` into `folder` (created if missing) and return the file written.
+
+    What the TUI's `e` key calls: `name` is what the user typed, or None for
+    `<view>-<timestamp>.<ext>`. Raises `ExportError` (message in Chinese, ready to
+    show) for an unknown format or a name that would leave the folder.
+    """
+    exporter = lookup(plugins, fmt)
+    folder = Path(folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = safe_export_path(folder, name, view.name, exporter.extension)
+    if not name:
+        path = _unique(path)
+    return write_atomic(path, lambda p: exporter.write(view, p))
+
+
+# -- helpers for writers ------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """A text cell that a spreadsheet would run as a formula gets a leading `'`."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def format_number(value: float | int) -> str:
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return f"{value:.6g}" if abs(value) < 1e6 else f"{value:.2f}"
+
+
+def cell_text(value: Cell, column: Column) -> str:
+    """A cell as a person reads it: percents as `32.0%`, dates ISO, empty as ``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        return format_percent(value) if column.kind == "percent" else format_number(value)
+    return str(value)
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes on screen or in a spreadsheet: CJK characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -1,0 +1,151 @@
+"""Alerts: open, acknowledged, silenced and resolved; acknowledge (`a`) and
+silence (`m`, for a week) from the keyboard, without a dialog."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Header, Static
+
+from dashboard.runtime import Snapshot
+from dashboard.ui.screens.base import DataScreen, describe_filter
+from dashboard.ui.widgets.item_table import StatusTable
+from dashboard.ui.widgets.status_bar import StatusBar
+from dashboard.ui.widgets.table import Column, VirtualTable
+from dashboard.views import TableView
+
+STATES = {"open": "未处理", "acknowledged": "已确认", "silenced": "已静默", "resolved": "已解除"}
+STATE_KEYS = {"1": "open", "2": "acknowledged", "3": "silenced", "4": "resolved"}
+STATE_RANK = {s: i for i, s in enumerate(STATES)}
+SILENCE_DAYS = 7
+
+
+def _when(value: Any) -> str:
+    return (
+        f"{value:%m-%d %H:%M}"
+        if hasattr(value, "strftime") and hasattr(value, "hour")
+        else (f"{value:%Y-%m-%d}" if hasattr(value, "strftime") else "—")
+    )
+
+
+def alert_class(record: Any) -> str:
+    from dashboard.views import alert_status
+
+    return f"status--{alert_status(record).value}"
+
+
+ALERT_COLUMNS: list[Column[Any]] = [
+    Column(
+        "状态",
+        lambda r: STATES.get(r.state, r.state),
+        sort_key=lambda r: STATE_RANK.get(r.state, 9),
+        min_width=6,
+        max_width=6,
+    ),
+    Column("级别", lambda r: str(r.severity), min_width=6, max_width=10, priority=3),
+    Column("规则", lambda r: str(r.rule), min_width=8, max_width=16, priority=2),
+    Column("项目名称", lambda r: str(r.item_name), min_width=12, max_width=40, priority=1),
+    Column("牵头单位", lambda r: str(r.unit), min_width=8, max_width=16, priority=1),
+    Column("内容 message", lambda r: str(r.message), min_width=16, max_width=90, flex=True),
+    Column("首次触发", lambda r: _when(r.first_fired), min_width=11, max_width=11, priority=2),
+    Column("静默至", lambda r: _when(r.silenced_until), min_width=10, max_width=10, priority=4),
+]
+
+
+class AlertsScreen(DataScreen):
+    """预警 Alerts."""
+
+    VIEW_TITLE = "预警 Alerts"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "acknowledge", "确认 Acknowledge", id="alerts.acknowledge"),
+        Binding("m", "silence", f"静默{SILENCE_DAYS}天 Silence", id="alerts.silence"),
+        *(
+            Binding(k, f"state_filter('{s}')", STATES[s], show=False, id=f"alerts.show_{s}")
+            for k, s in STATE_KEYS.items()
+        ),
+        Binding("0", "state_filter('')", "全部 All", show=False, id="alerts.all"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_filter: str = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="view-note", classes="view-note")
+        yield StatusTable(
+            ALERT_COLUMNS,
+            key_of=lambda r: str(r.key),
+            row_class=alert_class,
+            empty_text="（没有预警 no alerts）",
+            id="alerts",
+        )
+        yield StatusBar(id="status-bar")
+        yield Footer()
+
+    @property
+    def table(self) -> StatusTable[Any]:
+        return self.query_one("#alerts", StatusTable)
+
+    def on_mount(self) -> None:
+        self.table.show_cursor = not self.dash.kiosk
+        super().on_mount()
+        self.table.focus()
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self.reload_records()
+
+    def reload_records(self) -> None:
+        records = sorted(self.dash.alert_records(), key=lambda r: STATE_RANK.get(r.state, 9))
+        self.table.set_rows(records)
+        self._update_note()
+
+    def _update_note(self) -> None:
+        counts: dict[str, int] = {}
+        for r in self.table.rows:
+            counts[r.state] = counts.get(r.state, 0) + 1
+        summary = "  ".join(f"[{k}] {STATES[s]} {counts.get(s, 0)}" for k, s in STATE_KEYS.items())
+        shown = describe_filter("", [STATES[self.state_filter]] if self.state_filter else [])
+        if not self.dash.alerts_supported():
+            summary = "预警功能尚未安装 alerts not available"
+        self.query_one("#view-note", Static).update(f"{self.VIEW_TITLE}  {summary}  {shown}")
+
+    def action_state_filter(self, state: str) -> None:
+        self.state_filter = "" if state == self.state_filter else state
+        wanted = self.state_filter
+        self.table.set_filter(row_filter=(lambda r: r.state == wanted) if wanted else None)
+        self._update_note()
+
+    def action_acknowledge(self) -> None:
+        record = self.table.cursor_value
+        if record is None:
+            return
+        if self.dash.acknowledge(str(record.key)):
+            self.notify(f"已确认 acknowledged: {record.message}")
+        self.reload_records()
+
+    def action_silence(self) -> None:
+        record = self.table.cursor_value
+        if record is None:
+            return
+        until = self.dash.now().date() + timedelta(days=SILENCE_DAYS)
+        if self.dash.silence(str(record.key), until):
+            self.notify(f"已静默至 {until:%Y-%m-%d}: {record.message}")
+        self.reload_records()
+
+    def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
+        from dashboard.ui.screens.detail import ItemDetailScreen
+
+        event.stop()
+        item_id = str(getattr(event.row, "item_id", "") or "")
+        if item_id:
+            self.app.push_screen(ItemDetailScreen(item_id))
+
+    def export_view(self) -> TableView:
+        from dashboard.views import alerts_view
+
+        note = describe_filter("", [STATES[self.state_filter]] if self.state_filter else [])
+        return alerts_view(self.table.view_rows, self.VIEW_TITLE, self.notes(note))

@@ -1,0 +1,77 @@
+"""What every data screen shares: it follows the app's snapshot, keeps a status
+bar with the last refresh time, and exports what it shows with `e`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from dashboard.runtime import Snapshot
+from dashboard.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from dashboard.ui.app import DashboardApp
+    from dashboard.views import TableView
+
+
+class DataScreen(Screen[None]):
+    """A screen that renders the latest snapshot; `show_snapshot` updates it in place."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "export", "导出 Export", id="screen.export"),
+    ]
+    # Title of the view, used in exports and the header.
+    VIEW_TITLE = ""
+
+    @property
+    def dash(self) -> DashboardApp:
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        if self.VIEW_TITLE:
+            self.sub_title = self.VIEW_TITLE
+        if self.dash.kiosk:
+            self.add_class("-kiosk")
+        self.watch(self.app, "snapshot", self._snapshot_changed, init=True)
+
+    def _snapshot_changed(self, snap: Snapshot | None) -> None:
+        if snap is None:
+            return
+        self.show_snapshot(snap)
+        for bar in self.query(StatusBar):
+            bar.show(
+                snap.sources, self.dash.refreshed_text(snap), self.dash.now(), self.dash.open_alert_count()
+            )
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        """Update the widgets in place (cursor and scroll kept by the tables)."""
+
+    def export_view(self) -> TableView | None:
+        """The rows on screen (same filter and sort) as a view to export."""
+        return None
+
+    def action_export(self) -> None:
+        view = self.export_view()
+        if view is None:
+            self.notify("此页面没有可导出的表格 Nothing to export here", severity="warning")
+            return
+        self.dash.export(view)
+
+    def notes(self, *extra: str) -> list[str]:
+        snap = self.dash.snapshot
+        lines: list[str] = []
+        if snap is not None:
+            lines.append(f"截止 {snap.as_of:%Y-%m-%d}，序时进度 {round(snap.expected * 100)}%")
+        lines.extend(e for e in extra if e)
+        return lines
+
+
+def describe_filter(text: str, status_names: list[str] | Any) -> str:
+    parts = []
+    if text:
+        parts.append(f"筛选「{text}」")
+    if status_names:
+        parts.append("状态：" + "、".join(status_names))
+    return "，".join(parts)

@@ -1,0 +1,249 @@
+"""Item detail: every field and where it came from, the ratio history against the
+expected line, the monthly updates (✓ per month), acceptance, comments and alerts.
+`Esc` goes back to the screen below, whose cursor never moved."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Static
+
+from dashboard.core.items import UPDATE_MONTHS, Evaluated, Item, Status
+from dashboard.core.parse import format_percent
+from dashboard.runtime import Snapshot
+from dashboard.ui.screens.base import DataScreen
+from dashboard.ui.widgets.item_table import STATUS_STYLE, ratio_bar
+from dashboard.ui.widgets.status_bar import StatusBar
+from dashboard.views import TableView
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def item_fields(e: Evaluated) -> list[tuple[str, str, str]]:
+    """(label, value, source) for every field of the item, empty ones left out."""
+    item = e.item
+
+    def src(name: str) -> str:
+        return item.field_sources.get(name) or item.source
+
+    ratio = format_percent(item.ratio)
+    if item.ratio_computed:
+        ratio += "（由 完成值/任务数 计算 computed）"
+    gap = "—" if e.gap is None else f"{e.gap * 100:+.1f} 个百分点 (序时 − 完成)"
+    rows: list[tuple[str, str, str]] = [
+        ("序号 id", item.id, item.source),
+        ("实事类别 category", item.category, src("category")),
+        ("项目名称 name", item.name, src("name")),
+        ("牵头单位 lead unit", item.unit, src("unit")),
+        (
+            "任务数 target",
+            item.target_text + (f" {item.measure}" if item.measure else ""),
+            src("target_text"),
+        ),
+        ("进度情况 progress", item.progress_text, src("progress_text")),
+        ("完成值 actual", _num(item.actual) if item.actual is not None else "", src("actual")),
+        ("完成比例 ratio", ratio, src("ratio")),
+        ("序时进度 expected", format_percent(e.expected, 0), "规则 rule"),
+        ("差距 gap", gap, "规则 rule"),
+        ("状态 status", e.status.label, "规则 rule"),
+        ("项目编码 project", item.project_code, src("project_code")),
+        ("项目名称(码上通) project name", item.project_name, src("project_name")),
+        ("验收 acceptance", _acceptance(item), src("acceptance_status")),
+        (
+            "信息公开 disclosures",
+            "、".join(f"{k} {v}" for k, v in item.disclosures.items()),
+            src("disclosures"),
+        ),
+        ("群众评价 ratings", "" if item.ratings is None else str(item.ratings), src("ratings")),
+        (
+            "满意度 satisfaction",
+            "" if item.satisfaction is None else format_percent(item.satisfaction),
+            src("satisfaction"),
+        ),
+        ("意见建议 comments", _comments(item), src("comments_received")),
+        ("更新时间 updated", item.updated_at, src("updated_at")),
+        ("数据截止 as of", f"{item.as_of:%Y-%m-%d}" if item.as_of else "", src("as_of")),
+        ("来源位置 origin", item.origin, item.source),
+    ]
+    rows += [(f"{k}", v, src("extra")) for k, v in item.extra.items()]
+    return [r for r in rows if r[1]]
+
+
+def _acceptance(item: Item) -> str:
+    parts = [item.acceptance_status]
+    if item.acceptance_ratio is not None:
+        parts.append(f"验收率 {format_percent(item.acceptance_ratio)}")
+    return " ".join(p for p in parts if p)
+
+
+def _comments(item: Item) -> str:
+    if item.comments_received is None and item.comments_answered is None:
+        return ""
+    received, answered = item.comments_received or 0, item.comments_answered or 0
+    mark = "✓ 已全部回复" if answered >= received else f"✗ {received - answered} 条未回复"
+    return f"收到 {received}，已回复 {answered}  {mark}"
+
+
+def monthly_row(item: Item) -> Text:
+    """3月 … 12月 with ✓ where the unit posted an update that month."""
+    text = Text()
+    if not item.monthly_updates:
+        text.append("（没有每月动态数据 no monthly update data）", "dim")
+        return text
+    for month in UPDATE_MONTHS:
+        count = item.monthly_updates.get(month, 0)
+        text.append(f"{month}月 ")
+        text.append("✓" if count else "·", "bold green" if count else "dim")
+        text.append("   ")
+    return text
+
+
+def history_plot(points: list[tuple[datetime, float | None, float]]) -> Text:
+    """One line per recorded change: date, bar with the expected marker, ratio, expected."""
+    text = Text()
+    if not points:
+        text.append("（暂无历史记录 no history recorded yet）", "dim")
+        return text
+    ratios = [r for _, r, _ in points if r is not None]
+    if ratios:
+        top = max(max(ratios), 1.0)
+        text.append("走势 trend  ")
+        text.append("".join(SPARK[min(7, int(r / top * 7.999))] for r in ratios), "bold")
+        text.append("\n")
+    for at, ratio, expected in points[-12:]:
+        behind = ratio is not None and ratio < expected
+        text.append(f"{at:%Y-%m-%d %H:%M}  ")
+        text.append(ratio_bar(ratio, expected, 20), "yellow" if behind else "")
+        text.append(f"  {format_percent(ratio):>6}   序时 {format_percent(expected, 0)}\n")
+    return text
+
+
+def behind_since(points: list[tuple[datetime, float | None, float]]) -> datetime | None:
+    """Start of the current run of recorded points below the expected line."""
+    since = None
+    for at, ratio, expected in points:
+        behind = ratio is not None and ratio < expected
+        since = (since or at) if behind else None
+    return since
+
+
+class ItemDetailScreen(DataScreen):
+    """Every field of one item; updates in place on refresh."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "返回 Back", id="detail.back"),
+    ]
+    VIEW_TITLE = "项目详情 Item"
+
+    def __init__(self, item_id: str) -> None:
+        super().__init__()
+        self.item_id = item_id
+        self.evaluated: Evaluated | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="detail"):
+            yield Static(id="detail-title")
+            yield Static(id="detail-figures")
+            yield DataTable(id="fields", cursor_type="row", show_cursor=False)
+            yield Static("进度历史 ratio history", classes="section")
+            yield Static(id="history")
+            yield Static("每月动态 monthly updates (3月–12月)", classes="section")
+            yield Static(id="updates")
+            yield Static("预警 alerts", classes="section")
+            yield Static(id="item-alerts")
+        yield StatusBar(id="status-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#fields", DataTable)
+        table.add_columns("字段 field", "值 value", "来源 source")
+        super().on_mount()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        e = next((x for x in snap.evaluated if x.item.id == self.item_id), None)
+        self.evaluated = e
+        title = self.query_one("#detail-title", Static)
+        if e is None:
+            title.update(
+                Text(f"项目 {self.item_id} 已不在数据中 (item no longer in the data)", "bold yellow")
+            )
+            return
+        item = e.item
+        style = STATUS_STYLE[e.status]
+        self.sub_title = item.name
+        title.update(
+            Text.assemble((f"{item.name}", f"bold {style}"), "   ", (f"【{e.status.label}】", style))
+        )
+        points = self._history(e, snap)
+        since = behind_since(points)
+        figures = Text.assemble(
+            "牵头单位 ",
+            (item.unit or "—", "bold"),
+            "    完成比例 ",
+            (format_percent(item.ratio), f"bold {style}"),
+            "    序时进度 ",
+            (format_percent(e.expected, 0), "bold"),
+            "    进度/任务 ",
+            (f"{item.progress_text or '—'} / {item.target_text or '—'}", "bold"),
+        )
+        if e.status in (Status.LAGGING, Status.SEVERE):
+            since_text = f"{since:%Y-%m-%d}" if since else "（无历史 no history）"
+            figures.append(f"\n落后 behind {abs(e.gap or 0) * 100:.1f} 个百分点", f"bold {style}")
+            figures.append(f"    落后始于 since {since_text}")
+        self.query_one("#detail-figures", Static).update(figures)
+        table = self.query_one("#fields", DataTable)
+        table.clear()
+        for label, value, source in item_fields(e):
+            table.add_row(label, value, Text(source, "dim"))
+        self.query_one("#history", Static).update(history_plot(points))
+        self.query_one("#updates", Static).update(monthly_row(item))
+        self.query_one("#item-alerts", Static).update(self._alerts_text())
+
+    def _history(self, e: Evaluated, snap: Snapshot) -> list[tuple[datetime, float | None, float]]:
+        """(time, ratio, expected at that date) from the store, if the runtime keeps one."""
+        history = getattr(self.dash.runtime, "history", None)
+        if history is None:
+            return []
+        points: list[Any] = history(e.item)
+        out: list[tuple[datetime, float | None, float]] = []
+        for p in points:
+            day: date = p.at.date()
+            out.append((p.at, p.ratio, self.dash.runtime.expected(min(day, snap.as_of))))
+        return out
+
+    def _alerts_text(self) -> Text:
+        records = [r for r in self.dash.alert_records() if str(getattr(r, "item_id", "")) == self.item_id]
+        text = Text()
+        if not records:
+            text.append("（没有预警 no alerts）", "dim")
+        for r in records:
+            state = getattr(r, "state_label", None) or r.state
+            fired = getattr(r, "first_fired", None)
+            text.append(f"[{state}] ", "bold")
+            text.append(f"{r.message}")
+            if fired:
+                text.append(f"  首次 {fired:%Y-%m-%d %H:%M}", "dim")
+            text.append("\n")
+        return text
+
+    def export_view(self) -> TableView | None:
+        from dashboard.views import items_view
+
+        if self.evaluated is None:
+            return None
+        return items_view([self.evaluated], self.evaluated.item.name, self.notes())

@@ -1,0 +1,63 @@
+"""`?`: every key of every screen, read from the bindings themselves."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+KEY_NAMES = {
+    "slash": "/",
+    "question_mark": "?",
+    "escape": "Esc",
+    "enter": "Enter",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "ctrl+p": "Ctrl+P",
+}
+
+
+def key_label(key: str) -> str:
+    return ", ".join(KEY_NAMES.get(k, k) for k in key.split(","))
+
+
+def binding_rows(groups: list[tuple[str, list[BindingType]]]) -> list[tuple[str, str, str]]:
+    """(screen, key, what it does) for every binding, the screen named once per group."""
+    rows: list[tuple[str, str, str]] = []
+    for group, bindings in groups:
+        first = True
+        for b in bindings:
+            if not isinstance(b, Binding):
+                continue
+            rows.append((group if first else "", key_label(b.key), b.description or b.action))
+            first = False
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    """All keys, grouped by screen; any of Esc, ? or q closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "close", "关闭 Close", id="help.close"),
+    ]
+
+    def __init__(self, groups: list[tuple[str, list[BindingType]]]) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static("按键一览 Keys  (Esc 关闭；Ctrl+P 命令面板 command palette)", id="help-title")
+            yield DataTable(id="help-keys", cursor_type="none", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#help-keys", DataTable)
+        table.add_columns("页面 screen", "按键 key", "作用 action")
+        table.add_rows(binding_rows(self.groups))
+
+    def action_close(self) -> None:
+        self.dismiss()

@@ -1,0 +1,216 @@
+"""Lead units (牵头单位) and 码上通 projects: one row per group, worst first;
+`Enter` drills into the group's items."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Header, Input, Static
+
+from dashboard.core.items import Evaluated, Status
+from dashboard.core.parse import format_percent
+from dashboard.core.units import UnitSummary, summarise_projects, summarise_units
+from dashboard.runtime import Snapshot
+from dashboard.ui.screens.base import DataScreen, describe_filter
+from dashboard.ui.screens.items import ItemListScreen
+from dashboard.ui.widgets.item_table import StatusTable
+from dashboard.ui.widgets.status_bar import StatusBar
+from dashboard.ui.widgets.table import Column, VirtualTable
+from dashboard.views import TableView
+
+UNKNOWN_UNIT = "（未填写）"  # what summarise_units calls a blank unit
+
+
+def group_status(u: UnitSummary) -> Status:
+    return u.worst.status if u.worst is not None else Status.DONE
+
+
+def worst_text(u: UnitSummary) -> str:
+    if u.worst is None:
+        return "—"
+    return f"{u.worst.item.name}（{format_percent(u.worst.item.ratio)}）"
+
+
+def _count(name: str, label: str) -> Column[UnitSummary]:
+    return Column(
+        label,
+        lambda u: str(getattr(u, name)),
+        sort_key=lambda u: getattr(u, name),
+        min_width=4,
+        max_width=8,
+        align="right",
+    )
+
+
+UNIT_COLUMNS: list[Column[UnitSummary]] = [
+    Column("牵头单位", lambda u: u.unit, min_width=8, max_width=20),
+    _count("items", "项目数"),
+    _count("done", "已完成"),
+    _count("on_track", "正常"),
+    _count("lagging", "滞后"),
+    _count("severe", "严重滞后"),
+    Column(
+        "最落后项目 worst",
+        worst_text,
+        sort_key=lambda u: u.sort_key()[2],
+        min_width=16,
+        max_width=70,
+        flex=True,
+    ),
+    _count("open_alerts", "预警"),
+]
+
+
+def _project_name(u: UnitSummary) -> str:
+    return next((m.item.project_name for m in u.members if m.item.project_name), "")
+
+
+def _project_units(u: UnitSummary) -> str:
+    return "、".join(dict.fromkeys(m.item.unit for m in u.members if m.item.unit))
+
+
+PROJECT_COLUMNS: list[Column[UnitSummary]] = [
+    Column("项目编码", lambda u: u.unit, min_width=8, max_width=12),
+    Column("项目名称", _project_name, min_width=10, max_width=30),
+    Column("责任单位", _project_units, min_width=8, max_width=16, priority=2),
+    _count("items", "指标数"),
+    _count("done", "已完成"),
+    _count("lagging", "滞后"),
+    _count("severe", "严重滞后"),
+    Column(
+        "最落后指标 worst",
+        worst_text,
+        sort_key=lambda u: u.sort_key()[2],
+        min_width=16,
+        max_width=60,
+        flex=True,
+    ),
+]
+
+
+class GroupScreen(DataScreen):
+    """A table of groups of items; `Enter` opens the group's items."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "start_filter", "筛选 Filter", id="groups.filter"),
+        Binding("escape", "clear_filter", "清除 Clear", show=False, id="groups.clear"),
+    ]
+    TABLE_ID = "units"
+    COLUMNS: ClassVar[list[Column[UnitSummary]]] = UNIT_COLUMNS
+    EMPTY = "（没有数据 no data）"
+
+    @property
+    def table(self) -> StatusTable[UnitSummary]:
+        return self.query_one(f"#{self.TABLE_ID}", StatusTable)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="view-note", classes="view-note")
+        yield Input(placeholder="筛选 filter (Enter 确定，Esc 清除)", id="filter")
+        yield StatusTable(
+            self.COLUMNS,
+            key_of=lambda u: u.unit,
+            row_class=lambda u: f"status--{group_status(u).value}",
+            haystack=lambda u: " ".join(c.text(u) for c in self.COLUMNS),
+            empty_text=self.EMPTY,
+            id=self.TABLE_ID,
+        )
+        yield StatusBar(id="status-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.table.show_cursor = not self.dash.kiosk
+        super().on_mount()
+        self.table.focus()
+
+    def groups(self, snap: Snapshot) -> list[UnitSummary]:
+        raise NotImplementedError
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self.table.set_rows(self.groups(snap))
+        self._update_note()
+
+    def _update_note(self) -> None:
+        note = describe_filter(self.table.filter_text, [])
+        self.query_one("#view-note", Static).update(
+            f"{self.VIEW_TITLE}  共 {self.table.row_count} 个  {note}"
+        )
+
+    def action_start_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+        self._update_note()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.table.set_filter("")
+        self.table.focus()
+
+    def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
+        event.stop()
+        self.app.push_screen(self.drill(event.row))
+
+    def drill(self, group: UnitSummary) -> ItemListScreen:
+        raise NotImplementedError
+
+
+class UnitsScreen(GroupScreen):
+    """牵头单位: items, done, on track, lagging, severe, worst item, open alerts."""
+
+    VIEW_TITLE = "牵头单位 Lead units"
+
+    def groups(self, snap: Snapshot) -> list[UnitSummary]:
+        from dashboard.views import open_alerts_by_unit
+
+        return summarise_units(snap.evaluated, open_alerts_by_unit(self.dash.alert_records()))
+
+    def drill(self, group: UnitSummary) -> ItemListScreen:
+        unit = group.unit
+
+        def member(e: Evaluated) -> bool:
+            return (e.item.unit or UNKNOWN_UNIT) == unit
+
+        return ItemListScreen(f"{unit} 的项目", member)
+
+    def export_view(self) -> TableView:
+        from dashboard.views import units_view
+
+        return units_view(
+            self.table.view_rows, self.VIEW_TITLE, self.notes(describe_filter(self.table.filter_text, []))
+        )
+
+
+class ProjectsScreen(GroupScreen):
+    """码上通 projects → their indicators."""
+
+    VIEW_TITLE = "码上通项目 Projects"
+    TABLE_ID = "projects"
+    COLUMNS = PROJECT_COLUMNS
+    EMPTY = "（数据源没有提供项目编码：码上通导出才有项目 no 码上通 project codes in the data）"
+
+    def groups(self, snap: Snapshot) -> list[UnitSummary]:
+        return summarise_projects(snap.evaluated)
+
+    def drill(self, group: UnitSummary) -> ItemListScreen:
+        code = group.unit
+        name = _project_name(group)
+        return ItemListScreen(f"{code} {name} 的指标", lambda e: e.item.project_code == code)
+
+    def export_view(self) -> TableView:
+        from dashboard.views import units_view
+
+        view = units_view(self.table.view_rows, self.VIEW_TITLE, self.notes())
+        view.name = "projects"
+        return view

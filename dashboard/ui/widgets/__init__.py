@@ -1,0 +1,1 @@
+"""Widgets of the dashboard: the virtual table, headline cards, status bar."""

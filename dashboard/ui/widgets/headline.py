@@ -1,0 +1,55 @@
+"""Headline figures in large digits, readable from across the room."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Digits, Static
+
+from dashboard.core.parse import format_percent
+from dashboard.runtime import Snapshot
+from dashboard.ui.widgets.status_bar import stale_sources
+
+# (id, label, quick-filter key): the order of the cards on screen.
+CARDS = (
+    ("total", "总数", "0"),
+    ("done", "已完成", "1"),
+    ("on_track", "正常", "2"),
+    ("lagging", "滞后", "3"),
+    ("severe", "严重滞后", "4"),
+    ("alerts", "预警", "w"),
+)
+
+
+class Headline(Vertical):
+    """Cards: total, done, on track, lagging, severe, open alerts; then the as-of line."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="cards"):
+            for key, label, hotkey in CARDS:
+                digits = Digits("–", id=f"card-{key}", classes=f"card card-{key}")
+                digits.border_title = escape(f"{label} [{hotkey}]")
+                yield digits
+        yield Static(id="asof-line")
+
+    def show(self, snap: Snapshot, open_alerts: int | None, refreshed: str, stale: bool) -> None:
+        counts = dict(snap.by_status, total=len(snap.evaluated), alerts=open_alerts)
+        for key, _, _ in CARDS:
+            value = counts.get(key)
+            self.query_one(f"#card-{key}", Digits).update("–" if value is None else str(value))
+        line = Text()
+        line.append(f"截止 {snap.as_of:%Y-%m-%d}", "bold")
+        line.append("   序时进度 expected ")
+        line.append(format_percent(snap.expected, 0), "bold")
+        line.append(f"   更新于 {refreshed}")
+        if stale:
+            line.append("   ")
+            line.append(" 数据过期 STALE ", "reverse bold")
+        if counts["unknown"]:
+            line.append(f"   未知 {counts['unknown']}", "dim")
+        self.query_one("#asof-line", Static).update(line)
+
+
+__all__ = ["Headline", "stale_sources"]

@@ -1,0 +1,468 @@
+"""A virtual table on Textual's line API: its cost follows the rows on screen.
+
+Unlike the stock `DataTable`, which measures every cell of every row before it
+paints, `VirtualTable` keeps the rows as a plain list, renders only the visible
+ones as `Strip`s (cached per row key), sizes its columns from a sample of rows
+(CJK-aware with `rich.cells.cell_len`) and widens a column on demand when a
+wider cell scrolls into view. Sorting and filtering work on the list with cheap
+key functions; the cursor is kept by row key, so new data keeps it in place.
+Modelled on Toolong's `LogLines` (Textualize/toolong).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+T = TypeVar("T")
+
+SAMPLE_SIZE = 300  # rows measured to size columns; wider cells widen on demand
+STRIP_CACHE_SIZE = 2000
+
+
+def fit(text: str, width: int, align: Literal["left", "right"] = "left") -> str:
+    """`text` padded or cut (with an ellipsis) to exactly `width` terminal cells."""
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    pad = " " * (width - length)
+    return pad + text if align == "right" else text + pad
+
+
+@dataclass(slots=True)
+class Column(Generic[T]):
+    """One column: how to show a row's cell, and how to sort by it."""
+
+    label: str
+    text: Callable[[T], str]
+    sort_key: Callable[[T], Any] | None = None  # default: the text; must never return None
+    min_width: int = 4
+    max_width: int = 40
+    align: Literal["left", "right"] = "left"
+    flex: bool = False  # takes the width left over by the others
+    priority: int = 0  # when the screen is narrow, higher numbers are hidden first
+    # Custom cell painter (e.g. a progress bar): (row, width, style) -> segments of `width` cells.
+    paint: Callable[[T, int, Style], list[Segment]] | None = None
+    width: int = field(default=0)  # current width, measured from rows
+
+    def __post_init__(self) -> None:
+        self.width = max(self.width, self.min_width)
+
+    def key(self, row: T) -> Any:
+        return self.sort_key(row) if self.sort_key else self.text(row)
+
+
+class VirtualTable(ScrollView, Generic[T], can_focus=True):
+    """A sortable, filterable table over a list of rows, rendered line by line."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "上", show=False, id="table.up"),
+        Binding("down", "cursor_down", "下", show=False, id="table.down"),
+        Binding("pageup", "page_up", "上一页", show=False, id="table.page_up"),
+        Binding("pagedown", "page_down", "下一页", show=False, id="table.page_down"),
+        Binding("home", "first", "首行", show=False, id="table.first"),
+        Binding("end", "last", "末行", show=False, id="table.last"),
+        Binding("enter", "select", "打开 Open", id="table.select"),
+        Binding("s", "sort_next", "排序 Sort", id="table.sort_next"),
+        Binding("S", "sort_reverse", "倒序 Reverse", show=False, id="table.sort_reverse"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "vtable--header",
+        "vtable--cursor",
+        "vtable--sorted",
+        "vtable--empty",
+    }
+
+    DEFAULT_CSS = """
+    VirtualTable { height: 1fr; }
+    """
+
+    show_cursor: reactive[bool] = reactive(True)
+    cursor_row: reactive[int] = reactive(0, always_update=True)
+
+    class RowSelected(Message):
+        """Enter (or a double click) on a row."""
+
+        def __init__(self, table: VirtualTable[Any], row: Any) -> None:
+            super().__init__()
+            self.table = table
+            self.row = row
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
+    def __init__(
+        self,
+        columns: Sequence[Column[T]],
+        key_of: Callable[[T], str],
+        *,
+        row_class: Callable[[T], str] | None = None,
+        haystack: Callable[[T], str] | None = None,
+        empty_text: str = "（没有数据 no data）",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        # Copies: widths are measured per table.
+        self.columns: list[Column[T]] = [replace(c) for c in columns]
+        self.key_of = key_of
+        self.row_class = row_class
+        self.haystack_of = haystack
+        self.empty_text = empty_text
+        self.rows: list[T] = []  # as given (the caller's default order)
+        self._order: Sequence[int] = range(0)  # positions in `rows`, in the current sort
+        self._view_positions: Sequence[int] = range(0)  # sorted positions passing the filters
+        self._view: list[T] = []  # the rows on show
+        self._haystack: list[str] | None = None  # lower-cased search text, parallel to `rows`
+        self.sort_column: int | None = None
+        self.sort_reverse = False
+        self.filter_text = ""
+        self.row_filter: Callable[[T], bool] | None = None
+        self.cursor_key: str | None = None
+        # Row key -> (the row object it was drawn from, its signature, its strip).
+        self._strips: OrderedDict[str, tuple[T, tuple[str, ...], Strip]] = OrderedDict()
+        self._layout: list[tuple[Column[T], int]] = []
+        self._layout_width = -1
+        self._measured = False
+
+    # -- data -------------------------------------------------------------------
+    @property
+    def row_count(self) -> int:
+        """Rows shown (after the filter)."""
+        return len(self._view)
+
+    @property
+    def view_rows(self) -> list[T]:
+        """The rows on show, in order: what an export of this view writes."""
+        return list(self._view)
+
+    @property
+    def column_layout(self) -> list[tuple[Column[T], int]]:
+        """The columns on show and their widths (narrow screens hide low-priority ones)."""
+        self._ensure_layout()
+        return list(self._layout)
+
+    @property
+    def cursor_value(self) -> T | None:
+        return self._view[self.cursor_row] if 0 <= self.cursor_row < len(self._view) else None
+
+    def set_rows(self, rows: Iterable[T]) -> None:
+        """Replace the data, keeping the sort, the filter, the cursor (by key) and the scroll.
+
+        Cached strips are checked lazily, for the rows that are drawn: nothing here
+        walks the cache, so the cost of new data follows the rows on screen."""
+        self.rows = list(rows)
+        self._haystack = None
+        if not self._measured and self.rows:
+            self._measure()
+        self._reorder()
+
+    def _signature(self, row: T) -> tuple[str, ...]:
+        return (*(c.text(row) for c in self.columns), self.row_class(row) if self.row_class else "")
+
+    def sort_by(self, column: int | None, reverse: bool = False) -> None:
+        self.sort_column, self.sort_reverse = column, reverse
+        self._reorder()
+
+    def set_filter(
+        self, text: str | None = None, row_filter: Callable[[T], bool] | bool | None = False
+    ) -> None:
+        """Filter by text (substring of the haystack) and/or a predicate (`False` keeps the current one)."""
+        narrower = False
+        if text is not None:
+            text = text.strip().lower()
+            # Typing one more letter only narrows the rows already shown.
+            narrower = bool(self.filter_text) and text.startswith(self.filter_text)
+            self.filter_text = text
+        if row_filter is not False:
+            self.row_filter = row_filter  # type: ignore[assignment]
+            narrower = False
+        self._apply_filter(narrower)
+
+    def prepare_filter(self) -> None:
+        """Build the search text now (e.g. when the filter box opens), not on the first key."""
+        self._hay()
+
+    def _hay(self) -> list[str]:
+        if self._haystack is None:
+            of = self.haystack_of or (lambda r: " ".join(c.text(r) for c in self.columns))
+            self._haystack = [of(r).lower() for r in self.rows]
+        return self._haystack
+
+    def _reorder(self) -> None:
+        """Sort row positions by the sort column's key (computed once per row)."""
+        if self.sort_column is None:
+            self._order = range(len(self.rows))
+        else:
+            key = self.columns[self.sort_column].key
+            keys = [key(r) for r in self.rows]
+            self._order = sorted(range(len(self.rows)), key=keys.__getitem__, reverse=self.sort_reverse)
+        self._apply_filter()
+
+    def _apply_filter(self, narrower: bool = False) -> None:
+        positions: Sequence[int] = self._view_positions if narrower else self._order
+        if self.filter_text:
+            hay, needle = self._hay(), self.filter_text
+            positions = [i for i in positions if needle in hay[i]]
+        if self.row_filter is not None and not narrower:
+            rows, keep = self.rows, self.row_filter
+            positions = [i for i in positions if keep(rows[i])]
+        self._view_positions = positions
+        rows = self.rows
+        self._view = [rows[i] for i in positions]
+        self._restore_cursor()
+        self.virtual_size = Size(self._total_width(), len(self._view) + 1)
+        self.refresh()
+
+    def _restore_cursor(self) -> None:
+        index = 0
+        view = self._view
+        if self.cursor_key is not None:
+            current = view[self.cursor_row] if self.cursor_row < len(view) else None
+            if current is not None and self.key_of(current) == self.cursor_key:
+                index = self.cursor_row
+            else:
+                key_of, key = self.key_of, self.cursor_key
+                index = next((i for i, r in enumerate(view) if key_of(r) == key), -1)
+                if index < 0:  # the row left the view: stay at the same position
+                    index = min(self.cursor_row, max(0, len(view) - 1))
+        self.set_cursor(index, scroll=True)
+
+    def set_cursor(self, index: int, *, scroll: bool = True) -> None:
+        index = max(0, min(index, len(self._view) - 1)) if self._view else 0
+        self.cursor_row = index
+        value = self.cursor_value
+        self.cursor_key = self.key_of(value) if value is not None else None
+        if scroll:
+            self._scroll_cursor_into_view()
+
+    def move_cursor_to_key(self, key: str) -> bool:
+        for i, row in enumerate(self._view):
+            if self.key_of(row) == key:
+                self.set_cursor(i)
+                return True
+        return False
+
+    def cells(self, row: T) -> list[Text]:
+        """A row's cells as rich Text, in column order, styled by the row's class."""
+        return [Text(c.text(row)) for c in self.columns]
+
+    def get_row_at(self, index: int) -> list[Text]:
+        return self.cells(self._view[index])
+
+    def get_row(self, key: str) -> list[Text]:
+        for row in self.rows:
+            if self.key_of(row) == key:
+                return self.cells(row)
+        raise KeyError(key)
+
+    # -- layout -----------------------------------------------------------------
+    def _measure(self) -> None:
+        """Column widths from the label and a sample of rows spread over the data."""
+        rows = self.rows
+        step = max(1, len(rows) // SAMPLE_SIZE)
+        sample = rows[::step][:SAMPLE_SIZE]
+        for col in self.columns:
+            widest = max((cell_len(col.text(r)) for r in sample), default=0)
+            col.width = max(col.min_width, min(col.max_width, max(widest, cell_len(col.label) + 2)))
+        self._measured = True
+        self._layout_width = -1
+
+    def _total_width(self) -> int:
+        self._ensure_layout()
+        return sum(w for _, w in self._layout) + max(0, len(self._layout) - 1)
+
+    def _ensure_layout(self) -> None:
+        width = self.scrollable_content_region.width or self.size.width
+        if width == self._layout_width and self._layout:
+            return
+        self._layout_width = width
+        shown = list(self.columns)
+        while len(shown) > 1 and _needed(shown) > width:
+            drop = max(shown, key=lambda c: c.priority)
+            if drop.priority == 0:
+                break
+            shown.remove(drop)
+        spare = width - _needed(shown)
+        # The flex column shrinks to its minimum before any column is hidden, and takes what is left.
+        self._layout = [(c, c.min_width + max(0, spare) if c.flex else c.width) for c in shown]
+        self._strips.clear()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout_width = -1
+        self.virtual_size = Size(self._total_width(), len(self._view) + 1)
+        self._scroll_cursor_into_view()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    # -- rendering --------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        self._ensure_layout()
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        base = self.rich_style
+        if y == 0:
+            strip = self._header_strip()
+        else:
+            index = scroll_y + y - 1
+            if index >= len(self._view):
+                if index == 0:
+                    empty = self.get_component_rich_style("vtable--empty")
+                    return Strip([Segment(fit(self.empty_text, width), base + empty)], width)
+                return Strip.blank(width, base)
+            strip = self._row_strip(self._view[index])
+            if index == self.cursor_row and self.show_cursor:
+                strip = strip.apply_style(self.get_component_rich_style("vtable--cursor"))
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _header_strip(self) -> Strip:
+        base = self.rich_style + self.get_component_rich_style("vtable--header")
+        sorted_style = base + self.get_component_rich_style("vtable--sorted")
+        segments: list[Segment] = []
+        for i, (col, w) in enumerate(self._layout):
+            if i:
+                segments.append(Segment(" ", base))
+            label = col.label
+            is_sorted = self.sort_column is not None and self.columns[self.sort_column] is col
+            if is_sorted:
+                label += " ▼" if self.sort_reverse else " ▲"
+            segments.append(Segment(fit(label, w, col.align), sorted_style if is_sorted else base))
+        return Strip(segments).extend_cell_length(self._layout_width, base)
+
+    def _row_strip(self, row: T) -> Strip:
+        key = self.key_of(row)
+        cached = self._strips.get(key)
+        if cached is not None:
+            drawn, signature, strip = cached
+            # Same object: unchanged. New object (a refresh): redraw only if its cells changed.
+            if drawn is row or signature == self._signature(row):
+                self._strips[key] = (row, signature, strip)
+                self._strips.move_to_end(key)
+                return strip
+        base = self.rich_style
+        style = base + self.get_component_rich_style(self.row_class(row)) if self.row_class else base
+        segments: list[Segment] = []
+        widened = False
+        for i, (col, w) in enumerate(self._layout):
+            if i:
+                segments.append(Segment(" ", base))
+            if col.paint is not None:
+                segments.extend(col.paint(row, w, style))
+                continue
+            text = col.text(row)
+            if not col.flex and w < col.max_width and cell_len(text) > w:
+                col.width = min(col.max_width, cell_len(text))  # widen on demand
+                widened = True
+            segments.append(Segment(fit(text, w, col.align), style))
+        if widened:
+            self._layout_width = -1
+            self.call_later(self._relayout)
+        strip = Strip(segments)
+        self._strips[key] = (row, self._signature(row), strip)
+        if len(self._strips) > STRIP_CACHE_SIZE:
+            self._strips.popitem(last=False)
+        return strip
+
+    def _relayout(self) -> None:
+        self.virtual_size = Size(self._total_width(), len(self._view) + 1)
+        self.refresh()
+
+    # -- cursor and scrolling -----------------------------------------------------
+    @property
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def watch_cursor_row(self) -> None:
+        self.refresh()  # cheap: every visible row is a cached strip
+
+    def watch_show_cursor(self) -> None:
+        self.refresh()
+
+    def _scroll_cursor_into_view(self) -> None:
+        top = round(self.scroll_y)
+        page = self._page
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= top + page:
+            self.scroll_to(y=self.cursor_row - page + 1, animate=False)
+
+    def action_cursor_up(self) -> None:
+        self.set_cursor(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.set_cursor(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self.scroll_to(y=max(0, self.scroll_y - self._page), animate=False)
+        self.set_cursor(self.cursor_row - self._page)
+
+    def action_page_down(self) -> None:
+        self.scroll_to(y=self.scroll_y + self._page, animate=False)
+        self.set_cursor(self.cursor_row + self._page)
+
+    def action_first(self) -> None:
+        self.set_cursor(0)
+
+    def action_last(self) -> None:
+        self.set_cursor(len(self._view) - 1)
+
+    def action_select(self) -> None:
+        value = self.cursor_value
+        if value is not None:
+            self.post_message(self.RowSelected(self, value))
+
+    def action_sort_next(self) -> None:
+        """Sort by the next column (from the default order to column 1, 2, ...)."""
+        nxt = 0 if self.sort_column is None else self.sort_column + 1
+        self.sort_by(nxt if nxt < len(self.columns) else None)
+
+    def action_sort_reverse(self) -> None:
+        if self.sort_column is not None:
+            self.sort_by(self.sort_column, not self.sort_reverse)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            column = self._column_at(offset.x + round(self.scroll_x))
+            if column is not None:
+                same = column == self.sort_column
+                self.sort_by(column, reverse=same and not self.sort_reverse)
+            return
+        index = round(self.scroll_y) + offset.y - 1
+        if 0 <= index < len(self._view):
+            self.set_cursor(index, scroll=False)
+            if event.chain == 2:
+                self.action_select()
+
+    def _column_at(self, x: int) -> int | None:
+        left = 0
+        for col, w in self._layout:
+            if left <= x < left + w + 1:
+                return self.columns.index(col)
+            left += w + 1
+        return None
+
+
+def _needed(columns: Sequence[Column[Any]]) -> int:
+    return sum(c.min_width if c.flex else c.width for c in columns) + max(0, len(columns) - 1)

@@ -1,0 +1,325 @@
+"""What the screens show, as plain tables: the one shape every exporter writes.
+
+A `TableView` is a title, typed columns and rows of typed cells, with an optional
+status per row for colouring. Built here from evaluated items, unit summaries and
+alert records, so the TUI's `e` key, `dashboard export` and `dashboard report`
+export exactly what the user sees. Pure: no I/O, no Textual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from dashboard.core.items import Evaluated, Item, Status
+from dashboard.core.parse import parse_number
+from dashboard.core.units import UnitSummary
+
+ColumnKind = Literal["text", "int", "number", "percent", "status", "date"]
+# A cell: text, a number (a percent is a fraction, 0.32 for 32%), a date, or empty.
+Cell = str | int | float | date | datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """`name` is the header a person reads; `key` the field name in JSON output."""
+
+    name: str
+    kind: ColumnKind = "text"
+    key: str = ""
+
+    @property
+    def field(self) -> str:
+        return self.key or self.name
+
+
+@dataclass(slots=True)
+class TableView:
+    """A table ready to export.
+
+    `name` goes into file names (`items`, `units`, `alerts`); `title` heads the
+    page or sheet; `notes` are lines shown under the title (as-of date, filter...);
+    `statuses`, when given, has one entry per row and colours it.
+    """
+
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list[list[Cell]] = field(default_factory=list)
+    statuses: list[Status | None] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sheet: str = ""  # short label for a workbook sheet; the title when empty
+
+    def status_of(self, index: int) -> Status | None:
+        return self.statuses[index] if index < len(self.statuses) else None
+
+    def records(self) -> list[dict[str, Cell]]:
+        """Rows as {column key: cell}."""
+        return [{c.field: row[i] for i, c in enumerate(self.columns)} for row in self.rows]
+
+    def where(self, keep: Sequence[bool]) -> TableView:
+        """A copy holding only the rows whose flag is true."""
+        rows = [r for r, k in zip(self.rows, keep, strict=True) if k]
+        statuses = [self.status_of(i) for i, k in enumerate(keep) if k]
+        return TableView(
+            self.name, self.title, list(self.columns), rows, statuses, list(self.notes), self.sheet
+        )
+
+
+# -- filtering ------------------------------------------------------------------
+
+
+def _terms(text: str | None) -> list[str]:
+    return [t.casefold() for t in (text or "").split()]
+
+
+def item_matches(item: Item, text: str | None) -> bool:
+    """Every whitespace-separated term occurs in the name, lead unit, category or project."""
+    haystack = " ".join(
+        (item.name, item.unit, item.category, item.project_name, item.project_code)
+    ).casefold()
+    return all(term in haystack for term in _terms(text))
+
+
+def filter_evaluated(evaluated: Iterable[Evaluated], text: str | None) -> list[Evaluated]:
+    """The items the `/` filter (and `--filter`) keeps, order unchanged; empty text keeps all."""
+    return [e for e in evaluated if item_matches(e.item, text)]
+
+
+def filter_view(view: TableView, text: str | None) -> TableView:
+    """Rows where every term occurs in some text cell (for units and alerts)."""
+    terms = _terms(text)
+    if not terms:
+        return view
+    keep = []
+    for row in view.rows:
+        haystack = " ".join(str(c) for c in row if isinstance(c, str)).casefold()
+        keep.append(all(t in haystack for t in terms))
+    return view.where(keep)
+
+
+# -- the three views --------------------------------------------------------------
+
+ITEM_COLUMNS = [
+    Column("序号", "text", "id"),
+    Column("实事类别", "text", "category"),
+    Column("项目名称", "text", "name"),
+    Column("牵头单位", "text", "unit"),
+    Column("任务数", "number", "target"),
+    Column("进度情况", "text", "progress"),
+    Column("完成比例", "percent", "ratio"),
+    Column("序时进度", "percent", "expected"),
+    Column("状态", "status", "status"),
+]
+
+
+def _figure(text: str, value: float | None) -> Cell:
+    """The figure as a number when the text says just that number (`22`, `２２`), else the text."""
+    if value is None:
+        return text
+    number = float(value)
+    if not text.strip() or parse_number(text) == number:
+        return int(number) if number.is_integer() else number
+    return text
+
+
+def target_cell(item: Item) -> Cell:
+    """任务数: a plain number as a number; `不低于700元/月` or a rate target as written."""
+    return item.target_text if item.target_is_rate else _figure(item.target_text, item.target)
+
+
+def progress_cell(item: Item) -> Cell:
+    """进度情况: a plain figure as a number, a sentence as text."""
+    return _figure(item.progress_text, item.actual)
+
+
+def items_view(evaluated: Sequence[Evaluated], title: str, notes: Sequence[str] = ()) -> TableView:
+    rows: list[list[Cell]] = []
+    for e in evaluated:
+        it = e.item
+        rows.append(
+            [
+                it.id,
+                it.category,
+                it.name,
+                it.unit,
+                target_cell(it),
+                progress_cell(it),
+                it.ratio,
+                e.expected,
+                e.status.label,
+            ]
+        )
+    return TableView("items", title, list(ITEM_COLUMNS), rows, [e.status for e in evaluated], list(notes))
+
+
+UNIT_COLUMNS = [
+    Column("牵头单位", "text", "unit"),
+    Column("项目数", "int", "items"),
+    Column("已完成", "int", "done"),
+    Column("正常", "int", "on_track"),
+    Column("滞后", "int", "lagging"),
+    Column("严重滞后", "int", "severe"),
+    Column("未知", "int", "unknown"),
+    Column("未处理预警", "int", "open_alerts"),
+    Column("最滞后项目", "text", "worst"),
+    Column("其完成比例", "percent", "worst_ratio"),
+    Column("状态", "status", "status"),
+]
+
+
+def unit_status(summary: UnitSummary) -> Status:
+    """A unit is as bad as its worst unfinished item; all done is done."""
+    return summary.worst.status if summary.worst is not None else Status.DONE
+
+
+def units_view(units: Sequence[UnitSummary], title: str, notes: Sequence[str] = ()) -> TableView:
+    rows: list[list[Cell]] = []
+    for u in units:
+        worst = u.worst.item if u.worst is not None else None
+        rows.append(
+            [
+                u.unit,
+                u.items,
+                u.done,
+                u.on_track,
+                u.lagging,
+                u.severe,
+                u.unknown,
+                u.open_alerts,
+                worst.name if worst else "",
+                worst.ratio if worst else None,
+                unit_status(u).label,
+            ]
+        )
+    return TableView("units", title, list(UNIT_COLUMNS), rows, [unit_status(u) for u in units], list(notes))
+
+
+ALERT_COLUMNS = [
+    Column("规则", "text", "rule"),
+    Column("项目编号", "text", "item_id"),
+    Column("项目名称", "text", "item_name"),
+    Column("牵头单位", "text", "unit"),
+    Column("级别", "text", "severity"),
+    Column("状态", "text", "state"),
+    Column("内容", "text", "message"),
+    Column("首次触发", "date", "first_fired"),
+    Column("最近发送", "date", "last_sent"),
+    Column("解除时间", "date", "resolved_at"),
+    Column("静默至", "date", "silenced_until"),
+    Column("键", "text", "key"),
+]
+_SEVERE_WORDS = ("critical", "severe", "high", "error", "严重", "红")
+_WARNING_WORDS = ("warning", "warn", "medium", "lagging", "一般", "黄")
+
+
+def alert_status(record: Any) -> Status:
+    """Colour an alert by severity; a resolved alert is green."""
+    if getattr(record, "resolved_at", None) or str(getattr(record, "state", "")) == "resolved":
+        return Status.DONE
+    severity = str(getattr(record, "severity", "")).lower()
+    if any(w in severity for w in _SEVERE_WORDS):
+        return Status.SEVERE
+    if any(w in severity for w in _WARNING_WORDS):
+        return Status.LAGGING
+    return Status.UNKNOWN
+
+
+def _when(value: Any) -> Cell:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (date, datetime)):
+        return value
+    if isinstance(value, (int, float)):  # epoch seconds
+        return datetime.fromtimestamp(value)
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+
+
+def _text_of(value: Any) -> str:
+    value = getattr(value, "value", value)  # enums
+    return "" if value is None else str(value)
+
+
+def alerts_view(records: Iterable[Any], title: str, notes: Sequence[str] = ()) -> TableView:
+    """Alert records (see `Runtime.alert_records()`), read by attribute name so any
+    object with those fields will do."""
+    records = list(records)
+    rows: list[list[Cell]] = []
+    for r in records:
+        rows.append(
+            [
+                _text_of(getattr(r, "rule", "")),
+                _text_of(getattr(r, "item_id", "")),
+                _text_of(getattr(r, "item_name", "")),
+                _text_of(getattr(r, "unit", "")),
+                _text_of(getattr(r, "severity", "")),
+                _text_of(getattr(r, "state", "")),
+                _text_of(getattr(r, "message", "")),
+                _when(getattr(r, "first_fired", None)),
+                _when(getattr(r, "last_sent", None)),
+                _when(getattr(r, "resolved_at", None)),
+                _when(getattr(r, "silenced_until", None)),
+                _text_of(getattr(r, "key", "")),
+            ]
+        )
+    return TableView(
+        "alerts", title, list(ALERT_COLUMNS), rows, [alert_status(r) for r in records], list(notes)
+    )
+
+
+def open_alerts_by_unit(records: Iterable[Any]) -> dict[str, int]:
+    """Unit → alerts not yet resolved, for the units view."""
+    counts: dict[str, int] = {}
+    for r in records:
+        if getattr(r, "resolved_at", None) or _text_of(getattr(r, "state", "")) == "resolved":
+            continue
+        unit = _text_of(getattr(r, "unit", ""))
+        counts[unit] = counts.get(unit, 0) + 1
+    return counts
+
+
+# -- a named view of a snapshot, as `dashboard export --view` names them ------------
+
+VIEW_NAMES = ("items", "units", "alerts")
+VIEW_TITLES = {"items": "项目清单", "units": "牵头单位", "alerts": "预警"}
+
+
+def snapshot_notes(snapshot: Any, filter_text: str | None = None) -> list[str]:
+    """The lines under an export's title: as-of date, expected progress, the filter."""
+    from dashboard.core.parse import format_percent
+
+    notes = [f"截止 {snapshot.as_of:%Y-%m-%d}  序时进度 {format_percent(snapshot.expected, 0)}"]
+    if filter_text and filter_text.strip():
+        notes.append(f"筛选：{filter_text.strip()}")
+    return notes
+
+
+def build_view(
+    name: str,
+    snapshot: Any,
+    *,
+    title: str = "",
+    filter_text: str | None = None,
+    alert_records: Iterable[Any] = (),
+) -> TableView:
+    """`items`, `units` or `alerts` of a `Snapshot` (worst first), filtered as the
+    `/` filter does: items by name, lead unit, category or project; units and alerts
+    by any text cell."""
+    from dashboard.core.units import summarise_units
+
+    heading = f"{title} · {VIEW_TITLES[name]}" if title else VIEW_TITLES[name]
+    notes = snapshot_notes(snapshot, filter_text)
+    records = list(alert_records)
+    if name == "items":
+        return items_view(filter_evaluated(snapshot.evaluated, filter_text), heading, notes)
+    if name == "units":
+        units = summarise_units(snapshot.evaluated, open_alerts_by_unit(records))
+        return filter_view(units_view(units, heading, notes), filter_text)
+    if name == "alerts":
+        return filter_view(alerts_view(records, heading, notes), filter_text)
+    raise KeyError(name)

@@ -1,0 +1,194 @@
+"""The generic JSON webhook sink, and the HTTP delivery the chat robots build on
+(`HttpDelivery`): retry with backoff on connection errors, timeouts, HTTP 429 and
+5xx; other 4xx are permanent; a client-side rate limit keeps a robot's quota. A
+robot is a webhook with its own body, signing and reply check (design §5).
+
+Secrets (tokens, robot keys, signing secrets) come only from environment variables
+named by `*_env` options, are read at delivery time, and never appear in errors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from dashboard import hookimpl
+from dashboard.alerting import DeliveryError, SinkSpec, SinkType, secret_from_env
+from dashboard.core.alert_rules import rule_label
+from dashboard.core.alerts import AlertEvent, event_markdown, event_title
+
+HTTP_OPTIONS = {
+    "timeout": "单次请求超时，默认 10s",
+    "retries": "连接失败、超时、429、5xx、限流时的重试次数，默认 2",
+    "backoff": "第一次重试前等待的时间，之后每次加倍，默认 1s",
+    "rate_per_minute": "每分钟最多发送多少条（机器人默认 20，0 为不限）",
+}
+OPTIONS = {
+    "url": "接收地址（不含密钥时可直接写）",
+    "url_env": "保存完整接收地址的环境变量名（地址含密钥时用）",
+    "token_env": "保存令牌的环境变量名，以 Authorization: Bearer 发送",
+    "headers": "附加的请求头，如 { X-Team = \"zhuanban\" }（不要写密钥）",
+    **HTTP_OPTIONS,
+}
+MAX_BACKOFF = 30.0
+
+# A reply check: raises DeliveryError for a reply that means "not delivered".
+ReplyCheck = Callable[[httpx.Response], None]
+
+
+def url_option(spec: SinkSpec, default: str = "") -> tuple[str, str]:
+    """(url, url_env): exactly one of a literal `url` and `url_env` (a default URL
+    counts as given)."""
+    url, url_env = spec.string("url", default), spec.env_name("url_env")
+    if not url and not url_env:
+        raise spec.error("url", "需要 url 或 url_env", "http(s) 地址，或保存地址的环境变量名")
+    if url and not url.startswith(("http://", "https://")):
+        raise spec.error("url", f"不是 http(s) 地址: {url!r}", "http(s)://...")
+    return url, url_env
+
+
+class RobotError(DeliveryError):
+    pass
+
+
+def robot_reply(
+    code_field: str, rate_limited: set[int], ok: int = 0, *, alt_field: str = ""
+) -> ReplyCheck:
+    """A check for robots that answer HTTP 200 with `{"<code_field>": 0}`: rate-limit
+    codes are retried, any other non-zero code is permanent (signing, key, keyword)."""
+
+    def check(resp: httpx.Response) -> None:
+        try:
+            body = resp.json()
+        except ValueError:
+            raise DeliveryError(f"回复不是 JSON（HTTP {resp.status_code}）", permanent=True) from None
+        code = body.get(code_field, body.get(alt_field) if alt_field else None) if isinstance(body, dict) else None
+        if code is None:
+            raise DeliveryError(f"回复中没有 {code_field}", permanent=True)
+        if code == ok:
+            return
+        message = str(body.get("errmsg") or body.get("msg") or body.get("StatusMessage") or "")[:200]
+        permanent = code not in rate_limited
+        what = "限流" if not permanent else "错误"
+        raise RobotError(f"机器人返回{what} {code_field}={code} {message}".strip(), permanent=permanent)
+
+    return check
+
+
+class HttpDelivery:
+    """POST JSON with retries and a rate limit; the secrets it is given are masked
+    in every error message."""
+
+    def __init__(self, spec: SinkSpec, *, rate_per_minute: float = 0) -> None:
+        self.timeout = spec.duration("timeout", "10s")
+        self.retries = int(spec.number("retries", 2))
+        self.backoff = spec.duration("backoff", "1s")
+        self.rate = spec.number("rate_per_minute", rate_per_minute)
+        self.sent: deque[float] = deque()
+        self.sleep: Callable[[float], None] = time.sleep
+
+    def _take_quota(self) -> None:
+        if self.rate <= 0:
+            return
+        now = time.monotonic()
+        while self.sent and now - self.sent[0] >= 60:
+            self.sent.popleft()
+        if len(self.sent) >= self.rate:
+            # Wait for the next cycle rather than blocking: the event stays queued.
+            raise DeliveryError(f"已达每分钟 {self.rate:g} 条的发送上限，稍后继续")
+        self.sent.append(now)
+
+    def post(
+        self,
+        url: str,
+        body: Mapping[str, Any],
+        check: ReplyCheck | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        self._take_quota()
+        error = DeliveryError("未发送")
+        for attempt in range(self.retries + 1):
+            if attempt:
+                delay = min(MAX_BACKOFF, self.backoff * 2 ** (attempt - 1))
+                retry_after = getattr(error, "retry_after", None)
+                self.sleep(max(delay, min(MAX_BACKOFF, retry_after or 0)))
+            try:
+                resp = httpx.post(url, json=dict(body), headers=dict(headers or {}), timeout=self.timeout)
+            except httpx.TimeoutException:
+                error = DeliveryError(f"超时：{self.timeout:g} 秒内没有回复")
+                continue
+            except httpx.HTTPError as exc:
+                error = DeliveryError(_mask(f"连接失败: {type(exc).__name__}: {exc}", secrets))
+                continue
+            if resp.status_code == 429 or resp.status_code >= 500:
+                error = DeliveryError(f"HTTP {resp.status_code}，稍后重试")
+                error.retry_after = _retry_after(resp)  # type: ignore[attr-defined]
+                continue
+            if not 200 <= resp.status_code < 300:
+                raise DeliveryError(f"HTTP {resp.status_code}：地址或参数有误", permanent=True)
+            if check is None:
+                return
+            try:
+                check(resp)
+            except DeliveryError as exc:
+                if exc.permanent:
+                    raise DeliveryError(_mask(str(exc), secrets), permanent=True) from None
+                error = DeliveryError(_mask(str(exc), secrets))
+                continue
+            return
+        raise error
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    try:
+        return float(resp.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+
+
+def _mask(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
+    return text
+
+
+def event_body(event: AlertEvent) -> dict[str, Any]:
+    """The generic webhook's JSON: the event, plus a Chinese title and markdown text."""
+    label = rule_label(event.rule)
+    return {**event.to_dict(), "rule_label": label, "title": event_title(event, label),
+            "text": event_markdown(event, label)}
+
+
+class WebhookSink:
+    def __init__(self, spec: SinkSpec) -> None:
+        spec.check_options(OPTIONS)
+        self.url, self.url_env = url_option(spec)
+        self.token_env = spec.env_name("token_env")
+        headers = spec.options.get("headers", {})
+        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+            raise spec.error("headers", "应为表，名 = \"值\"", '{ X-Team = "zhuanban" }')
+        self.headers = {str(k): v for k, v in headers.items()}
+        self.http = HttpDelivery(spec)
+
+    def deliver(self, event: AlertEvent) -> None:
+        url = secret_from_env(self.url_env, "接收地址") if self.url_env else self.url
+        headers = dict(self.headers)
+        secrets: tuple[str, ...] = (url,) if self.url_env else ()
+        if self.token_env:
+            token = secret_from_env(self.token_env, "令牌")
+            headers["Authorization"] = f"Bearer {token}"
+            secrets += (token,)
+        self.http.post(url, event_body(event), headers=headers, secrets=secrets)
+
+
+@hookimpl
+def dashboard_sink_types() -> list[SinkType]:
+    return [SinkType("webhook", WebhookSink, "通用 JSON Webhook（POST 事件 JSON）", OPTIONS)]

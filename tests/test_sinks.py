@@ -1,0 +1,287 @@
+"""Alert sinks against a real HTTP server on 127.0.0.1 playing each robot: message
+bodies, the signing of 钉钉 and 飞书, retries, permanent errors kept without
+hammering, and an outbox that delivers everything, once and in order, after an
+outage. Plus the JSONL and CSV files."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import hmac
+import json
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from conftest import SAMPLE_CSV, sample_rows, toml_value, write_csv
+from dashboard.config import load_config
+from dashboard.alerting import SinkStatus
+from dashboard.runtime import Runtime, Snapshot
+
+SECRET = "SECtest0123456789abcdef+/="
+TOKEN = "tok-9f8e7d6c5b4a"
+
+
+def sinks_toml(*sinks: dict[str, object]) -> str:
+    parts = []
+    for sink in sinks:
+        parts.append("[[sinks]]")
+        parts += [f"{k} = {toml_value(v)}" for k, v in sink.items()]
+    return "\n".join(parts)
+
+
+async def run_once(cfg: Path) -> tuple[Snapshot, list[SinkStatus]]:
+    """One headless run, as `dashboard check` does it: a fresh runtime each time."""
+    runtime = Runtime(load_config(cfg))
+    try:
+        snap = await runtime.cycle()
+        return snap, runtime.sink_status()
+    finally:
+        runtime.close()
+
+
+def posts(server: HTTPServer) -> list[tuple[dict[str, list[str]], dict[str, object]]]:
+    return [(parse_qs(req.query_string.decode()), json.loads(req.get_data())) for req, _ in server.log]
+
+
+def bulletin(folder: Path, **ratios: str) -> Path:
+    rows = sample_rows()
+    for row in rows:
+        if row and row[0] in ratios:
+            row[6] = ratios[row[0]]
+    return write_csv(folder / "bulletin.csv", rows)
+
+
+@pytest.fixture
+def robot_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_ROBOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TEST_ROBOT_SECRET", SECRET)
+
+
+def assert_readable(text: str) -> None:
+    for part in ("临水临崖", "公安局交警大队", "32.0%", "75.0%", "落后 43.0 个百分点", "严重滞后"):
+        assert part in text, part
+
+
+async def test_wecom_robot_gets_a_markdown_message_with_its_key(
+    httpserver: HTTPServer, config_writer: Callable[..., Path], robot_env: None
+) -> None:
+    httpserver.expect_request("/cgi-bin/webhook/send", method="POST").respond_with_json({"errcode": 0, "errmsg": "ok"})
+    cfg = config_writer(
+        [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
+        extra=sinks_toml({"type": "wecom", "url": httpserver.url_for("/cgi-bin/webhook/send"),
+                          "key_env": "TEST_ROBOT_TOKEN"}),
+    )
+    snap, sinks = await run_once(cfg)
+    assert [e.key for e in snap.fired] == ["severe:45"]
+    [(query, body)] = posts(httpserver)
+    assert query["key"] == [TOKEN]
+    assert body["msgtype"] == "markdown"
+    content = body["markdown"]["content"]  # type: ignore[index]
+    assert_readable(content)
+    assert len(content.encode()) <= 4096
+    assert sinks[0].pending == 0
+
+
+async def test_dingtalk_request_carries_a_timestamp_and_sign_that_verify(
+    httpserver: HTTPServer, config_writer: Callable[..., Path], robot_env: None
+) -> None:
+    httpserver.expect_request("/robot/send", method="POST").respond_with_json({"errcode": 0, "errmsg": "ok"})
+    cfg = config_writer(
+        [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
+        extra=sinks_toml({"type": "dingtalk", "url": httpserver.url_for("/robot/send"),
+                          "token_env": "TEST_ROBOT_TOKEN", "secret_env": "TEST_ROBOT_SECRET"}),
+    )
+    await run_once(cfg)
+    [(query, body)] = posts(httpserver)
+    assert query["access_token"] == [TOKEN]
+    timestamp = query["timestamp"][0]
+    assert timestamp.isdigit() and len(timestamp) == 13  # milliseconds
+    expected = base64.b64encode(
+        hmac.new(SECRET.encode(), f"{timestamp}\n{SECRET}".encode(), hashlib.sha256).digest()
+    ).decode()
+    assert query["sign"] == [expected]
+    assert body["msgtype"] == "markdown"
+    assert "严重滞后" in body["markdown"]["title"]  # type: ignore[index]
+    assert_readable(body["markdown"]["text"])  # type: ignore[index]
+
+
+async def test_feishu_body_carries_a_timestamp_and_sign_that_verify(
+    httpserver: HTTPServer, config_writer: Callable[..., Path], robot_env: None
+) -> None:
+    httpserver.expect_request(f"/open-apis/bot/v2/hook/{TOKEN}", method="POST").respond_with_json(
+        {"code": 0, "msg": "success", "data": {}}
+    )
+    cfg = config_writer(
+        [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
+        extra=sinks_toml({"type": "feishu", "url": httpserver.url_for("/open-apis/bot/v2/hook/"),
+                          "token_env": "TEST_ROBOT_TOKEN", "secret_env": "TEST_ROBOT_SECRET"}),
+    )
+    snap, sinks = await run_once(cfg)
+    [(_query, body)] = posts(httpserver)
+    timestamp = str(body["timestamp"])
+    assert timestamp.isdigit() and len(timestamp) == 10  # seconds
+    expected = base64.b64encode(hmac.new(f"{timestamp}\n{SECRET}".encode(), b"", hashlib.sha256).digest()).decode()
+    assert body["sign"] == expected
+    assert body["msg_type"] == "interactive"
+    card = body["card"]
+    assert "严重滞后" in card["header"]["title"]["content"]  # type: ignore[index]
+    assert_readable(card["elements"][0]["content"])  # type: ignore[index]
+    assert sinks[0].pending == 0
+
+
+async def test_generic_webhook_posts_the_event_with_a_bearer_token(
+    httpserver: HTTPServer, config_writer: Callable[..., Path], robot_env: None
+) -> None:
+    httpserver.expect_request("/hook", method="POST", headers={"Authorization": f"Bearer {TOKEN}"}).respond_with_data(
+        "", status=204
+    )
+    cfg = config_writer(
+        [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
+        extra=sinks_toml({"type": "webhook", "url": httpserver.url_for("/hook"), "token_env": "TEST_ROBOT_TOKEN"}),
+    )
+    await run_once(cfg)
+    [(_query, body)] = posts(httpserver)
+    assert (body["key"], body["rule"], body["item_id"], body["severity"], body["kind"]) == (
+        "severe:45", "severe", "45", "critical", "fired"
+    )
+    assert body["figures"] == {"ratio": 0.32, "expected": 0.75, "gap": 0.43}
+    assert_readable(str(body["text"]))
+
+
+async def test_rate_limit_and_server_errors_are_retried_within_the_run(
+    httpserver: HTTPServer, config_writer: Callable[..., Path], robot_env: None
+) -> None:
+    httpserver.expect_oneshot_request("/robot/send").respond_with_json({"errcode": 130101, "errmsg": "send too fast"})
+    httpserver.expect_oneshot_request("/robot/send").respond_with_data("busy", status=503)
+    httpserver.expect_request("/robot/send").respond_with_json({"errcode": 0, "errmsg": "ok"})
+    cfg = config_writer(
+        [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
+        extra=sinks_toml({"type": "dingtalk", "url": httpserver.url_for("/robot/send"),
+                          "token_env": "TEST_ROBOT_TOKEN", "retries": 3, "backoff": "0s"}),
+    )
+    _snap, sinks = await run_once(cfg)
+    assert len(httpserver.log) == 3
+    assert [r.status_code for _, r in httpserver.log] == [200, 503, 200]
+    assert sinks[0].pending == 0
+
+
+async def test_a_permanent_robot_error_keeps_the_event_and_does_not_hammer(
+    httpserver: HTTPServer, config_writer: Callable[..., Path], robot_env: None
+) -> None:
+    # The robot echoes the token back: the error shown must not.
+    httpserver.expect_request("/robot/send").respond_with_json(
+        {"errcode": 310000, "errmsg": f"sign not match, token {TOKEN}"}
+    )
+    cfg = config_writer(
+        [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
+        extra=sinks_toml({"name": "专班群", "type": "dingtalk", "url": httpserver.url_for("/robot/send"),
+                          "token_env": "TEST_ROBOT_TOKEN", "secret_env": "TEST_ROBOT_SECRET",
+                          "retries": 3, "backoff": "0s"}),
+    )
+    _snap, sinks = await run_once(cfg)
+    assert len(httpserver.log) == 1  # permanent: not retried
+    [status] = sinks
+    assert (status.name, status.type, status.pending, status.permanent) == ("专班群", "dingtalk", 1, True)
+    assert "310000" in status.last_error and TOKEN not in status.last_error and SECRET not in status.last_error
+    assert status.next_attempt is not None
+    snap, sinks = await run_once(cfg)  # the next run leaves the robot alone
+    assert snap.fired == [] and len(httpserver.log) == 1
+    assert sinks[0].pending == 1
+
+
+async def test_a_missing_secret_is_reported_by_name_and_the_event_kept(
+    config_writer: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_SUCH_ROBOT_KEY", raising=False)
+    cfg = config_writer(
+        [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
+        extra=sinks_toml({"type": "wecom", "url": "http://127.0.0.1:9/send", "key_env": "NO_SUCH_ROBOT_KEY"}),
+    )
+    _snap, sinks = await run_once(cfg)
+    [status] = sinks
+    assert status.pending == 1 and "NO_SUCH_ROBOT_KEY" in status.last_error
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_server_down_for_two_runs_then_up_gets_every_event_once_in_order(
+    tmp_path: Path, config_writer: Callable[..., Path], isolated_state: Path
+) -> None:
+    port = free_port()
+    jsonl = tmp_path / "alerts.jsonl"
+    cfg = config_writer(
+        [{"name": "通报", "type": "csv", "path": str(bulletin(tmp_path))}],
+        extra=sinks_toml(
+            {"type": "jsonl", "path": str(jsonl)},
+            {"name": "值班", "type": "webhook", "url": f"http://127.0.0.1:{port}/hook", "retries": 0},
+        ),
+    )
+    snap, sinks = await run_once(cfg)  # down: connection refused
+    assert [e.key for e in snap.fired] == ["severe:45"]
+    status = {s.name: s for s in sinks}
+    assert status["值班"].pending == 1 and status["值班"].last_error and status["jsonl"].pending == 0
+
+    bulletin(tmp_path, **{"45": "80.0%", "44": "40.0%"})
+    snap, sinks = await run_once(cfg)  # still down
+    assert [(e.kind, e.key) for e in [*snap.fired, *snap.resolved]] == [("fired", "severe:44"), ("resolved", "severe:45")]
+    assert sinks[1].pending == 3
+
+    server = HTTPServer(host="127.0.0.1", port=port)
+    server.expect_request("/hook", method="POST").respond_with_json({"ok": True})
+    server.start()
+    try:
+        snap, sinks = await run_once(cfg)  # up: the outbox drains, oldest first
+        assert snap.fired == [] and snap.resolved == []
+        await run_once(cfg)  # and nothing more on the next run
+        received = [json.loads(req.get_data()) for req, _ in server.log]
+    finally:
+        server.clear()
+        server.stop()
+    written = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    assert [(e["kind"], e["key"]) for e in written] == [
+        ("fired", "severe:45"), ("fired", "severe:44"), ("resolved", "severe:45"),
+    ]
+    assert [e["id"] for e in received] == [e["id"] for e in written]
+    assert all(s.pending == 0 and not s.last_error for s in sinks)
+
+
+async def test_csv_sink_writes_excel_friendly_rows(tmp_path: Path, config_writer: Callable[..., Path]) -> None:
+    out = tmp_path / "alerts.csv"
+    cfg = config_writer(
+        [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
+        extra=sinks_toml({"type": "csv", "path": str(out)}),
+    )
+    await run_once(cfg)
+    await run_once(cfg)
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+    assert len(rows) == 2
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["键 key"] == "severe:45" and row["牵头单位 unit"] == "公安局交警大队"
+    assert (row["完成比例 ratio"], row["序时进度 expected"], row["差距 gap"]) == ("32.0%", "75.0%", "43.0%")
+    assert row["级别 severity"] == "严重" and row["类型 kind"] == "预警"
+
+
+def test_unknown_sink_type_and_key_are_config_errors(tmp_path: Path, config_writer: Callable[..., Path]) -> None:
+    from dashboard.contracts import ConfigError
+
+    for sink, key, hint in (
+        ({"type": "dingtlak", "token_env": "X"}, "sinks[0].type", "dingtalk"),
+        ({"type": "dingtalk", "secret": "SEC123"}, "sinks[0].secret", "secret_env"),
+        ({"type": "wecom"}, "sinks[0].key_env", "key_env"),
+    ):
+        cfg = config_writer([{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}], extra=sinks_toml(sink))
+        with pytest.raises(ConfigError) as info:
+            Runtime(load_config(cfg))
+        assert info.value.key == key and hint in str(info.value)
