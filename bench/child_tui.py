@@ -17,7 +17,9 @@ Definitions, the same for every contender:
   writing escape codes to a terminal. The screenshots taken to check are not counted: their time
   is subtracted from the readings that follow them.
 - **refresh (UI thread)**: the time of `apply_refresh(changes)`, a synchronous call on the app's
-  event loop, unless the target reports its own UI-thread time.
+  event loop, unless the target reports its own UI-thread time (returned by `apply_refresh`, or
+  by an optional `refresh_ui_time()` once the refresh is done, for a target whose work lands on
+  the UI thread after a worker has loaded the data).
 - **refresh (wall)**: from that call to the first settled frame after which `refresh_done()`.
 - **peak RSS**: `ru_maxrss` at first paint and after the refresh.
 """
@@ -74,6 +76,7 @@ async def measure(factory_spec: str, spec: dict[str, Any]) -> dict[str, Any]:
     files = TargetFiles(
         data={k: Path(v) for k, v in spec["data"].items()},
         mutated_csv=Path(spec["mutated_csv"]) if spec.get("mutated_csv") else None,
+        options=spec.get("options", {}),
     )
     changes = [Change(**c) for c in spec.get("changes", [])]
     target = factory(files)
@@ -89,6 +92,9 @@ async def measure(factory_spec: str, spec: dict[str, Any]) -> dict[str, Any]:
             ui_time = target.apply_refresh(changes)
             t_applied = clock()
             t_refreshed, frames = await settle(pilot, lambda: target.refresh_done(changes))
+            late = getattr(target, "refresh_ui_time", None)
+            if ui_time is None and callable(late):
+                ui_time = late()
             result.update(
                 refresh_ui=ui_time if ui_time is not None else t_applied - t_refresh,
                 refresh_wall=t_refreshed - t_refresh,

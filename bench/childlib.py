@@ -28,6 +28,17 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def swap_link(link: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Point the symbolic link `link` at `target` atomically, as a program replacing a file
+    does (a new link renamed over the old one): a reader sees the old file or the new one."""
+    link = os.fspath(link)
+    tmp = os.path.join(os.path.dirname(link), f".{os.path.basename(link)}.new")
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.symlink(os.fspath(target), tmp)
+    os.replace(tmp, link)
+
+
 def emit(payload: dict[str, Any]) -> None:
     """Hand the child's result to the parent; printed instead when run by hand."""
     path = os.environ.get(RESULT_ENV)

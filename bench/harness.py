@@ -43,6 +43,7 @@ class Case:
     files: dict[str, Path]  # bench.generate.FILES keys
     workdir: Path  # scratch space, removed after the size is done
     timeout: float  # seconds allowed for one measurement
+    quick: bool = False  # `--quick`: long measurements (idle, soak) are shortened, and say so
     _refresh: tuple[Path, list[Change]] | None = field(default=None, repr=False)
 
     def refresh(self) -> tuple[Path, list[Change]]:
@@ -188,7 +189,7 @@ def run_all(
         files = generate(n, seed)
         inputs[n] = files
         with tempfile.TemporaryDirectory(prefix=f"bench-n{n}-") as tmp:
-            case = Case(n=n, seed=seed, files=files, workdir=Path(tmp), timeout=timeout)
+            case = Case(n=n, seed=seed, files=files, workdir=Path(tmp), timeout=timeout, quick=quick)
             for contender in contenders:
                 if (contender.sizes is not None and n not in contender.sizes) or (
                     contender.largest_only and n != ordered[-1]

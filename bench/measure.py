@@ -22,14 +22,17 @@ def read_file(case: Case, kind: str, file: str, encoding: str = "") -> ChildRun:
     return run_child(python_module("bench.child_read", *args), case.timeout)
 
 
-def tui_run(case: Case, factory: str, *, refresh: bool = True) -> dict[str, float]:
+def tui_run(
+    case: Case, factory: str, *, refresh: bool = True, options: dict[str, Any] | None = None
+) -> dict[str, float]:
     """Time a Textual contender with `bench.child_tui` (definitions there).
 
     `factory` is `module:function` returning a `bench.tui.TuiTarget`. Returns `first_paint`
     (seconds from spawn), `peak_rss` (bytes, at first paint) and, with `refresh`, `refresh_ui`
-    and `refresh_wall` (seconds) for the 1% refresh of `Case.refresh()`.
+    and `refresh_wall` (seconds) for the 1% refresh of `Case.refresh()`. `options` reach the
+    factory as `TargetFiles.options` (prepared here, in the parent, so they are not timed).
     """
-    spec: dict[str, Any] = {"data": {k: str(v) for k, v in case.files.items()}}
+    spec: dict[str, Any] = {"data": {k: str(v) for k, v in case.files.items()}, "options": options or {}}
     if refresh:
         mutated, changes = case.refresh()
         spec.update(mutated_csv=str(mutated), changes=[asdict(c) for c in changes])

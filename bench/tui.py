@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +30,9 @@ class TargetFiles:
 
     data: dict[str, Path]
     mutated_csv: Path | None  # a copy of the UTF-8 bulletin with the changes applied
+    # Contender-specific settings prepared by the parent, outside the timed child (e.g. the
+    # path of a config file written beforehand); the stock DataTable needs none.
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 class TuiTarget(Protocol):
@@ -53,6 +56,12 @@ class TuiTarget(Protocol):
     def refresh_done(self, changes: list[Change]) -> bool:
         """Whether the app's state shows every change (checked after each settled frame)."""
         ...
+
+
+# Optional, on a target whose refresh finishes on the UI thread later than `apply_refresh`
+# returns (data loaded by a worker, then applied): `refresh_ui_time() -> float`, called once
+# `refresh_done`, gives the seconds the UI thread spent applying the refresh; `bench.child_tui`
+# uses it when `apply_refresh` returned None.
 
 
 def screen_text(app: App[Any]) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -33,8 +34,8 @@ from dashboard.core.alerts import (
     RuleConfig,
     SourceInfo,
 )
-from dashboard.core.items import Item
-from dashboard.store import Store, keyed_items
+from dashboard.core.items import Evaluated, Status
+from dashboard.store import Store
 
 if TYPE_CHECKING:
     from dashboard.plugins import PluginManager
@@ -48,6 +49,8 @@ ALERTS_KEYS = {"enabled": "true | false：全部预警开关", "rules": "[alerts
 PERMANENT_RETRY = timedelta(hours=1)
 # Events handed at once to a sink that has `deliver_batch` (the file sinks).
 BATCH = 500
+# Delivered events are kept this long (the alert states themselves are kept for good).
+KEEP_EVENTS = timedelta(days=180)
 
 
 # -- the sink contract (what a sink plugin implements) -----------------------------------
@@ -129,11 +132,12 @@ class SinkSpec:
 
 
 def secret_from_env(var: str, what: str) -> str:
-    """Read a secret at delivery time (so fixing the environment needs no restart);
-    a missing one is a permanent failure that names the variable, never a value."""
+    """Read a secret at delivery time (so fixing the environment needs no restart).
+    A missing one fails the delivery with an error naming the variable, never a
+    value; it is checked again on the next run (no robot was called: no hammering)."""
     value = os.environ.get(var, "") if var else ""
     if not value:
-        raise DeliveryError(f"环境变量 {var or '(未配置)'} 未设置，缺少{what}", permanent=True)
+        raise DeliveryError(f"环境变量 {var or '(未配置)'} 未设置，缺少{what}")
     return value
 
 
@@ -316,6 +320,32 @@ def now_local() -> datetime:
     return datetime.now().astimezone()
 
 
+@contextmanager
+def delivery_lock(store_path: Path) -> Iterator[bool]:
+    """An OS lock next to the store, held while delivering: two processes never send
+    the same outbox at once. The OS drops it when its holder dies, so a crash never
+    blocks the next run. Yields False when another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): at-least-once still holds
+        yield True
+        return
+    if str(store_path) == ":memory:":
+        yield True
+        return
+    lock_path = store_path.with_name(store_path.name + ".deliver.lock")
+    with lock_path.open("a") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
 # -- the engine --------------------------------------------------------------------------
 
 
@@ -348,6 +378,7 @@ class AlertEngine:
             self._collect_plugins(plugins)
         self.rule_configs = rule_configs(alerts_table, self.rules, config.path)
         self.sinks = [self._build_sink(spec) for spec in sink_specs(config)]
+        self._pruned = False  # old delivered events are pruned once per process
 
     def _collect_plugins(self, plugins: PluginManager) -> None:
         for plugin, entry in plugins.collect("dashboard_alert_rules"):
@@ -400,6 +431,11 @@ class AlertEngine:
             today=today,
         )
 
+    def wants_history(self) -> bool:
+        """Only the `stalled` rule reads the history; skip the query when it is off."""
+        cfg = self.rule_configs.get("stalled")
+        return self.enabled and cfg is not None and cfg.enabled
+
     def conditions(self, ctx: AlertContext) -> tuple[dict[str, Condition], set[str]]:
         """The conditions that hold now, and the rules that failed to say (a plugin's
         rule that raises: its alerts are left as they are, neither fired nor resolved)."""
@@ -429,7 +465,8 @@ class AlertEngine:
             return result
         now = ctx.now
         holding, failed = self.conditions(ctx)
-        figures_now = {e.item.id: core.item_figures(e) for e in ctx.evaluated}
+        by_id = {e.item.id: e for e in ctx.evaluated}
+        any_failed = any(s.ok is False for s in ctx.sources)
         sink_names = [s.spec.name for s in self.sinks]
         with self.store.transaction() as conn:
             rows = conn.execute(
@@ -449,9 +486,11 @@ class AlertEngine:
                 cfg = self.rule_configs.get(rule_name)
                 if cfg is None or not cfg.enabled or rule_name in failed:
                     continue  # a rule switched off (or its plugin gone) leaves its alerts as they are
-                new, event = core.step(
-                    record, condition, cfg, now, resolve_figures=figures_now.get(record.item_id) if record else None
-                )
+                current = by_id.get(record.item_id) if record is not None and condition is None else None
+                if record is not None and record.item_id and current is None and any_failed:
+                    continue  # the item vanished because its source failed: not a resolution
+                figures = core.item_figures(current) if current is not None else None
+                new, event = core.step(record, condition, cfg, now, resolve_figures=figures)
                 if new is not None and new != record:
                     _save_record(conn, new)
                 if event is None:
@@ -463,9 +502,22 @@ class AlertEngine:
     # -- delivery --------------------------------------------------------------------
     def deliver(self, now: datetime | None = None) -> None:
         """Send each sink's outbox in order; a sink stops at its first failure so
-        nothing overtakes an undelivered event. Blocking: run it in a thread."""
-        for configured in self.sinks:
-            self._deliver_sink(configured, now or now_local())
+        nothing overtakes an undelivered event. Blocking: run it in a thread. When
+        another process (the TUI, a cron `check`) is delivering from the same store,
+        this one leaves the outbox to it."""
+        with delivery_lock(self.store.path) as held:
+            if not held:
+                return
+            for configured in self.sinks:
+                self._deliver_sink(configured, now or now_local())
+            if not self._pruned:
+                self._pruned = True
+                cutoff = _ts((now or now_local()) - KEEP_EVENTS)
+                with self.store.transaction() as conn:
+                    conn.execute(
+                        "DELETE FROM alert_events WHERE at < ? AND seq NOT IN (SELECT seq FROM alert_outbox)",
+                        (cutoff,),
+                    )
 
     def _deliver_sink(self, configured: _ConfiguredSink, now: datetime) -> None:
         spec = configured.spec
@@ -635,15 +687,25 @@ def sink_specs(config: Config) -> list[SinkSpec]:
     return specs
 
 
-def stalled_history(store: Store, items: Sequence[Item]) -> dict[str, list[tuple[date, float]]]:
-    """Item id → [(date its figures last changed, ratio)], from the store's history:
-    what the pure `stalled` rule needs. `items` in merge order, as the store keyed them."""
-    changes = store.last_changes()
+def stalled_history(store: Store, evaluated: Sequence[Evaluated]) -> dict[str, list[tuple[date, float]]]:
+    """Item id → [(date its figures last changed, ratio)] from the store's history
+    (`item_latest`), for the items not done: what the pure `stalled` rule needs. Only
+    items whose ratio is the one last recorded count; the others changed since."""
+    with store.lock:
+        cur = store.conn.cursor()
+        cur.row_factory = None  # plain tuples: 100,000 rows
+        rows = cur.execute("SELECT item_id, at, ratio FROM item_latest").fetchall()
+    latest = {r[0]: (r[1], r[2]) for r in rows}
     history: dict[str, list[tuple[date, float]]] = {}
-    for key, item in keyed_items(items):
-        since = changes.get(key)
-        if since is not None and item.ratio is not None:
-            history[item.id] = [(since.date(), item.ratio)]
+    days: dict[str, date] = {}  # most rows share a few fetch times: parse each once
+    for item in (e.item for e in evaluated if e.status is not Status.DONE):
+        found = latest.get(item.id)
+        if found is None or item.ratio is None or found[1] is None or abs(found[1] - item.ratio) > 1e-9:
+            continue
+        day = days.get(found[0])
+        if day is None:
+            day = days[found[0]] = date.fromisoformat(found[0][:10])
+        history[item.id] = [(day, item.ratio)]
     return history
 
 

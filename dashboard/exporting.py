@@ -111,7 +111,10 @@ def safe_export_path(
     if not candidate.is_absolute():
         candidate = base / candidate
     # resolve() follows symlinks, so a link inside the folder pointing out is caught too.
-    resolved = candidate.resolve()
+    try:
+        resolved = candidate.resolve()
+    except (OSError, ValueError) as exc:  # a NUL byte, a symlink loop
+        raise ExportError(f"无效的导出文件名「{text}」: {exc} (invalid export name)") from None
     if resolved == base or resolved.is_dir() or text.endswith(("/", os.sep)):
         resolved = resolved / default_file_name(view_name, ext, now)
     elif resolved.suffix.lower() != f".{ext.lstrip('.').lower()}":
@@ -145,17 +148,24 @@ def lookup(plugins: _HasCollect | Mapping[str, Exporter], fmt: str) -> Exporter:
 
 def write_atomic(path: Path, writer: Callable[[Path], None]) -> Path:
     """Write through a temporary file in the same folder, so a failed or half-done
-    export never leaves a broken file under the final name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".export-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    export never leaves a broken file under the final name. Any failure, a full disk
+    or a plugin's bug, becomes an `ExportError` the caller can show."""
+    tmp: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".export-", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
         writer(tmp)
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    except Exception as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, ExportError):
+            raise
+        if isinstance(exc, OSError):
+            raise ExportError(f"无法写入 {path}: {exc} (cannot write)") from exc
+        raise ExportError(f"导出失败 {path.name}: {type(exc).__name__}: {exc} (export failed)") from exc
     return path
 
 
@@ -180,7 +190,10 @@ def export_to_folder(
     """
     exporter = lookup(plugins, fmt)
     folder = Path(folder).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"无法创建导出文件夹 {folder}: {exc}") from exc
     path = safe_export_path(folder, name, view.name, exporter.extension)
     if not name:
         path = _unique(path)

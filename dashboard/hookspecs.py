@@ -51,6 +51,7 @@ def dashboard_sink_types() -> list[Any]:
     will not fix) or any exception on failure: the event then stays in that sink's
     outbox in the store and is offered again, in order, on the next run. Delivery
     is at least once: a sink that must not duplicate skips `event.id`s it holds.
+    An optional `deliver_batch(events)` (all or raise) takes a backlog at once.
     Secrets come from environment variables named by `*_env` options, read at
     delivery time (`dashboard.alerting.secret_from_env`), never from the config.
     """

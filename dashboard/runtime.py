@@ -240,7 +240,7 @@ class Runtime:
         commit the decisions, then deliver every sink's outbox. Blocking (sinks may
         post to the network): the TUI and `cycle` run it in a worker thread."""
         try:
-            history = stalled_history(self.store, self.items())
+            history = stalled_history(self.store, snap.evaluated) if self.alerts.wants_history() else {}
             ctx = self.alerts.context(snap, now or now_local(), history)
             result = self.alerts.evaluate(ctx)
             snap.fired, snap.resolved = result.fired, result.resolved

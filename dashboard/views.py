@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from dashboard.core.alerts import SEVERITY_LABELS, STATE_LABELS
 from dashboard.core.items import Evaluated, Item, Status
 from dashboard.core.parse import parse_number
 from dashboard.core.units import UnitSummary
@@ -202,8 +203,8 @@ ALERT_COLUMNS = [
     Column("项目编号", "text", "item_id"),
     Column("项目名称", "text", "item_name"),
     Column("牵头单位", "text", "unit"),
-    Column("级别", "text", "severity"),
-    Column("状态", "text", "state"),
+    Column("级别", "text", "severity"),  # 严重 / 警告 / 提示
+    Column("状态", "text", "state"),  # 未处理 / 已确认 / 已静默 / 已解除
     Column("内容", "text", "message"),
     Column("首次触发", "date", "first_fired"),
     Column("最近发送", "date", "last_sent"),
@@ -211,20 +212,22 @@ ALERT_COLUMNS = [
     Column("静默至", "date", "silenced_until"),
     Column("键", "text", "key"),
 ]
-_SEVERE_WORDS = ("critical", "severe", "high", "error", "严重", "红")
-_WARNING_WORDS = ("warning", "warn", "medium", "lagging", "一般", "黄")
 
 
-def alert_status(record: Any) -> Status:
-    """Colour an alert by severity; a resolved alert is green."""
-    if getattr(record, "resolved_at", None) or str(getattr(record, "state", "")) == "resolved":
+def _state(record: Any) -> str:
+    """The state a person should see: a silence that ran out reads as open."""
+    effective = getattr(record, "effective_state", None)
+    if callable(effective):
+        return str(effective(date.today()))
+    return _text_of(getattr(record, "state", ""))
+
+
+def alert_status(record: Any) -> Status | None:
+    """Colour an alert by severity (critical red, warning yellow); resolved is green."""
+    if getattr(record, "resolved_at", None) or _state(record) == "resolved":
         return Status.DONE
-    severity = str(getattr(record, "severity", "")).lower()
-    if any(w in severity for w in _SEVERE_WORDS):
-        return Status.SEVERE
-    if any(w in severity for w in _WARNING_WORDS):
-        return Status.LAGGING
-    return Status.UNKNOWN
+    severity = _text_of(getattr(record, "severity", "")).lower()
+    return {"critical": Status.SEVERE, "warning": Status.LAGGING}.get(severity)
 
 
 def _when(value: Any) -> Cell:
@@ -251,14 +254,15 @@ def alerts_view(records: Iterable[Any], title: str, notes: Sequence[str] = ()) -
     records = list(records)
     rows: list[list[Cell]] = []
     for r in records:
+        severity, state = _text_of(getattr(r, "severity", "")), _state(r)
         rows.append(
             [
                 _text_of(getattr(r, "rule", "")),
                 _text_of(getattr(r, "item_id", "")),
                 _text_of(getattr(r, "item_name", "")),
                 _text_of(getattr(r, "unit", "")),
-                _text_of(getattr(r, "severity", "")),
-                _text_of(getattr(r, "state", "")),
+                SEVERITY_LABELS.get(severity, severity),
+                STATE_LABELS.get(state, state),
                 _text_of(getattr(r, "message", "")),
                 _when(getattr(r, "first_fired", None)),
                 _when(getattr(r, "last_sent", None)),
@@ -276,7 +280,7 @@ def open_alerts_by_unit(records: Iterable[Any]) -> dict[str, int]:
     """Unit → alerts not yet resolved, for the units view."""
     counts: dict[str, int] = {}
     for r in records:
-        if getattr(r, "resolved_at", None) or _text_of(getattr(r, "state", "")) == "resolved":
+        if getattr(r, "resolved_at", None) or _state(r) == "resolved":
             continue
         unit = _text_of(getattr(r, "unit", ""))
         counts[unit] = counts.get(unit, 0) + 1

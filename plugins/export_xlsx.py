@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard import hookimpl
+from dashboard.core.items import Status
 from dashboard.exporting import STATUS_COLOURS, Exporter, cell_text, display_width
 from dashboard.views import Cell, Column, TableView
 
@@ -37,35 +38,65 @@ def sheet_title(view: TableView, taken: set[str]) -> str:
     return title
 
 
+def _typed(value: Cell, column: Column) -> tuple[Cell, str]:
+    """The value as the sheet stores it, and its number format."""
+    if isinstance(value, str):
+        return _ILLEGAL_RE.sub("", value)[:MAX_CELL_CHARS], "General"
+    if isinstance(value, bool):
+        return cell_text(value, column), "General"
+    if isinstance(value, (int, float)):
+        if column.kind == "percent":
+            return value, "0.0%"
+        return value, "0.0##" if isinstance(value, float) and not value.is_integer() else "General"
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None), "yyyy-mm-dd hh:mm"
+    if isinstance(value, date):
+        return value, "yyyy-mm-dd"
+    return None, "General"
+
+
 def _cell(ws: Any, value: Cell, column: Column) -> Any:
     from openpyxl.cell import WriteOnlyCell
 
-    cell = WriteOnlyCell(ws)
-    if value is None:
-        return cell
-    if isinstance(value, str):
-        cell.value = _ILLEGAL_RE.sub("", value)[:MAX_CELL_CHARS]
+    stored, number_format = _typed(value, column)
+    cell = WriteOnlyCell(ws, value=stored)
+    if isinstance(stored, str):
         cell.data_type = "s"  # openpyxl would otherwise take a leading `=` for a formula
-        if value.startswith(("=", "+", "-", "@")):
-            cell.quotePrefix = True
-    elif isinstance(value, bool):
-        cell.value = cell_text(value, column)
-    elif isinstance(value, (int, float)):
-        cell.value = value
-        if column.kind == "percent":
-            cell.number_format = "0.0%"
-        elif isinstance(value, float) and not value.is_integer():
-            cell.number_format = "0.0##"
-    elif isinstance(value, datetime):
-        cell.value = value.replace(tzinfo=None)
-        cell.number_format = "yyyy-mm-dd hh:mm"
-    elif isinstance(value, date):
-        cell.value = value
-        cell.number_format = "yyyy-mm-dd"
+    if number_format != "General":
+        cell.number_format = number_format
     return cell
 
 
-def fill_sheet(ws: Any, view: TableView) -> None:
+class _Styles:
+    """One named style per (status, number format, wrap), made once per workbook:
+    giving a cell a named style is cheap, while setting font, fill and border objects
+    cell by cell re-hashes them every time (seconds on a 20,000-row export)."""
+
+    def __init__(self, wb: Any) -> None:
+        self.wb = wb
+        self.names: dict[tuple[Status | None, str, bool], str] = {}
+
+    def __call__(self, status: Status | None, number_format: str, wrap: bool) -> str:
+        key = (status, number_format, wrap)
+        name = self.names.get(key)
+        if name is None:
+            from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+
+            name = self.names[key] = f"zhuanban-{len(self.names) + 1}"
+            style = NamedStyle(name=name, number_format=number_format)
+            thin = Side(style="thin", color="BFBFBF")
+            style.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+            if status is not None:
+                background, foreground = STATUS_COLOURS[status]
+                style.fill = PatternFill("solid", fgColor=background)
+                style.font = Font(color=foreground)
+            if wrap:
+                style.alignment = Alignment(wrap_text=True, vertical="top")
+            self.wb.add_named_style(style)
+        return name
+
+
+def fill_sheet(ws: Any, view: TableView, styles: _Styles | None = None) -> None:
     """Write `view` onto an empty write-only worksheet: title, notes, header, rows.
 
     Write-only mode keeps a 100,000-row export fast and small in memory; it needs the
@@ -75,6 +106,7 @@ def fill_sheet(ws: Any, view: TableView) -> None:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.cell_range import CellRange
 
+    styles = styles or _Styles(ws.parent)
     width = max(1, len(view.columns))
     header_row = 2 + len(view.notes)
     texts = [[cell_text(v, c) for v, c in zip(row, view.columns, strict=True)] for row in view.rows]
@@ -93,38 +125,30 @@ def fill_sheet(ws: Any, view: TableView) -> None:
     title = _cell(ws, view.title, Column(""))
     title.font = Font(bold=True, size=14)
     ws.append([title])
-    note_font = Font(italic=True, color="595959")
     for note in view.notes:
         cell = _cell(ws, note, Column(""))
-        cell.font = note_font
+        cell.font = Font(italic=True, color="595959")
         ws.append([cell])
 
     thin = Side(style="thin", color="BFBFBF")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    header_font = Font(bold=True, color=HEADER_FONT)
-    header_fill = PatternFill("solid", fgColor=HEADER_FILL)
-    centred = Alignment(horizontal="center", vertical="center", wrap_text=True)
     header = []
     for column in view.columns:
         cell = _cell(ws, column.name, column)
-        cell.font, cell.fill, cell.alignment, cell.border = header_font, header_fill, centred, border
+        cell.font = Font(bold=True, color=HEADER_FONT)
+        cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
         header.append(cell)
     ws.append(header)
 
-    fills = {s: PatternFill("solid", fgColor=bg) for s, (bg, _fg) in STATUS_COLOURS.items()}
-    fonts = {s: Font(color=fg) for s, (_bg, fg) in STATUS_COLOURS.items()}
-    wrap = Alignment(wrap_text=True, vertical="top")
     for index, values in enumerate(view.rows):
         status = view.status_of(index)
         cells = []
         for value, column, text in zip(values, view.columns, texts[index], strict=True):
             cell = _cell(ws, value, column)
-            cell.border = border
-            if len(text) * 2 > MAX_WIDTH and display_width(text) > MAX_WIDTH:
-                cell.alignment = wrap
-            if status is not None:
-                cell.fill = fills[status]
-                cell.font = fonts[status]
+            cell.style = styles(status, cell.number_format, display_width(text) > MAX_WIDTH)
+            if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
+                cell.quotePrefix = True  # and Excel shows it as typed, never as a formula
             cells.append(cell)
         ws.append(cells)
 
@@ -134,9 +158,10 @@ def write_many(views: Sequence[TableView], path: Path) -> None:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
+    styles = _Styles(wb)
     taken: set[str] = set()
     for view in views:
-        fill_sheet(wb.create_sheet(sheet_title(view, taken)), view)
+        fill_sheet(wb.create_sheet(sheet_title(view, taken)), view, styles)
     wb.save(path)
 
 

@@ -11,6 +11,7 @@ import os
 from dashboard import hookimpl
 from dashboard.alerting import DeliveryError, SinkSpec, SinkType, default_alert_file
 from dashboard.core.alerts import KIND_LABELS, SEVERITY_LABELS, AlertEvent
+from dashboard.exporting import neutralise
 
 OPTIONS = {
     "path": "文件路径，默认数据目录下的 alerts.csv（相对路径相对配置文件所在文件夹）",
@@ -22,11 +23,6 @@ HEADER = [
 ]
 
 
-def neutralise(cell: str) -> str:
-    """A cell Excel would read as a formula is prefixed with an apostrophe."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell
-
-
 def _row(event: AlertEvent) -> list[str]:
     f = event.figures
 
@@ -34,12 +30,13 @@ def _row(event: AlertEvent) -> list[str]:
         value = f.get(key)
         return "" if not isinstance(value, (int, float)) else f"{value * 100:.1f}%"
 
-    cells = [
+    # Text from the data is neutralised; the figures we format ourselves stay numbers.
+    text = [neutralise(t) for t in (event.key, event.item_id, event.item_name, event.unit)]
+    return [
         event.id, event.at.isoformat(timespec="seconds"), KIND_LABELS.get(event.kind, event.kind),
-        SEVERITY_LABELS.get(event.severity, event.severity), event.rule, event.key, event.item_id,
-        event.item_name, event.unit, pct("ratio"), pct("expected"), pct("gap"), event.message,
+        SEVERITY_LABELS.get(event.severity, event.severity), event.rule, *text,
+        pct("ratio"), pct("expected"), pct("gap"), neutralise(event.message),
     ]
-    return [neutralise(c) for c in cells]
 
 
 class CsvSink:

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from conftest import DEFAULT_CONFIG, run_cli, sample_rows, write_csv
+
 from dashboard.config import load_config
 from dashboard.core.alerts import AlertRecord, Condition, RuleConfig, acknowledge, silence, step
 from dashboard.runtime import Runtime, Snapshot
@@ -216,3 +217,45 @@ def test_switching_alerts_off(config_writer: Callable[..., Path], isolated_state
     report = json.loads(run_cli("check", "--json", "--config", str(cfg)).stdout)
     assert report["alerts"]["fired"] == [] and report["by_status"]["severe"] == 1
     assert jsonl(isolated_state) == []
+
+
+async def test_stalled_reads_the_store_history(isolated_state: Path) -> None:
+    runtime = Runtime(load_config(DEFAULT_CONFIG))
+    await runtime.refresh_all()  # records every item's figures in the store's history, now
+    later = datetime.now().astimezone() + timedelta(days=31)
+    snap = runtime.evaluate_alerts(runtime.snapshot(), later)
+    stalled = [e for e in snap.fired if e.rule == "stalled"]
+    # Every item not done (19 on track and item 45) has not moved for 31 days.
+    assert len(stalled) == 20 and "stalled:45" in {e.key for e in stalled}
+    assert all("31 天" in e.message for e in stalled)
+    runtime.close()
+
+
+async def test_an_item_gone_with_its_failed_source_is_not_resolved(isolated_state: Path) -> None:
+    from dashboard.core.alerts import AlertContext, SourceInfo
+
+    runtime = Runtime(load_config(DEFAULT_CONFIG))
+    await cycle_at(runtime, T0)
+    failed = AlertContext(now=T0 + timedelta(hours=1), as_of=date(2024, 9, 30), expected=0.75, evaluated=[],
+                          sources=[SourceInfo("湘乡市9月通报", ok=False, error="找不到文件", refresh=30)])
+    result = runtime.alerts.evaluate(failed)
+    assert result.resolved == [] and [e.key for e in result.fired] == ["source_stale:湘乡市9月通报"]
+    assert "severe:45" in {r.key for r in runtime.alert_records(["open"])}
+    removed = AlertContext(now=T0 + timedelta(hours=2), as_of=date(2024, 9, 30), expected=0.75, evaluated=[])
+    resolved = runtime.alerts.evaluate(removed).resolved  # the source is simply gone now
+    assert sorted(e.key for e in resolved) == ["severe:45", "source_stale:湘乡市9月通报"]
+    runtime.close()
+
+
+def test_one_process_delivers_at_a_time(isolated_state: Path) -> None:
+    from dashboard.alerting import delivery_lock
+
+    store = isolated_state / "dashboard.sqlite3"
+    with delivery_lock(store) as held:  # as if the dashboard were sending right now
+        assert held
+        report = json.loads(run_cli("check", "--json", "--config", str(DEFAULT_CONFIG)).stdout)["alerts"]
+        assert [a["key"] for a in report["fired"]] == ["severe:45"] and report["pending_delivery"] == 1
+        assert jsonl(isolated_state) == []
+    report = json.loads(run_cli("check", "--json", "--config", str(DEFAULT_CONFIG)).stdout)["alerts"]
+    assert report["fired"] == [] and report["pending_delivery"] == 0
+    assert [e["key"] for e in jsonl(isolated_state)] == ["severe:45"]

@@ -57,7 +57,10 @@ def test_alerts_view_exports(cfg: Path, tmp_path: Path) -> None:
     proc = run_cli("export", "--config", str(cfg), "--view", "alerts", "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert data["view"] == "alerts" and "rule" in [c["key"] for c in data["columns"]]
+    assert data["view"] == "alerts"
+    severe = next(r for r in data["rows"] if r["key"] == "severe:45")  # fired by this very run
+    assert (severe["unit"], severe["severity"], severe["state"]) == ("公安局交警大队", "严重", "未处理")
+    assert severe["_status"] == "severe"
 
 
 def test_usage_errors_exit_2(cfg: Path, tmp_path: Path) -> None:

@@ -189,8 +189,8 @@ def test_units_and_alerts_views_export(snap: Snapshot, table: dict[str, Exporter
             "item_id": "45",
             "item_name": record.item_name,
             "unit": "公安局交警大队",
-            "severity": "critical",
-            "state": "open",
+            "severity": "严重",
+            "state": "未处理",
             "message": record.message,
             "first_fired": "2024-09-30T09:00:00",
             "last_sent": None,
@@ -267,6 +267,11 @@ def test_paths_leaving_the_folder_are_refused(tmp_path: Path, requested: str) ->
     assert "不在导出文件夹" in message and "已拒绝" in message and requested in message
 
 
+def test_a_name_the_file_system_cannot_hold_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="无效的导出文件名"):
+        safe_export_path(tmp_path, "a\x00b", "items", "csv", NOW)
+
+
 def test_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
     folder = tmp_path / "exports"
     outside = tmp_path / "elsewhere"
@@ -323,3 +328,16 @@ async def test_pressing_e_exports_the_screen_into_the_export_folder(
         _header, rows, _ws = read_xlsx(written)
         assert len(rows) == 45 and rows[0][3] == "公安局交警大队"
         assert any(str(written) in message for message in shown)  # says where the file went
+
+
+def test_a_failing_exporter_plugin_leaves_no_file(snap: Snapshot, tmp_path: Path) -> None:
+    def broken(view: object, path: Path) -> None:
+        path.write_text("half", encoding="utf-8")
+        raise RuntimeError("plugin bug")
+
+    folder = tmp_path / "exports"
+    with pytest.raises(ExportError, match="plugin bug"):
+        export_to_folder(
+            items_view(snap.evaluated, "项目清单"), "bad", folder, {"bad": Exporter("bad", "bad", broken)}
+        )
+    assert list(folder.iterdir()) == []  # neither the file nor its temporary

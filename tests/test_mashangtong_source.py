@@ -118,7 +118,7 @@ async def test_an_item_in_both_sources_is_one_item(config_writer: Callable[..., 
     assert len(snap.evaluated) == 45 and snap.by_status == SAMPLE_COUNTS
     jobs = next(e.item for e in snap.evaluated if e.item.name == "城镇新增就业(人)")
     # The bulletin (first) gives name, unit and ratio; the export fills what the bulletin lacks.
-    assert jobs.id == "7" and jobs.field_sources["ratio"] == "通报"
+    assert jobs.id == "26" and jobs.field_sources["ratio"] == "通报"
     assert jobs.project_code == "HN2024-01" and jobs.field_sources["project_code"] == "码上通"
     assert jobs.monthly_updates[9] == 1 and jobs.acceptance_status == "验收中"
     city = [e.item for e in snap.evaluated if not e.item.is_provincial]

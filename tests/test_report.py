@@ -13,43 +13,29 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import SAMPLE_CSV, SAMPLE_MST_XLSX, SAMPLE_UPDATES, run_cli
+from conftest import DEFAULT_CONFIG, SAMPLE_CSV, SAMPLE_MST_XLSX, SAMPLE_UPDATES, run_cli
 
 from dashboard.config import load_config
-from dashboard.core.merge import merge_sources
-from dashboard.core.progress import Thresholds, default_order, evaluate
-from dashboard.core.records import BUILTIN_ALIASES, RowContext, table_to_items
+from dashboard.core.progress import Thresholds, evaluate
 from dashboard.plugins import PluginManager
-from dashboard.report import BulletinReport, build_report, month_end, parse_month, write_report
+from dashboard.report import (
+    BulletinReport,
+    build_report,
+    month_end,
+    parse_month,
+    report_from_snapshot,
+    write_report,
+)
 from dashboard.runtime import Runtime
 
 SEPT = date(2024, 9, 30)
 ANNEX_HEADER = ["序号", "实事类别", "项目名称", "牵头单位", "任务数", "进度情况", "完成比例"]
 
-# A 码上通 source for the CLI test, used while the built-in `mashangtong` source is not
-# installed: it reads the bundled export through the shared parsing layer.
-MST_PLUGIN = """
-import openpyxl
-from dashboard import hookimpl
-from dashboard.contracts import FetchResult, SourceType
-from dashboard.core.records import RowContext, table_to_items
-
-
-class Mst:
-    def __init__(self, spec):
-        self.name, self.path, self.aliases = spec.name, spec.path("path"), spec.aliases()
-
-    async def fetch(self):
-        ws = openpyxl.load_workbook(self.path, read_only=True).active
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
-        ctx = RowContext(self.name, str(self.path), numeric_ratio_is_fraction=True)
-        return FetchResult(*table_to_items(rows, self.aliases, ctx))
-
-
-@hookimpl
-def dashboard_source_types():
-    return [SourceType("mst_test", Mst)]
-"""
+# The bulletin and the 码上通 export, merged into the same 45 items by name + lead unit.
+SOURCES = [
+    {"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)},
+    {"name": "码上通", "type": "mashangtong", "path": str(SAMPLE_MST_XLSX)},
+]
 
 
 def annex4_expected() -> list[list[str]]:
@@ -62,23 +48,14 @@ def annex4_expected() -> list[list[str]]:
     ]
 
 
-def mst_items() -> list[Any]:
-    ws = openpyxl.load_workbook(SAMPLE_MST_XLSX, read_only=True).active
-    rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    ctx = RowContext("码上通", str(SAMPLE_MST_XLSX), numeric_ratio_is_fraction=True)
-    items, _warnings = table_to_items(rows, BUILTIN_ALIASES, ctx)
-    return items
-
-
 @pytest.fixture
 def report(config_writer: Callable[..., Path]) -> BulletinReport:
-    """The September report from the bulletin merged with the 码上通 export by name + unit."""
-    runtime = Runtime(load_config(config_writer([{"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)}])))
+    """The September report, from both sources through the runtime, as `dashboard report` builds it."""
+    runtime = Runtime(load_config(config_writer(SOURCES, as_of="auto")), as_of=SEPT)
     asyncio.run(runtime.refresh_all())
-    items = merge_sources([("通报", runtime.items()), ("码上通", mst_items())])
-    assert len(items) == 45
-    expected = runtime.expected(SEPT)
-    return build_report(default_order(evaluate(items, expected, runtime.config.thresholds)), SEPT, expected)
+    snap = runtime.snapshot()
+    assert len(snap.evaluated) == 45 and all(s.ok for s in snap.sources)
+    return report_from_snapshot(snap)
 
 
 def test_month_and_its_as_of_date() -> None:
@@ -199,28 +176,10 @@ def check_workbook(path: Path, months: int = 7) -> None:
     assert got == [row[: 2 + months] for row in annex4_expected()]
 
 
-def write_two_source_config(folder: Path) -> Path:
-    """The bulletin plus the 码上通 export: the built-in source when installed, else a local one."""
-    if "mashangtong" in PluginManager().source_types():
-        mst = f'type = "mashangtong"\npath = "{SAMPLE_MST_XLSX}"'
-        extra = ""
-    else:
-        (folder / "local_plugins").mkdir(exist_ok=True)
-        (folder / "local_plugins" / "mst_test.py").write_text(MST_PLUGIN, encoding="utf-8")
-        mst = f'type = "mst_test"\npath = "{SAMPLE_MST_XLSX}"'
-        extra = 'plugins_dir = "local_plugins"\n'
-    path = folder / "dashboard.toml"
-    path.write_text(
-        f'as_of = "auto"\n{extra}\n[export]\ndir = "exports"\n\n'
-        f'[[sources]]\nname = "通报"\ntype = "csv"\npath = "{SAMPLE_CSV}"\n\n'
-        f'[[sources]]\nname = "码上通"\n{mst}\n',
-        encoding="utf-8",
-    )
-    return path
-
-
-def test_report_command_writes_the_annexes(tmp_path: Path) -> None:
-    cfg = write_two_source_config(tmp_path)
+def test_report_command_writes_the_annexes(
+    config_writer: Callable[..., Path], tmp_path: Path, isolated_state: Path
+) -> None:
+    cfg = config_writer(SOURCES, extra='[export]\ndir = "exports"', as_of="auto")
     proc = run_cli("report", "--config", str(cfg), "--month", "2024-09", "--json")
     assert proc.returncode == 0, proc.stderr
     figures = json.loads(proc.stdout)
@@ -231,6 +190,7 @@ def test_report_command_writes_the_annexes(tmp_path: Path) -> None:
     assert xlsx.parent == tmp_path / "exports"  # [export] dir, relative to the config
     check_workbook(xlsx)
     assert Path(figures["files"]["md"]).is_file()
+    assert not list(isolated_state.glob("*.jsonl"))  # a report sends no alerts
 
     # August: as of 31 August (序时进度 8/12), annex 4 stops at 8月份; -o picks the folder.
     out = tmp_path / "august"
@@ -239,6 +199,12 @@ def test_report_command_writes_the_annexes(tmp_path: Path) -> None:
     assert "截至2024年8月31日" in proc.stdout and "（67%）" in proc.stdout
     _, monthly = sheet_rows(openpyxl.load_workbook(out / "bulletin-2024-08.xlsx")["附件4 每月动态更新"])
     assert len(monthly[0]) == 3 + 6
+
+
+def test_report_on_the_bundled_configuration(tmp_path: Path) -> None:
+    proc = run_cli("report", "--config", str(DEFAULT_CONFIG), "--month", "2024-09", "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    check_workbook(tmp_path / "bulletin-2024-09.xlsx")
 
 
 def test_report_without_monthly_data_says_so(config_writer: Callable[..., Path], tmp_path: Path) -> None:

@@ -16,11 +16,11 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
+from conftest import SAMPLE_CSV, sample_rows, toml_value, write_csv
 from pytest_httpserver import HTTPServer
 
-from conftest import SAMPLE_CSV, sample_rows, toml_value, write_csv
-from dashboard.config import load_config
 from dashboard.alerting import SinkStatus
+from dashboard.config import load_config
 from dashboard.runtime import Runtime, Snapshot
 
 SECRET = "SECtest0123456789abcdef+/="
@@ -122,7 +122,7 @@ async def test_feishu_body_carries_a_timestamp_and_sign_that_verify(
         extra=sinks_toml({"type": "feishu", "url": httpserver.url_for("/open-apis/bot/v2/hook/"),
                           "token_env": "TEST_ROBOT_TOKEN", "secret_env": "TEST_ROBOT_SECRET"}),
     )
-    snap, sinks = await run_once(cfg)
+    _snap, sinks = await run_once(cfg)
     [(_query, body)] = posts(httpserver)
     timestamp = str(body["timestamp"])
     assert timestamp.isdigit() and len(timestamp) == 10  # seconds
@@ -193,19 +193,35 @@ async def test_a_permanent_robot_error_keeps_the_event_and_does_not_hammer(
     snap, sinks = await run_once(cfg)  # the next run leaves the robot alone
     assert snap.fired == [] and len(httpserver.log) == 1
     assert sinks[0].pending == 1
+    # A changed sink table (the team fixed the robot's settings) is tried at once.
+    httpserver.clear_all_handlers()
+    httpserver.expect_request("/robot/send").respond_with_json({"errcode": 0, "errmsg": "ok"})
+    config_writer(
+        [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
+        extra=sinks_toml({"name": "专班群", "type": "dingtalk", "url": httpserver.url_for("/robot/send"),
+                          "token_env": "TEST_ROBOT_TOKEN", "secret_env": "TEST_ROBOT_SECRET", "keyword": "预警"}),
+    )
+    _snap, sinks = await run_once(cfg)
+    assert len(httpserver.log) == 2 and sinks[0].pending == 0 and not sinks[0].last_error
+    assert "预警" in json.loads(httpserver.log[1][0].get_data())["markdown"]["title"]
 
 
-async def test_a_missing_secret_is_reported_by_name_and_the_event_kept(
-    config_writer: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+async def test_a_missing_secret_is_reported_by_name_and_delivered_once_it_is_set(
+    httpserver: HTTPServer, config_writer: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("NO_SUCH_ROBOT_KEY", raising=False)
+    httpserver.expect_request("/send").respond_with_json({"errcode": 0, "errmsg": "ok"})
+    monkeypatch.delenv("LATE_ROBOT_KEY", raising=False)
     cfg = config_writer(
         [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
-        extra=sinks_toml({"type": "wecom", "url": "http://127.0.0.1:9/send", "key_env": "NO_SUCH_ROBOT_KEY"}),
+        extra=sinks_toml({"type": "wecom", "url": httpserver.url_for("/send"), "key_env": "LATE_ROBOT_KEY"}),
     )
     _snap, sinks = await run_once(cfg)
     [status] = sinks
-    assert status.pending == 1 and "NO_SUCH_ROBOT_KEY" in status.last_error
+    assert status.pending == 1 and "LATE_ROBOT_KEY" in status.last_error and not httpserver.log
+    monkeypatch.setenv("LATE_ROBOT_KEY", TOKEN)
+    _snap, sinks = await run_once(cfg)
+    assert sinks[0].pending == 0 and not sinks[0].last_error
+    assert [q["key"] for q, _ in posts(httpserver)] == [[TOKEN]]
 
 
 def free_port() -> int:

@@ -78,10 +78,8 @@ def run_alerts(args: argparse.Namespace) -> int:
         state = r.effective_state(today)
         until = f" 至 {r.silenced_until}" if state == "silenced" and r.silenced_until else ""
         when = r.resolved_at if state == "resolved" and r.resolved_at else r.first_fired
-        print(
-            f"{STATE_LABELS[state]}{until:<13} {SEVERITY_LABELS.get(r.severity, r.severity):<3} "
-            f"{r.key:<24} {when:%Y-%m-%d %H:%M}  {r.message}"
-        )
+        severity = SEVERITY_LABELS.get(r.severity, r.severity)
+        print(f"{STATE_LABELS[state]}{until}  {severity}  {r.key}  {when:%Y-%m-%d %H:%M}  {r.message}")
     for s in sinks:
         if s.pending or s.last_error:
             print(f"推送 {s.name} ({s.type}): 待发 pending {s.pending}" + (f"  ✗ {s.last_error}" if s.last_error else ""))

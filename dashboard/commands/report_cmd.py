@@ -39,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--month", str(exc)) from None
     config = load_config(args.config)
     runtime = Runtime(config, as_of=month_end(year, month))
-    snap = asyncio.run(runtime.cycle())
+    # Sources and evaluation only: a report on a past month must not fire or resolve today's alerts.
+    asyncio.run(runtime.refresh_all())
+    snap = runtime.snapshot()
     report = report_from_snapshot(snap)
     folder = Path(args.output) if args.output else config.export_dir
     assert folder is not None

@@ -59,11 +59,14 @@ def stalled_since(points: Sequence[tuple[date, float]], current: float) -> date 
 
 def check_stalled(ctx: AlertContext, cfg: RuleConfig) -> Iterator[Condition]:
     days = int(cfg.params.get("days", 30))
+    if not ctx.history:
+        return
     for e in ctx.evaluated:
         ratio = e.item.ratio
-        if ratio is None or e.status is Status.DONE:
+        points = ctx.history.get(e.item.id)
+        if not points or ratio is None or e.status is Status.DONE:
             continue
-        since = stalled_since(ctx.history.get(e.item.id, ()), ratio)
+        since = stalled_since(points, ratio)
         if since is None or (ctx.day - since).days < days:
             continue
         idle = (ctx.day - since).days

@@ -67,9 +67,9 @@ class DashboardApp(App[None]):
         Binding("d", "switch_mode('sources')", "数据源", id="app.sources"),
         Binding("w", "switch_mode('alerts')", "预警", id="app.alerts"),
         Binding("r", "reload", "刷新", id="app.reload"),
-        Binding("question_mark", "help", "按键 ?", key_display="?", id="app.help"),
-        Binding("t", "toggle_dark", "明暗 Theme", show=False, id="app.theme"),
-        Binding("k", "toggle_kiosk", "轮播 Kiosk", show=False, id="app.kiosk"),
+        Binding("question_mark", "help", "全部按键", key_display="?", id="app.help"),
+        Binding("t", "toggle_dark", "明暗主题", show=False, id="app.theme"),
+        Binding("k", "toggle_kiosk", "轮播模式", show=False, id="app.kiosk"),
         Binding("q", "quit", "退出", id="app.quit"),
     ]
 

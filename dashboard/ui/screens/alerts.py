@@ -60,8 +60,8 @@ class AlertsScreen(DataScreen):
 
     VIEW_TITLE = "预警 Alerts"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "acknowledge", "确认 Acknowledge", id="alerts.acknowledge"),
-        Binding("m", "silence", f"静默{SILENCE_DAYS}天 Silence", id="alerts.silence"),
+        Binding("a", "acknowledge", "确认", id="alerts.acknowledge"),
+        Binding("m", "silence", f"静默{SILENCE_DAYS}天", id="alerts.silence"),
         *(
             Binding(k, f"state_filter('{s}')", STATES[s], show=False, id=f"alerts.show_{s}")
             for k, s in STATE_KEYS.items()

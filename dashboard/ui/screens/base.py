@@ -20,10 +20,11 @@ class DataScreen(Screen[None]):
     """A screen that renders the latest snapshot; `show_snapshot` updates it in place."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("e", "export", "导出 Export", id="screen.export"),
+        Binding("e", "export", "导出", id="screen.export"),
     ]
     # Title of the view, used in exports and the header.
     VIEW_TITLE = ""
+    _pending: Snapshot | None = None  # a snapshot that arrived while out of sight
 
     @property
     def dash(self) -> DashboardApp:
@@ -39,11 +40,21 @@ class DataScreen(Screen[None]):
     def _snapshot_changed(self, snap: Snapshot | None) -> None:
         if snap is None:
             return
+        if not self.is_current:
+            # A screen out of sight catches up when it is shown again: a refresh
+            # costs only what is on screen.
+            self._pending = snap
+            return
+        self._pending = None
         self.show_snapshot(snap)
         for bar in self.query(StatusBar):
             bar.show(
                 snap.sources, self.dash.refreshed_text(snap), self.dash.now(), self.dash.open_alert_count()
             )
+
+    def on_screen_resume(self) -> None:
+        if self._pending is not None:
+            self._snapshot_changed(self._pending)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         """Update the widgets in place (cursor and scroll kept by the tables)."""

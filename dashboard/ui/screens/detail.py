@@ -5,6 +5,7 @@ expected line, the monthly updates (✓ per month), acceptance, comments and ale
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -30,9 +31,13 @@ def _num(value: float | None) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def item_fields(e: Evaluated) -> list[tuple[str, str, str]]:
-    """(label, value, source) for every field of the item, empty ones left out."""
+def item_fields(e: Evaluated, base_dir: Path | None = None) -> list[tuple[str, str, str]]:
+    """(label, value, source) for every field of the item, empty ones left out.
+    File origins are shown relative to `base_dir` (the config's folder) when inside it."""
     item = e.item
+    origin = item.origin
+    if base_dir is not None and origin.startswith(str(base_dir)):
+        origin = origin[len(str(base_dir)) :].lstrip("/\\")
 
     def src(name: str) -> str:
         return item.field_sources.get(name) or item.source
@@ -74,7 +79,7 @@ def item_fields(e: Evaluated) -> list[tuple[str, str, str]]:
         ("意见建议 comments", _comments(item), src("comments_received")),
         ("更新时间 updated", item.updated_at, src("updated_at")),
         ("数据截止 as of", f"{item.as_of:%Y-%m-%d}" if item.as_of else "", src("as_of")),
-        ("来源位置 origin", item.origin, item.source),
+        ("来源位置 origin", origin, item.source),
     ]
     rows += [(f"{k}", v, src("extra")) for k, v in item.extra.items()]
     return [r for r in rows if r[1]]
@@ -142,7 +147,7 @@ class ItemDetailScreen(DataScreen):
     """Every field of one item; updates in place on refresh."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "返回 Back", id="detail.back"),
+        Binding("escape", "back", "返回", id="detail.back"),
     ]
     VIEW_TITLE = "项目详情 Item"
 
@@ -208,7 +213,7 @@ class ItemDetailScreen(DataScreen):
         self.query_one("#detail-figures", Static).update(figures)
         table = self.query_one("#fields", DataTable)
         table.clear()
-        for label, value, source in item_fields(e):
+        for label, value, source in item_fields(e, self.dash.config.base_dir):
             table.add_row(label, value, Text(source, "dim"))
         self.query_one("#history", Static).update(history_plot(points))
         self.query_one("#updates", Static).update(monthly_row(item))

@@ -42,7 +42,7 @@ class HelpScreen(ModalScreen[None]):
     """All keys, grouped by screen; any of Esc, ? or q closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,q", "close", "关闭 Close", id="help.close"),
+        Binding("escape,question_mark,q", "close", "关闭", id="help.close"),
     ]
 
     def __init__(self, groups: list[tuple[str, list[BindingType]]]) -> None:

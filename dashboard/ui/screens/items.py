@@ -33,13 +33,13 @@ class ItemsScreen(DataScreen):
     """An item table with `/` text filter and number-key status filters; `Enter` opens an item."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "start_filter", "筛选 Filter", id="items.filter"),
+        Binding("slash", "start_filter", "筛选", key_display="/", id="items.filter"),
         *(
             Binding(k, f"status_filter('{s.value}')", f"{s.label}", show=False, id=f"items.status_{s.value}")
             for k, s in STATUS_KEYS.items()
         ),
         Binding("0", "clear_filters", "全部 All", show=False, id="items.all"),
-        Binding("escape", "escape", "返回/清除 Back", id="items.escape"),
+        Binding("escape", "escape", "返回/清除筛选", show=False, id="items.escape"),
     ]
 
     def __init__(self) -> None:

@@ -51,25 +51,21 @@ class SourcesScreen(DataScreen):
             return age_text((now() - s.last_success).total_seconds() if s.last_success else None)
 
         columns: list[Column[SourceState]] = [
-            Column("名称 name", lambda s: s.name, min_width=8, max_width=24),
-            Column("类型 type", lambda s: s.spec.type, min_width=6, max_width=14),
-            Column("状态 state", lambda s: state_label(s, now()), min_width=8, max_width=14),
+            Column("名称", lambda s: s.name, min_width=8, max_width=24),
+            Column("类型", lambda s: s.spec.type, min_width=6, max_width=14),
+            Column("状态", lambda s: state_label(s, now()), min_width=8, max_width=14),
+            Column("上次尝试", lambda s: _time(s.last_attempt), min_width=14, max_width=14, priority=3),
+            Column("上次成功", lambda s: _time(s.last_success), min_width=14, max_width=14, priority=2),
             Column(
-                "上次尝试 attempt", lambda s: _time(s.last_attempt), min_width=14, max_width=14, priority=3
-            ),
-            Column(
-                "上次成功 success", lambda s: _time(s.last_success), min_width=14, max_width=14, priority=2
-            ),
-            Column(
-                "项目数 items",
+                "项目数",
                 lambda s: str(len(s.items)),
                 sort_key=lambda s: len(s.items),
                 min_width=6,
                 max_width=8,
                 align="right",
             ),
-            Column("数据龄 age", age, min_width=8, max_width=10),
-            Column("错误 error", lambda s: s.error or "", min_width=10, max_width=80, flex=True),
+            Column("数据龄", age, min_width=8, max_width=10),
+            Column("错误信息", lambda s: s.error or "", min_width=10, max_width=80, flex=True),
         ]
         yield Header()
         yield Static(self.VIEW_TITLE, id="view-note", classes="view-note")

@@ -94,8 +94,8 @@ class GroupScreen(DataScreen):
     """A table of groups of items; `Enter` opens the group's items."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "start_filter", "筛选 Filter", id="groups.filter"),
-        Binding("escape", "clear_filter", "清除 Clear", show=False, id="groups.clear"),
+        Binding("slash", "start_filter", "筛选", key_display="/", id="groups.filter"),
+        Binding("escape", "clear_filter", "清除筛选", show=False, id="groups.clear"),
     ]
     TABLE_ID = "units"
     COLUMNS: ClassVar[list[Column[UnitSummary]]] = UNIT_COLUMNS

@@ -10,7 +10,6 @@ from textual.widgets import Digits, Static
 
 from dashboard.core.parse import format_percent
 from dashboard.runtime import Snapshot
-from dashboard.ui.widgets.status_bar import stale_sources
 
 # (id, label, quick-filter key): the order of the cards on screen.
 CARDS = (
@@ -30,7 +29,8 @@ class Headline(Vertical):
         with Horizontal(id="cards"):
             for key, label, hotkey in CARDS:
                 digits = Digits("–", id=f"card-{key}", classes=f"card card-{key}")
-                digits.border_title = escape(f"{label} [{hotkey}]")
+                digits.border_title = label
+                digits.border_subtitle = escape(f"[{hotkey}]")  # the quick-filter key
                 yield digits
         yield Static(id="asof-line")
 
@@ -50,6 +50,3 @@ class Headline(Vertical):
         if counts["unknown"]:
             line.append(f"   未知 {counts['unknown']}", "dim")
         self.query_one("#asof-line", Static).update(line)
-
-
-__all__ = ["Headline", "stale_sources"]

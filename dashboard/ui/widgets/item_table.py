@@ -3,6 +3,7 @@ progress bar against the expected-progress (序时进度) marker."""
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import ClassVar, TypeVar
 
 from rich.segment import Segment
@@ -73,13 +74,41 @@ def _target_key(e: Evaluated) -> tuple[float, str]:
 
 
 ITEM_COLUMNS: list[Column[Evaluated]] = [
-    Column("实事类别", lambda e: e.item.category, min_width=6, max_width=10, priority=3),
-    Column("项目名称", lambda e: e.item.name, min_width=16, max_width=60, flex=True),
-    Column("牵头单位", lambda e: e.item.unit, min_width=8, max_width=18, priority=1),
+    Column(
+        "实事类别",
+        lambda e: e.item.category,
+        sort_key=attrgetter("item.category"),
+        min_width=6,
+        max_width=10,
+        priority=3,
+    ),
+    Column(
+        "项目名称",
+        lambda e: e.item.name,
+        sort_key=attrgetter("item.name"),
+        min_width=16,
+        max_width=60,
+        flex=True,
+    ),
+    Column(
+        "牵头单位",
+        lambda e: e.item.unit,
+        sort_key=attrgetter("item.unit"),
+        min_width=8,
+        max_width=18,
+        priority=1,
+    ),
     Column(
         "任务数", lambda e: e.item.target_text, sort_key=_target_key, min_width=6, max_width=16, priority=4
     ),
-    Column("进度情况", lambda e: e.item.progress_text, min_width=8, max_width=20, priority=5),
+    Column(
+        "进度情况",
+        lambda e: e.item.progress_text,
+        sort_key=attrgetter("item.progress_text"),
+        min_width=8,
+        max_width=20,
+        priority=5,
+    ),
     Column(
         "完成比例",
         ratio_cell,

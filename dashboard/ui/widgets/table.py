@@ -76,9 +76,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         Binding("pagedown", "page_down", "下一页", show=False, id="table.page_down"),
         Binding("home", "first", "首行", show=False, id="table.first"),
         Binding("end", "last", "末行", show=False, id="table.last"),
-        Binding("enter", "select", "打开 Open", id="table.select"),
-        Binding("s", "sort_next", "排序 Sort", id="table.sort_next"),
-        Binding("S", "sort_reverse", "倒序 Reverse", show=False, id="table.sort_reverse"),
+        Binding("enter", "select", "打开", id="table.select"),
+        Binding("s", "sort_next", "排序", id="table.sort_next"),
+        Binding("S", "sort_reverse", "倒序", show=False, id="table.sort_reverse"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -130,6 +130,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._order: Sequence[int] = range(0)  # positions in `rows`, in the current sort
         self._view_positions: Sequence[int] = range(0)  # sorted positions passing the filters
         self._view: list[T] = []  # the rows on show
+        self._cursor_pos = -1  # the cursor row's position in `rows`
+        self._sorted: dict[int, list[int]] = {}  # column -> ascending positions, until new rows
         self._haystack: list[str] | None = None  # lower-cased search text, parallel to `rows`
         self.sort_column: int | None = None
         self.sort_reverse = False
@@ -154,6 +156,11 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         return list(self._view)
 
     @property
+    def cached_rows(self) -> int:
+        """Rows drawn and cached so far: bounded by what has been on screen, not by `rows`."""
+        return len(self._strips)
+
+    @property
     def column_layout(self) -> list[tuple[Column[T], int]]:
         """The columns on show and their widths (narrow screens hide low-priority ones)."""
         self._ensure_layout()
@@ -170,6 +177,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         walks the cache, so the cost of new data follows the rows on screen."""
         self.rows = list(rows)
         self._haystack = None
+        self._sorted.clear()
         if not self._measured and self.rows:
             self._measure()
         self._reorder()
@@ -184,10 +192,11 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def set_filter(
         self, text: str | None = None, row_filter: Callable[[T], bool] | bool | None = False
     ) -> None:
-        """Filter by text (substring of the haystack) and/or a predicate (`False` keeps the current one)."""
+        """Filter by text (each term a substring of the row's search text, any case) and/or
+        a predicate (`False` keeps the current one)."""
         narrower = False
         if text is not None:
-            text = text.strip().lower()
+            text = text.strip().casefold()
             # Typing one more letter only narrows the rows already shown.
             narrower = bool(self.filter_text) and text.startswith(self.filter_text)
             self.filter_text = text
@@ -203,7 +212,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def _hay(self) -> list[str]:
         if self._haystack is None:
             of = self.haystack_of or (lambda r: " ".join(c.text(r) for c in self.columns))
-            self._haystack = [of(r).lower() for r in self.rows]
+            self._haystack = [of(r).casefold() for r in self.rows]
         return self._haystack
 
     def _reorder(self) -> None:
@@ -211,22 +220,28 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if self.sort_column is None:
             self._order = range(len(self.rows))
         else:
-            key = self.columns[self.sort_column].key
-            keys = [key(r) for r in self.rows]
-            self._order = sorted(range(len(self.rows)), key=keys.__getitem__, reverse=self.sort_reverse)
+            ascending = self._sorted.get(self.sort_column)
+            if ascending is None:
+                col = self.columns[self.sort_column]
+                keys = list(map(col.sort_key or col.text, self.rows))
+                ascending = self._sorted[self.sort_column] = sorted(
+                    range(len(self.rows)), key=keys.__getitem__
+                )
+            self._order = ascending[::-1] if self.sort_reverse else ascending
         self._apply_filter()
 
     def _apply_filter(self, narrower: bool = False) -> None:
         positions: Sequence[int] = self._view_positions if narrower else self._order
         if self.filter_text:
-            hay, needle = self._hay(), self.filter_text
-            positions = [i for i in positions if needle in hay[i]]
+            # Every whitespace-separated term must occur (as `dashboard export --filter`).
+            hay, terms = self._hay(), self.filter_text.split()
+            for term in terms:
+                positions = [i for i in positions if term in hay[i]]
         if self.row_filter is not None and not narrower:
             rows, keep = self.rows, self.row_filter
             positions = [i for i in positions if keep(rows[i])]
         self._view_positions = positions
-        rows = self.rows
-        self._view = [rows[i] for i in positions]
+        self._view = list(map(self.rows.__getitem__, positions))
         self._restore_cursor()
         self.virtual_size = Size(self._total_width(), len(self._view) + 1)
         self.refresh()
@@ -239,17 +254,29 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             if current is not None and self.key_of(current) == self.cursor_key:
                 index = self.cursor_row
             else:
-                key_of, key = self.key_of, self.cursor_key
-                index = next((i for i, r in enumerate(view) if key_of(r) == key), -1)
+                index = self._find(self.cursor_key)
                 if index < 0:  # the row left the view: stay at the same position
                     index = min(self.cursor_row, max(0, len(view) - 1))
         self.set_cursor(index, scroll=True)
+
+    def _find(self, key: str) -> int:
+        """Index in the view of the row with `key`, or -1. After a sort or filter the
+        row's position in `rows` is found among the view's positions (C-speed ints)."""
+        pos = self._cursor_pos
+        if 0 <= pos < len(self.rows) and self.key_of(self.rows[pos]) == key:
+            try:
+                return self._view_positions.index(pos)
+            except ValueError:
+                return -1
+        key_of = self.key_of
+        return next((i for i, r in enumerate(self._view) if key_of(r) == key), -1)
 
     def set_cursor(self, index: int, *, scroll: bool = True) -> None:
         index = max(0, min(index, len(self._view) - 1)) if self._view else 0
         self.cursor_row = index
         value = self.cursor_value
         self.cursor_key = self.key_of(value) if value is not None else None
+        self._cursor_pos = self._view_positions[index] if value is not None else -1
         if scroll:
             self._scroll_cursor_into_view()
 
