@@ -96,8 +96,8 @@ path = {_toml(str(folder / "alerts.jsonl"))}
     return Setup(folder, config, link, store)
 
 
-def _run_runtime(config: Path) -> Any:
-    """Load and evaluate once in this process (the parent, untimed): a snapshot."""
+def _run_runtime(config: Path) -> tuple[Any, list[Any]]:
+    """Load and evaluate once in this process (the parent, untimed): (snapshot, merged items)."""
     from dashboard.config import load_config
     from dashboard.runtime import Runtime
 
@@ -112,7 +112,7 @@ def _run_runtime(config: Path) -> Any:
                 result.as_of,
                 True,
             )
-        return runtime.snapshot()
+        return runtime.snapshot(), runtime.items()
     finally:
         runtime.close()
 
@@ -125,7 +125,7 @@ def first_row_probe(case: Case) -> str:
     path = case.files["csv_utf8"]
     if path not in _probes:
         setup = make_setup(case, "probe")
-        snap = _run_runtime(setup.config)
+        snap, _items = _run_runtime(setup.config)
         _probes[path] = snap.evaluated[0].item.name[:PROBE_CHARS]
     return _probes[path]
 
@@ -153,7 +153,11 @@ def load_evaluate(case: Case) -> Mapping[str, float]:
     extra = LOAD_SOURCES.format(gb=_toml(str(case.files["csv_gb18030"])), xlsx=_toml(str(case.files["xlsx"])))
     setup = make_setup(case, "load", extra_sources=extra)
     figures: dict[str, float] = {}
-    for figure, source in (("load_csv_utf8", "通报"), ("load_csv_gb18030", "通报GB18030"), ("load_xlsx", "码上通")):
+    for figure, source in (
+        ("load_csv_utf8", "通报"),
+        ("load_csv_gb18030", "通报GB18030"),
+        ("load_xlsx", "码上通"),
+    ):
         run = run_child(python_module("bench.child_load", str(setup.config), source), case.timeout)
         if run.result["rows"] != case.n:
             raise ChildFailed(f"{source}: {run.result['rows']} items, expected {case.n}")
@@ -232,9 +236,10 @@ def _store_items(case: Case) -> tuple[Any, Any]:
     path = case.files["csv_utf8"]
     if path not in _store_inputs:
         _store_inputs.clear()  # one size at a time: 100,000 items are 100+ MB
-        before = _run_runtime(make_setup(case, "store-in").config)
-        after = _run_runtime(make_setup(case, "store-in", case.refresh()[0]).config)
-        _store_inputs[path] = ([e.item for e in before.evaluated], [e.item for e in after.evaluated])
+        # In the merge's order, as the runtime records them (not the worst-first order).
+        _snap, before = _run_runtime(make_setup(case, "store-in").config)
+        _snap, after = _run_runtime(make_setup(case, "store-in", case.refresh()[0]).config)
+        _store_inputs[path] = (before, after)
     return _store_inputs[path]
 
 
@@ -254,7 +259,9 @@ def store_write(case: Case) -> Mapping[str, float]:
     def save(items: Any, at: datetime) -> int:
         # What the runtime writes after a good fetch that changed the items (Runtime._persist).
         rows = store.record_history(items, at)
-        store.save_source("通报", spec_key=key, ok=True, error="", last_attempt=at, last_success=at, items=items)
+        store.save_source(
+            "通报", spec_key=key, ok=True, error="", last_attempt=at, last_success=at, items=items
+        )
         return rows
 
     try:
@@ -377,9 +384,7 @@ HUNDRED_K = 100_000
 
 # The issue's goals, word for word in their targets.
 GOALS: tuple[Goal, ...] = (
-    Goal(
-        "first paint at 100k ≤ 0.5 × VisiData batch load", "first_paint", 0.5, "vd_utf8_load", HUNDRED_K
-    ),
+    Goal("first paint at 100k ≤ 0.5 × VisiData batch load", "first_paint", 0.5, "vd_utf8_load", HUNDRED_K),
     Goal(
         "first paint at 100k ≤ 0.05 × stock DataTable",
         "first_paint",

@@ -51,6 +51,8 @@ class OurTarget:
         self._app: DashboardApp = make_app(load_config(files.options["config"]))
         self._show_times: list[tuple[float, float]] = []  # (end, seconds) of each `show`
         self._refresh_started: float | None = None
+        self._indexed_rows: Any = None
+        self._index: dict[str, Any] = {}
         self._instrument()
 
     def _instrument(self) -> None:
@@ -74,7 +76,7 @@ class OurTarget:
         return str(self.files.options["probe"])
 
     def table_rows(self) -> list[Any]:
-        return list(self._app.screen.query_one(ITEMS_TABLE).rows)  # type: ignore[attr-defined]
+        return self._app.screen.query_one(ITEMS_TABLE).rows  # type: ignore[attr-defined,no-any-return]
 
     def apply_refresh(self, changes: list[Change]) -> float | None:
         assert self.files.mutated_csv is not None
@@ -84,7 +86,12 @@ class OurTarget:
         return None  # the UI-thread work comes later: see refresh_ui_time
 
     def refresh_done(self, changes: list[Change]) -> bool:
-        by_id = {e.item.id: e for e in self.table_rows()}
+        rows = self.table_rows()
+        if rows is not self._indexed_rows:  # index the table's rows once per new data, not per frame
+            wanted = {c.id for c in changes}
+            self._index = {e.item.id: e for e in rows if e.item.id in wanted}
+            self._indexed_rows = rows
+        by_id = self._index
         return all(c.id in by_id and ratio_matches(by_id[c.id].item.ratio, c.value) for c in changes)
 
     def refresh_ui_time(self) -> float:

@@ -12,15 +12,24 @@ they already hold, so a file never gets the same event twice.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
-from dashboard.config import Config, parse_duration, state_dir, suggest
+from dashboard.alert_store import (
+    SCHEMA,
+    delivery_lock,
+    dt,
+    queue_event,
+    record_from_row,
+    save_record,
+    stalled_history,
+    ts,
+    upsert_sink,
+)
+from dashboard.config import Config, parse_duration, suggest
 from dashboard.contracts import ConfigError, difflib_close
 from dashboard.core import alerts as core
 from dashboard.core.alert_rules import BUILTIN_RULES
@@ -34,16 +43,46 @@ from dashboard.core.alerts import (
     RuleConfig,
     SourceInfo,
 )
-from dashboard.core.items import Evaluated, Status
+from dashboard.sinks import (
+    COMMON_SINK_KEYS,
+    DeliveryError,
+    Sink,
+    SinkSpec,
+    SinkStatus,
+    SinkType,
+    default_alert_file,
+    secret_from_env,
+    sink_specs,
+)
 from dashboard.store import Store
 
 if TYPE_CHECKING:
     from dashboard.plugins import PluginManager
     from dashboard.runtime import Snapshot
 
-# Keys every [[sinks]] table may have; the rest belong to the sink's plugin.
-COMMON_SINK_KEYS = ("name", "type", "enabled")
-RULE_COMMON_KEYS = {"enabled": "true | false", "severity": "info | warning | critical", "repeat": "如 1d、12h；0 为不重复"}
+# The sink contract lives in `dashboard.sinks`; re-exported for callers of the engine.
+__all__ = [
+    "COMMON_SINK_KEYS",
+    "AlertEngine",
+    "CycleResult",
+    "DeliveryError",
+    "Sink",
+    "SinkSpec",
+    "SinkStatus",
+    "SinkType",
+    "default_alert_file",
+    "now_local",
+    "rule_configs",
+    "secret_from_env",
+    "sink_specs",
+    "stalled_history",
+]
+
+RULE_COMMON_KEYS = {
+    "enabled": "true | false",
+    "severity": "info | warning | critical",
+    "repeat": "如 1d、12h；0 为不重复",
+}
 ALERTS_KEYS = {"enabled": "true | false：全部预警开关", "rules": "[alerts.rules.<规则名>]"}
 # After a permanent failure (bad key, signature, keyword) wait this long before trying again.
 PERMANENT_RETRY = timedelta(hours=1)
@@ -51,121 +90,6 @@ PERMANENT_RETRY = timedelta(hours=1)
 BATCH = 500
 # Delivered events are kept this long (the alert states themselves are kept for good).
 KEEP_EVENTS = timedelta(days=180)
-
-
-# -- the sink contract (what a sink plugin implements) -----------------------------------
-
-
-class DeliveryError(Exception):
-    """A sink could not deliver. `permanent`: retrying soon will not help (bad key,
-    bad signature, keyword): the event stays in the outbox and the sink is left alone
-    for a while instead of being hammered."""
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-
-
-@runtime_checkable
-class Sink(Protocol):
-    """A configured sink. `deliver` sends one event or raises (DeliveryError for
-    expected failures); it is called from a worker thread, never concurrently.
-    A sink may also offer `deliver_batch(events)`, all-or-raise, used for backlogs."""
-
-    def deliver(self, event: AlertEvent) -> None: ...
-
-
-@dataclass(slots=True)
-class SinkSpec:
-    """One `[[sinks]]` table: name and type, the rest as `options` for the plugin."""
-
-    name: str
-    type: str
-    options: dict[str, Any]
-    base_dir: Path
-    config_file: Path | None = None
-    key_prefix: str = "sinks"
-
-    def error(self, key: str, message: str, expected: str = "") -> ConfigError:
-        return ConfigError(f"{self.key_prefix}.{key}", message, expected=expected, file=self.config_file)
-
-    def check_options(self, known: Mapping[str, str]) -> None:
-        """Reject unknown keys, suggesting the nearest known one."""
-        for key in self.options:
-            if key not in known:
-                hint = difflib_close(key, [*known, *COMMON_SINK_KEYS])
-                raise self.error(key, f"{self.type} 推送不认识这个键{hint}", "、".join(known))
-
-    def path(self, key: str, default: Path) -> Path:
-        value = self.options.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, str) or not value:
-            raise self.error(key, "应为文件路径", "非空字符串")
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else self.base_dir / path
-
-    def string(self, key: str, default: str = "") -> str:
-        value = self.options.get(key, default)
-        if not isinstance(value, str):
-            raise self.error(key, f"应为字符串，实为 {value!r}", "字符串")
-        return value
-
-    def number(self, key: str, default: float) -> float:
-        value = self.options.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(key, f"应为数字，实为 {value!r}", "数字")
-        return float(value)
-
-    def duration(self, key: str, default: str) -> float:
-        seconds = parse_duration(self.options.get(key, default))
-        if seconds is None or seconds < 0:
-            raise self.error(key, f"无法识别的时间 {self.options.get(key)!r}", "如 500ms、2s、1m")
-        return seconds
-
-    def env_name(self, key: str) -> str:
-        """An `*_env` option: the name of the environment variable holding a secret."""
-        name = self.string(key)
-        if name and not name.replace("_", "").isalnum():
-            raise self.error(key, f"应为环境变量名，实为 {name!r}", "如 DINGTALK_SECRET")
-        return name
-
-
-def secret_from_env(var: str, what: str) -> str:
-    """Read a secret at delivery time (so fixing the environment needs no restart).
-    A missing one fails the delivery with an error naming the variable, never a
-    value; it is checked again on the next run (no robot was called: no hammering)."""
-    value = os.environ.get(var, "") if var else ""
-    if not value:
-        raise DeliveryError(f"环境变量 {var or '(未配置)'} 未设置，缺少{what}")
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class SinkType:
-    """A kind of sink a plugin offers, selected by `type = "<name>"` in `[[sinks]]`.
-
-    `factory` validates the spec (raising ConfigError) and returns a Sink;
-    `options` documents the keys it accepts (key → description)."""
-
-    name: str
-    factory: Callable[[SinkSpec], Sink]
-    description: str = ""
-    options: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class SinkStatus:
-    """A sink as the sources/alerts screen shows it."""
-
-    name: str
-    type: str
-    pending: int
-    last_error: str = ""
-    last_error_at: datetime | None = None
-    last_ok_at: datetime | None = None
-    next_attempt: datetime | None = None
-    permanent: bool = False
 
 
 @dataclass(slots=True)
@@ -214,7 +138,9 @@ def rule_configs(
         for key, default in rule.params.items():
             value = values.get(key, default)
             if not _same_kind(value, default):
-                kind = "整数" if isinstance(default, int) else "数字" if isinstance(default, float) else "字符串"
+                kind = (
+                    "整数" if isinstance(default, int) else "数字" if isinstance(default, float) else "字符串"
+                )
                 raise err(f"{prefix}.{key}", f"应为{kind}，实为 {value!r}", kind)
             if isinstance(value, (int, float)) and value < 0:
                 raise err(f"{prefix}.{key}", f"不能为负数: {value!r}", ">= 0")
@@ -242,111 +168,8 @@ def _same_kind(value: object, default: object) -> bool:
     return isinstance(value, type(default))
 
 
-# -- persistence ----------------------------------------------------------------------------
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alert_state (
-    key TEXT PRIMARY KEY,
-    rule TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    item_name TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    state TEXT NOT NULL,
-    message TEXT NOT NULL,
-    figures TEXT NOT NULL,
-    first_fired TEXT NOT NULL,
-    last_sent TEXT,
-    resolved_at TEXT,
-    silenced_until TEXT,
-    acknowledged_at TEXT
-);
-CREATE INDEX IF NOT EXISTS alert_state_by_state ON alert_state(state);
-CREATE TABLE IF NOT EXISTS alert_events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    key TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    at TEXT NOT NULL,
-    payload TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS alert_outbox (
-    sink TEXT NOT NULL,
-    seq INTEGER NOT NULL REFERENCES alert_events(seq),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (sink, seq)
-);
-CREATE TABLE IF NOT EXISTS alert_sinks (
-    name TEXT PRIMARY KEY,
-    type TEXT NOT NULL,
-    last_error TEXT,
-    last_error_at TEXT,
-    last_ok_at TEXT,
-    next_attempt TEXT,
-    permanent INTEGER NOT NULL DEFAULT 0,
-    fingerprint TEXT
-);
-"""
-
-
-def _ts(value: datetime | date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _dt(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def _record_from_row(row: Mapping[str, Any]) -> AlertRecord:
-    return AlertRecord(
-        key=row["key"],
-        rule=row["rule"],
-        item_id=row["item_id"],
-        item_name=row["item_name"],
-        unit=row["unit"],
-        severity=row["severity"],
-        state=row["state"],
-        message=row["message"],
-        first_fired=datetime.fromisoformat(row["first_fired"]),
-        last_sent=_dt(row["last_sent"]),
-        resolved_at=_dt(row["resolved_at"]),
-        silenced_until=date.fromisoformat(row["silenced_until"]) if row["silenced_until"] else None,
-        figures=json.loads(row["figures"]),
-        acknowledged_at=_dt(row["acknowledged_at"]),
-    )
-
-
 def now_local() -> datetime:
     return datetime.now().astimezone()
-
-
-@contextmanager
-def delivery_lock(store_path: Path) -> Iterator[bool]:
-    """An OS lock next to the store, held while delivering: two processes never send
-    the same outbox at once. The OS drops it when its holder dies, so a crash never
-    blocks the next run. Yields False when another process holds it."""
-    try:
-        import fcntl
-    except ImportError:  # no flock (Windows): at-least-once still holds
-        yield True
-        return
-    if str(store_path) == ":memory:":
-        yield True
-        return
-    lock_path = store_path.with_name(store_path.name + ".deliver.lock")
-    with lock_path.open("a") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-# -- the engine --------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -367,7 +190,9 @@ class AlertEngine:
         alerts_table = config.alerts
         for key in alerts_table:
             if key not in ALERTS_KEYS:
-                raise config.error(f"alerts.{key}", f"未知的键{suggest(key, list(ALERTS_KEYS))}", "、".join(ALERTS_KEYS))
+                raise config.error(
+                    f"alerts.{key}", f"未知的键{suggest(key, list(ALERTS_KEYS))}", "、".join(ALERTS_KEYS)
+                )
         self.enabled = alerts_table.get("enabled", True)
         if not isinstance(self.enabled, bool):
             raise config.error("alerts.enabled", f"应为 true 或 false，实为 {self.enabled!r}", "true | false")
@@ -473,13 +298,13 @@ class AlertEngine:
                 f"SELECT * FROM alert_state WHERE state IN ({','.join('?' * len(ACTIVE_STATES))})",
                 ACTIVE_STATES,
             ).fetchall()
-            records = {row["key"]: _record_from_row(row) for row in rows}
+            records = {row["key"]: record_from_row(row) for row in rows}
             missing = [k for k in holding if k not in records]
             for chunk in _chunks(missing, 500):
                 for row in conn.execute(
                     f"SELECT * FROM alert_state WHERE key IN ({','.join('?' * len(chunk))})", chunk
                 ):
-                    records[row["key"]] = _record_from_row(row)
+                    records[row["key"]] = record_from_row(row)
             for key in sorted(set(holding) | set(records), key=_key_order):
                 record, condition = records.get(key), holding.get(key)
                 rule_name = condition.rule if condition else record.rule if record else ""
@@ -492,10 +317,10 @@ class AlertEngine:
                 figures = core.item_figures(current) if current is not None else None
                 new, event = core.step(record, condition, cfg, now, resolve_figures=figures)
                 if new is not None and new != record:
-                    _save_record(conn, new)
+                    save_record(conn, new)
                 if event is None:
                     continue
-                _queue(conn, event, sink_names)
+                queue_event(conn, event, sink_names)
                 (result.resolved if event.kind == "resolved" else result.fired).append(event)
         return result
 
@@ -512,7 +337,7 @@ class AlertEngine:
                 self._deliver_sink(configured, now or now_local())
             if not self._pruned:
                 self._pruned = True
-                cutoff = _ts((now or now_local()) - KEEP_EVENTS)
+                cutoff = ts((now or now_local()) - KEEP_EVENTS)
                 with self.store.transaction() as conn:
                     conn.execute(
                         "DELETE FROM alert_events WHERE at < ? AND seq NOT IN (SELECT seq FROM alert_outbox)",
@@ -558,23 +383,35 @@ class AlertEngine:
                 return
             with self.store.transaction() as conn:
                 conn.executemany(
-                    "DELETE FROM alert_outbox WHERE sink = ? AND seq = ?", [(spec.name, r["seq"]) for r in rows]
+                    "DELETE FROM alert_outbox WHERE sink = ? AND seq = ?",
+                    [(spec.name, r["seq"]) for r in rows],
                 )
-                _upsert_sink(conn, spec, configured.fingerprint, last_ok_at=_ts(now_local()), ok=True)
+                upsert_sink(conn, spec, configured.fingerprint, last_ok_at=ts(now_local()), ok=True)
 
     def _sink_failed(
-        self, configured: _ConfiguredSink, now: datetime, error: str, *, permanent: bool = False, seq: int | None = None
+        self,
+        configured: _ConfiguredSink,
+        now: datetime,
+        error: str,
+        *,
+        permanent: bool = False,
+        seq: int | None = None,
     ) -> None:
-        next_attempt = _ts(now + PERMANENT_RETRY) if permanent else None
+        next_attempt = ts(now + PERMANENT_RETRY) if permanent else None
         with self.store.transaction() as conn:
             if seq is not None:
                 conn.execute(
                     "UPDATE alert_outbox SET attempts = attempts + 1 WHERE sink = ? AND seq = ?",
                     (configured.spec.name, seq),
                 )
-            _upsert_sink(
-                conn, configured.spec, configured.fingerprint,
-                last_error=error, last_error_at=_ts(now), next_attempt=next_attempt, permanent=permanent,
+            upsert_sink(
+                conn,
+                configured.spec,
+                configured.fingerprint,
+                last_error=error,
+                last_error_at=ts(now),
+                next_attempt=next_attempt,
+                permanent=permanent,
             )
 
     def _sink_row(self, name: str) -> Any:
@@ -588,18 +425,20 @@ class AlertEngine:
         day = today or date.today()
         with self.store.lock:
             rows = self.store.conn.execute("SELECT * FROM alert_state").fetchall()
-        records = [_record_from_row(r) for r in rows]
+        records = [record_from_row(r) for r in rows]
         wanted = set(states) if states is not None else None
         if wanted is not None:
             records = [r for r in records if r.effective_state(day) in wanted]
         order = {"open": 0, "silenced": 1, "acknowledged": 2, "resolved": 3}
-        records.sort(key=lambda r: (order.get(r.effective_state(day), 9), -_stamp(r.resolved_at or r.first_fired)))
+        records.sort(
+            key=lambda r: (order.get(r.effective_state(day), 9), -_stamp(r.resolved_at or r.first_fired))
+        )
         return records
 
     def record(self, key: str) -> AlertRecord | None:
         with self.store.lock:
             row = self.store.conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
-        return None if row is None else _record_from_row(row)
+        return None if row is None else record_from_row(row)
 
     def acknowledge(self, key: str, until: date | None = None, now: datetime | None = None) -> bool:
         """Acknowledge (quiet until it resolves) or, with `until`, silence through that date."""
@@ -609,10 +448,10 @@ class AlertEngine:
             row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
             if row is None:
                 return False
-            new = core.acknowledge(_record_from_row(row), now or now_local())
+            new = core.acknowledge(record_from_row(row), now or now_local())
             if new is None:
                 return False
-            _save_record(conn, new)
+            save_record(conn, new)
             return True
 
     def silence(self, key: str, until: date, now: datetime | None = None) -> bool:
@@ -620,7 +459,7 @@ class AlertEngine:
             row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
             if row is None:
                 return False
-            _save_record(conn, core.silence(_record_from_row(row), until, now or now_local()))
+            save_record(conn, core.silence(record_from_row(row), until, now or now_local()))
             return True
 
     def open_count(self, today: date | None = None) -> int:
@@ -652,101 +491,13 @@ class AlertEngine:
                     type=spec.type,
                     pending=int(counts.get(spec.name, 0)),
                     last_error=error or "",
-                    last_error_at=_dt(row["last_error_at"]) if row else None,
-                    last_ok_at=_dt(row["last_ok_at"]) if row else None,
-                    next_attempt=_dt(row["next_attempt"]) if row else None,
+                    last_error_at=dt(row["last_error_at"]) if row else None,
+                    last_ok_at=dt(row["last_ok_at"]) if row else None,
+                    next_attempt=dt(row["next_attempt"]) if row else None,
                     permanent=bool(row["permanent"]) if row else configured.sink is None,
                 )
             )
         return result
-
-
-def sink_specs(config: Config) -> list[SinkSpec]:
-    """The `[[sinks]]` tables; none configured means one JSONL file in the state dir."""
-    tables = config.sinks or [{"type": "jsonl", "name": "alerts.jsonl"}]
-    specs: list[SinkSpec] = []
-    names: set[str] = set()
-    for index, table in enumerate(tables):
-        prefix = f"sinks[{index}]"
-        type_name = table.get("type")
-        if not isinstance(type_name, str) or not type_name:
-            raise config.error(f"{prefix}.type", "缺少推送类型", "jsonl、csv、webhook、wecom、dingtalk、feishu")
-        name = table.get("name", type_name if type_name not in names else f"{type_name}-{index + 1}")
-        if not isinstance(name, str) or not name.strip():
-            raise config.error(f"{prefix}.name", "推送名称应为非空字符串", "非空字符串")
-        if name in names:
-            raise config.error(f"{prefix}.name", f"推送名称 {name!r} 重复", "唯一的名称")
-        enabled = table.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise config.error(f"{prefix}.enabled", f"应为 true 或 false，实为 {enabled!r}", "true | false")
-        names.add(name)
-        if not enabled:
-            continue
-        options = {k: v for k, v in table.items() if k not in COMMON_SINK_KEYS}
-        specs.append(SinkSpec(name, type_name, options, config.base_dir, config.path, prefix))
-    return specs
-
-
-def stalled_history(store: Store, evaluated: Sequence[Evaluated]) -> dict[str, list[tuple[date, float]]]:
-    """Item id → [(date its figures last changed, ratio)] from the store's history
-    (`item_latest`), for the items not done: what the pure `stalled` rule needs. Only
-    items whose ratio is the one last recorded count; the others changed since."""
-    with store.lock:
-        cur = store.conn.cursor()
-        cur.row_factory = None  # plain tuples: 100,000 rows
-        rows = cur.execute("SELECT item_id, at, ratio FROM item_latest").fetchall()
-    latest = {r[0]: (r[1], r[2]) for r in rows}
-    history: dict[str, list[tuple[date, float]]] = {}
-    days: dict[str, date] = {}  # most rows share a few fetch times: parse each once
-    for item in (e.item for e in evaluated if e.status is not Status.DONE):
-        found = latest.get(item.id)
-        if found is None or item.ratio is None or found[1] is None or abs(found[1] - item.ratio) > 1e-9:
-            continue
-        day = days.get(found[0])
-        if day is None:
-            day = days[found[0]] = date.fromisoformat(found[0][:10])
-        history[item.id] = [(day, item.ratio)]
-    return history
-
-
-def default_alert_file(name: str) -> Path:
-    return state_dir() / name
-
-
-def _save_record(conn: Any, r: AlertRecord) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO alert_state (key, rule, item_id, item_name, unit, severity, state, message, "
-        "figures, first_fired, last_sent, resolved_at, silenced_until, acknowledged_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            r.key, r.rule, r.item_id, r.item_name, r.unit, r.severity, r.state, r.message,
-            json.dumps(dict(r.figures), ensure_ascii=False), _ts(r.first_fired), _ts(r.last_sent),
-            _ts(r.resolved_at), _ts(r.silenced_until), _ts(r.acknowledged_at),
-        ),
-    )
-
-
-def _queue(conn: Any, event: AlertEvent, sinks: Sequence[str]) -> None:
-    cur = conn.execute(
-        "INSERT INTO alert_events (id, key, kind, at, payload) VALUES (?, ?, ?, ?, ?)",
-        (event.id, event.key, event.kind, _ts(event.at), json.dumps(event.to_dict(), ensure_ascii=False)),
-    )
-    conn.executemany("INSERT INTO alert_outbox (sink, seq) VALUES (?, ?)", [(s, cur.lastrowid) for s in sinks])
-
-
-def _upsert_sink(conn: Any, spec: SinkSpec, fingerprint: str, *, ok: bool = False, **values: Any) -> None:
-    conn.execute(
-        "INSERT INTO alert_sinks (name, type, fingerprint) VALUES (?, ?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET type = excluded.type, fingerprint = excluded.fingerprint",
-        (spec.name, spec.type, fingerprint),
-    )
-    if ok:
-        values = {**values, "last_error": None, "last_error_at": None, "next_attempt": None, "permanent": 0}
-    if values:
-        if "permanent" in values:
-            values["permanent"] = int(bool(values["permanent"]))
-        assignments = ", ".join(f"{k} = ?" for k in values)
-        conn.execute(f"UPDATE alert_sinks SET {assignments} WHERE name = ?", (*values.values(), spec.name))
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -40,20 +40,20 @@ def dashboard_sink_types() -> list[Any]:
     """Alert sink kinds this plugin offers.
 
     Called once when the runtime starts. Returns a list of
-    `dashboard.alerting.SinkType`: `name` (what `type = "..."` selects in a
+    `dashboard.sinks.SinkType`: `name` (what `type = "..."` selects in a
     `[[sinks]]` table), `factory`, `description` and `options` (key → description).
-    The factory receives a `dashboard.alerting.SinkSpec` (the table's keys other
+    The factory receives a `dashboard.sinks.SinkSpec` (the table's keys other
     than name/type/enabled as `options`; `check_options`, `path`, `duration`,
     `env_name` help validate them, raising ConfigError) and returns an object whose
     `deliver(event: dashboard.core.alerts.AlertEvent) -> None` sends one event.
     `deliver` runs in a worker thread, one event at a time, oldest first; it raises
-    `dashboard.alerting.DeliveryError` (with `permanent=True` for errors retrying
+    `dashboard.sinks.DeliveryError` (with `permanent=True` for errors retrying
     will not fix) or any exception on failure: the event then stays in that sink's
     outbox in the store and is offered again, in order, on the next run. Delivery
     is at least once: a sink that must not duplicate skips `event.id`s it holds.
     An optional `deliver_batch(events)` (all or raise) takes a backlog at once.
     Secrets come from environment variables named by `*_env` options, read at
-    delivery time (`dashboard.alerting.secret_from_env`), never from the config.
+    delivery time (`dashboard.sinks.secret_from_env`), never from the config.
     """
 
 

@@ -91,7 +91,9 @@ class Store:
                 figures = Figures.of(item)
                 if latest.get(key) != figures:
                     latest[key] = figures
-                    changed.append((key, at_text, item.id, *figures, item.field_sources.get("ratio") or item.source))
+                    changed.append(
+                        (key, at_text, item.id, *figures, item.field_sources.get("ratio") or item.source)
+                    )
             if not changed:
                 return 0
             try:
@@ -123,7 +125,14 @@ class Store:
                 (key,),
             ).fetchall()
         return [
-            HistoryPoint(datetime.fromisoformat(r["at"]), r["ratio"], r["actual"], r["target"], r["acceptance"], r["source"])
+            HistoryPoint(
+                datetime.fromisoformat(r["at"]),
+                r["ratio"],
+                r["actual"],
+                r["target"],
+                r["acceptance"],
+                r["source"],
+            )
             for r in rows
         ]
 
@@ -306,7 +315,9 @@ def keyed_items(items: Iterable[Item]) -> Iterator[tuple[str, Item]]:
 def spec_key(type_name: str, options: dict[str, Any]) -> str:
     """What identifies a source's configuration, so a changed table does not get
     the items of the old one restored."""
-    return json.dumps({"type": type_name, "options": options}, ensure_ascii=False, sort_keys=True, default=str)
+    return json.dumps(
+        {"type": type_name, "options": options}, ensure_ascii=False, sort_keys=True, default=str
+    )
 
 
 # -- items as JSON -------------------------------------------------------------------
@@ -336,7 +347,13 @@ def item_from_dict(d: dict[str, Any]) -> Item:
 
 
 def _warning_to_dict(w: DataWarning) -> dict[str, Any]:
-    return {"source": w.source, "message": w.message, "location": w.location, "row": w.row, "column": w.column}
+    return {
+        "source": w.source,
+        "message": w.message,
+        "location": w.location,
+        "row": w.row,
+        "column": w.column,
+    }
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -27,7 +27,7 @@ OPTIONS = {
     "sheet": "xlsx 工作表名，默认第一个",
     "encoding": "CSV 编码，省略时自动识别",
     "delimiter": "CSV 分隔符，默认逗号",
-    "aliases": "表头别名，如 { ratio = [\"完成进度\"] }",
+    "aliases": '表头别名，如 { ratio = ["完成进度"] }',
     "header_scan": "在前几行中寻找表头，默认 10",
     "as_of": "数据截止日期 YYYY-MM-DD（可选）",
 }
@@ -107,7 +107,11 @@ def _cell(value: object, number_format: str | None) -> Cell:
             return f"{text}%"
         return value
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M") if (value.hour, value.minute) != (0, 0) else value.date().isoformat()
+        return (
+            value.strftime("%Y-%m-%d %H:%M")
+            if (value.hour, value.minute) != (0, 0)
+            else value.date().isoformat()
+        )
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     return str(value)

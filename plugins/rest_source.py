@@ -30,15 +30,15 @@ from dashboard.core.records import FIELDS, RowContext, records_to_items
 OPTIONS = {
     "url": "接口地址 http(s)://...",
     "method": "GET（默认）或 POST",
-    "headers": "附加请求头，如 { Accept = \"application/json\" }",
+    "headers": '附加请求头，如 { Accept = "application/json" }',
     "params": "查询参数，如 { year = 2024 }",
     "body": "POST 时发送的 JSON 对象（可选）",
     "token_env": "存放 Bearer 令牌的环境变量名（令牌不写进配置）",
     "items_path": "JSON 中项目列表的位置，如 data.items；省略时响应本身应为列表",
-    "fields": "JSON 键 → 项目字段，如 { title = \"name\", dept = \"unit\" }；省略时按内置表头别名识别",
+    "fields": 'JSON 键 → 项目字段，如 { title = "name", dept = "unit" }；省略时按内置表头别名识别',
     "aliases": "表头别名，同 CSV 数据源",
-    "pagination": "分页: { mode = \"page\", page_param = \"page\", size_param = \"size\", size = 100 }"
-    " 或 { mode = \"next\", next_path = \"links.next\" }",
+    "pagination": '分页: { mode = "page", page_param = "page", size_param = "size", size = 100 }'
+    ' 或 { mode = "next", next_path = "links.next" }',
     "retries": "连接失败、超时、5xx 时的重试次数，默认 2",
     "backoff": "首次重试前的等待，之后每次加倍，默认 0.5s",
     "max_bytes": "响应大小上限，默认 20MB",
@@ -46,9 +46,27 @@ OPTIONS = {
     "ratio_is_fraction": "JSON 数字形式的完成比例是小数（0.32）而非百分数（32），默认 false",
     "as_of": "数据截止日期 YYYY-MM-DD（可选）",
 }
-PAGINATION_KEYS = ("mode", "page_param", "size_param", "size", "start", "max_pages", "total_path", "next_path")
+PAGINATION_KEYS = (
+    "mode",
+    "page_param",
+    "size_param",
+    "size",
+    "start",
+    "max_pages",
+    "total_path",
+    "next_path",
+)
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {None: 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
+_SIZE_UNITS = {
+    None: 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+}
 
 
 class _Retryable(Exception):
@@ -86,7 +104,9 @@ class RestSource:
             if not self.token_env:
                 raise spec.error("token_env", "应为环境变量名", "如 MSSS_TOKEN")
             if not os.environ.get(self.token_env):
-                raise spec.error("token_env", f"环境变量 {self.token_env} 未设置或为空", f"export {self.token_env}=...")
+                raise spec.error(
+                    "token_env", f"环境变量 {self.token_env} 未设置或为空", f"export {self.token_env}=..."
+                )
         self.items_path = str(opts.get("items_path", ""))
         self.aliases = _field_aliases(spec, spec.aliases())
         self.pagination = _pagination(spec)
@@ -102,7 +122,7 @@ class RestSource:
         self.ratio_is_fraction = bool(opts.get("ratio_is_fraction", False))
         self.as_of = parse_as_of(opts.get("as_of"), f"{spec.key_prefix}.as_of", spec.config_file)
         self.timeout = spec.timeout  # per request, start to last byte
-        per_page = self.timeout * (self.retries + 1) + self.backoff * (2 ** self.retries)
+        per_page = self.timeout * (self.retries + 1) + self.backoff * (2**self.retries)
         pages = 1 if self.pagination.mode == "none" else self.pagination.max_pages
         # The runtime's own limit on a whole fetch: generous, so that our messages,
         # which name the URL, are the ones a user sees.
@@ -121,7 +141,10 @@ class RestSource:
         ) as client:
             records = await self._all_pages(client, warnings)
         ctx = RowContext(
-            source=self.name, location=self.url, as_of=self.as_of, numeric_ratio_is_fraction=self.ratio_is_fraction
+            source=self.name,
+            location=self.url,
+            as_of=self.as_of,
+            numeric_ratio_is_fraction=self.ratio_is_fraction,
         )
         try:
             items, row_warnings = records_to_items(records, self.aliases, ctx) if records else ([], [])
@@ -130,7 +153,9 @@ class RestSource:
         return FetchResult(items, warnings + row_warnings, self.as_of)
 
     # -- pages ------------------------------------------------------------------------
-    async def _all_pages(self, client: httpx.AsyncClient, warnings: list[DataWarning]) -> list[dict[str, Any]]:
+    async def _all_pages(
+        self, client: httpx.AsyncClient, warnings: list[DataWarning]
+    ) -> list[dict[str, Any]]:
         p = self.pagination
         if p.mode == "none":
             url, data = await self._get_json(client, self.url, self.params)
@@ -164,7 +189,9 @@ class RestSource:
                 if next_url in seen:
                     raise SourceError(f"{url}: 下一页链接回到了已读过的页 {next_url}")
         warnings.append(
-            DataWarning(self.name, f"已读取 {p.max_pages} 页（pagination.max_pages 上限），其余页未载入", self.url)
+            DataWarning(
+                self.name, f"已读取 {p.max_pages} 页（pagination.max_pages 上限），其余页未载入", self.url
+            )
         )
         return records
 
@@ -218,7 +245,9 @@ class RestSource:
             raise _Retryable(f"{shown}: 超时（{self.timeout:g} 秒）") from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                raise SourceError(f"{shown}: TLS 证书校验失败（私有 CA 请用 verify = \"CA 文件\"）: {exc}") from None
+                raise SourceError(
+                    f'{shown}: TLS 证书校验失败（私有 CA 请用 verify = "CA 文件"）: {exc}'
+                ) from None
             raise _Retryable(f"{shown}: 连接失败: {exc or type(exc).__name__}") from None
         except httpx.HTTPError as exc:
             raise SourceError(f"{shown}: 请求失败: {exc or type(exc).__name__}") from None
@@ -263,7 +292,7 @@ def _str_table(spec: SourceSpec, key: str) -> dict[str, str]:
         if not isinstance(v, str):
             raise spec.error(f"{key}.{k}", f"应为字符串，实为 {type(v).__name__}", "字符串")
         if k.lower() == "authorization":
-            raise spec.error(f"{key}.{k}", "令牌不要写进配置文件", "token_env = \"环境变量名\"")
+            raise spec.error(f"{key}.{k}", "令牌不要写进配置文件", 'token_env = "环境变量名"')
     return dict(table)
 
 
@@ -305,7 +334,11 @@ def _pagination(spec: SourceSpec) -> Pagination:
         return Pagination("none")
     for key in table:
         if key not in PAGINATION_KEYS:
-            raise spec.error(f"pagination.{key}", f"未知的键{difflib_close(key, PAGINATION_KEYS)}", "、".join(PAGINATION_KEYS))
+            raise spec.error(
+                f"pagination.{key}",
+                f"未知的键{difflib_close(key, PAGINATION_KEYS)}",
+                "、".join(PAGINATION_KEYS),
+            )
     mode = table.get("mode", "page")
     if mode not in ("page", "next"):
         raise spec.error("pagination.mode", f"未知的分页方式 {mode!r}", "page 或 next")
@@ -331,7 +364,11 @@ def _field_aliases(spec: SourceSpec, aliases: dict[str, tuple[str, ...]]) -> dic
     fields = _flatten(_table(spec, "fields"))
     for json_key, field_name in fields.items():
         if not isinstance(field_name, str) or field_name not in FIELDS:
-            raise spec.error(f"fields.{json_key}", f"未知的项目字段 {field_name!r}{difflib_close(str(field_name), FIELDS)}", "、".join(FIELDS))
+            raise spec.error(
+                f"fields.{json_key}",
+                f"未知的项目字段 {field_name!r}{difflib_close(str(field_name), FIELDS)}",
+                "、".join(FIELDS),
+            )
     if not fields:
         return aliases
     mapped = set(fields)

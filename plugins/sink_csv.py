@@ -9,17 +9,28 @@ import io
 import os
 
 from dashboard import hookimpl
-from dashboard.alerting import DeliveryError, SinkSpec, SinkType, default_alert_file
 from dashboard.core.alerts import KIND_LABELS, SEVERITY_LABELS, AlertEvent
 from dashboard.exporting import neutralise
+from dashboard.sinks import DeliveryError, SinkSpec, SinkType, default_alert_file
 
 OPTIONS = {
     "path": "文件路径，默认数据目录下的 alerts.csv（相对路径相对配置文件所在文件夹）",
     "fsync": "写入后是否 fsync 到磁盘，默认 true",
 }
 HEADER = [
-    "事件ID id", "时间 at", "类型 kind", "级别 severity", "规则 rule", "键 key", "项目ID item_id",
-    "项目名称 item_name", "牵头单位 unit", "完成比例 ratio", "序时进度 expected", "差距 gap", "内容 message",
+    "事件ID id",
+    "时间 at",
+    "类型 kind",
+    "级别 severity",
+    "规则 rule",
+    "键 key",
+    "项目ID item_id",
+    "项目名称 item_name",
+    "牵头单位 unit",
+    "完成比例 ratio",
+    "序时进度 expected",
+    "差距 gap",
+    "内容 message",
 ]
 
 
@@ -33,9 +44,16 @@ def _row(event: AlertEvent) -> list[str]:
     # Text from the data is neutralised; the figures we format ourselves stay numbers.
     text = [neutralise(t) for t in (event.key, event.item_id, event.item_name, event.unit)]
     return [
-        event.id, event.at.isoformat(timespec="seconds"), KIND_LABELS.get(event.kind, event.kind),
-        SEVERITY_LABELS.get(event.severity, event.severity), event.rule, *text,
-        pct("ratio"), pct("expected"), pct("gap"), neutralise(event.message),
+        event.id,
+        event.at.isoformat(timespec="seconds"),
+        KIND_LABELS.get(event.kind, event.kind),
+        SEVERITY_LABELS.get(event.severity, event.severity),
+        event.rule,
+        *text,
+        pct("ratio"),
+        pct("expected"),
+        pct("gap"),
+        neutralise(event.message),
     ]
 
 

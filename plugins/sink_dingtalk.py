@@ -16,9 +16,9 @@ from urllib.parse import quote, quote_plus
 from dashboard_plugins.sink_webhook import HTTP_OPTIONS, HttpDelivery, robot_reply, url_option
 
 from dashboard import hookimpl
-from dashboard.alerting import SinkSpec, SinkType, secret_from_env
 from dashboard.core.alert_rules import rule_label
 from dashboard.core.alerts import AlertEvent, event_markdown, event_title
+from dashboard.sinks import SinkSpec, SinkType, secret_from_env
 
 DEFAULT_URL = "https://oapi.dingtalk.com/robot/send"
 RATE_LIMITED = {130101}
@@ -39,7 +39,9 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
     return quote_plus(base64.b64encode(digest))
 
 
-def dingtalk_body(event: AlertEvent, keyword: str = "", mobiles: list[str] | None = None) -> dict[str, object]:
+def dingtalk_body(
+    event: AlertEvent, keyword: str = "", mobiles: list[str] | None = None
+) -> dict[str, object]:
     label = rule_label(event.rule)
     title = event_title(event, label)
     text = event_markdown(event, label)

@@ -16,12 +16,12 @@ from urllib.parse import quote
 from dashboard_plugins.sink_webhook import HTTP_OPTIONS, HttpDelivery, robot_reply, url_option
 
 from dashboard import hookimpl
-from dashboard.alerting import SinkSpec, SinkType, secret_from_env
 from dashboard.core.alert_rules import rule_label
 from dashboard.core.alerts import AlertEvent, event_markdown, event_title
+from dashboard.sinks import SinkSpec, SinkType, secret_from_env
 
 DEFAULT_URL = "https://open.feishu.cn/open-apis/bot/v2/hook/"
-RATE_LIMITED = {11232, 9499}
+RATE_LIMITED = {11232}  # "frequency limited"
 TEMPLATES = {"critical": "red", "warning": "orange", "info": "blue"}
 OPTIONS = {
     "token_env": "保存机器人 hook 令牌（地址最后一段）的环境变量名",
@@ -45,7 +45,10 @@ def feishu_body(event: AlertEvent) -> dict[str, object]:
         "msg_type": "interactive",
         "card": {
             "config": {"wide_screen_mode": True},
-            "header": {"title": {"tag": "plain_text", "content": event_title(event, label)}, "template": template},
+            "header": {
+                "title": {"tag": "plain_text", "content": event_title(event, label)},
+                "template": template,
+            },
             "elements": [{"tag": "markdown", "content": event_markdown(event, label, heading=False)}],
         },
     }

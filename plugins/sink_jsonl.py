@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 
 from dashboard import hookimpl
-from dashboard.alerting import DeliveryError, SinkSpec, SinkType, default_alert_file
 from dashboard.core.alerts import AlertEvent
+from dashboard.sinks import DeliveryError, SinkSpec, SinkType, default_alert_file
 
 OPTIONS = {
     "path": "文件路径，默认数据目录下的 alerts.jsonl（相对路径相对配置文件所在文件夹）",

@@ -18,9 +18,9 @@ from urllib.parse import quote
 import httpx
 
 from dashboard import hookimpl
-from dashboard.alerting import DeliveryError, SinkSpec, SinkType, secret_from_env
 from dashboard.core.alert_rules import rule_label
 from dashboard.core.alerts import AlertEvent, event_markdown, event_title
+from dashboard.sinks import DeliveryError, SinkSpec, SinkType, secret_from_env
 
 HTTP_OPTIONS = {
     "timeout": "单次请求超时，默认 10s",
@@ -32,7 +32,7 @@ OPTIONS = {
     "url": "接收地址（不含密钥时可直接写）",
     "url_env": "保存完整接收地址的环境变量名（地址含密钥时用）",
     "token_env": "保存令牌的环境变量名，以 Authorization: Bearer 发送",
-    "headers": "附加的请求头，如 { X-Team = \"zhuanban\" }（不要写密钥）",
+    "headers": '附加的请求头，如 { X-Team = "zhuanban" }（不要写密钥）',
     **HTTP_OPTIONS,
 }
 MAX_BACKOFF = 30.0
@@ -56,9 +56,7 @@ class RobotError(DeliveryError):
     pass
 
 
-def robot_reply(
-    code_field: str, rate_limited: set[int], ok: int = 0, *, alt_field: str = ""
-) -> ReplyCheck:
+def robot_reply(code_field: str, rate_limited: set[int], ok: int = 0, *, alt_field: str = "") -> ReplyCheck:
     """A check for robots that answer HTTP 200 with `{"<code_field>": 0}`: rate-limit
     codes are retried, any other non-zero code is permanent (signing, key, keyword)."""
 
@@ -67,7 +65,11 @@ def robot_reply(
             body = resp.json()
         except ValueError:
             raise DeliveryError(f"回复不是 JSON（HTTP {resp.status_code}）", permanent=True) from None
-        code = body.get(code_field, body.get(alt_field) if alt_field else None) if isinstance(body, dict) else None
+        code = (
+            body.get(code_field, body.get(alt_field) if alt_field else None)
+            if isinstance(body, dict)
+            else None
+        )
         if code is None:
             raise DeliveryError(f"回复中没有 {code_field}", permanent=True)
         if code == ok:
@@ -163,8 +165,12 @@ def _mask(text: str, secrets: tuple[str, ...]) -> str:
 def event_body(event: AlertEvent) -> dict[str, Any]:
     """The generic webhook's JSON: the event, plus a Chinese title and markdown text."""
     label = rule_label(event.rule)
-    return {**event.to_dict(), "rule_label": label, "title": event_title(event, label),
-            "text": event_markdown(event, label)}
+    return {
+        **event.to_dict(),
+        "rule_label": label,
+        "title": event_title(event, label),
+        "text": event_markdown(event, label),
+    }
 
 
 class WebhookSink:
@@ -174,7 +180,7 @@ class WebhookSink:
         self.token_env = spec.env_name("token_env")
         headers = spec.options.get("headers", {})
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-            raise spec.error("headers", "应为表，名 = \"值\"", '{ X-Team = "zhuanban" }')
+            raise spec.error("headers", '应为表，名 = "值"', '{ X-Team = "zhuanban" }')
         self.headers = {str(k): v for k, v in headers.items()}
         self.http = HttpDelivery(spec)
 

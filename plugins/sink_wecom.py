@@ -10,9 +10,9 @@ from urllib.parse import quote
 from dashboard_plugins.sink_webhook import HTTP_OPTIONS, HttpDelivery, robot_reply, url_option
 
 from dashboard import hookimpl
-from dashboard.alerting import SinkSpec, SinkType, secret_from_env
 from dashboard.core.alert_rules import rule_label
 from dashboard.core.alerts import AlertEvent, event_markdown
+from dashboard.sinks import SinkSpec, SinkType, secret_from_env
 
 DEFAULT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 MAX_BYTES = 4096
@@ -62,7 +62,9 @@ class WecomSink:
             key = secret_from_env(self.key_env, "企业微信机器人 key")
             url = f"{self.url}{'&' if '?' in self.url else '?'}key={quote(key, safe='')}"
             secrets = (key,)
-        self.http.post(url, wecom_body(event, self.mobiles), robot_reply("errcode", RATE_LIMITED), secrets=secrets)
+        self.http.post(
+            url, wecom_body(event, self.mobiles), robot_reply("errcode", RATE_LIMITED), secrets=secrets
+        )
 
 
 @hookimpl

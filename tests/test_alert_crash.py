@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from dashboard import hookimpl
-from dashboard.alerting import SinkType
+from dashboard.sinks import SinkType
 from dashboard_plugins.sink_jsonl import JsonlSink
 
 OPTIONS = {"path": "JSONL file", "marker": "file that says we already crashed once"}
@@ -70,7 +70,9 @@ def setup(tmp_path: Path, config_writer: Callable[..., Path], sinks: str) -> Pat
 
 
 def lines(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    return (
+        [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    )
 
 
 def pending(cfg: Path) -> int:
@@ -81,12 +83,16 @@ def test_killed_after_writing_but_before_marking_delivered_is_not_duplicated(
     tmp_path: Path, config_writer: Callable[..., Path]
 ) -> None:
     out = tmp_path / "alerts.jsonl"
-    cfg = setup(tmp_path, config_writer, f"""
+    cfg = setup(
+        tmp_path,
+        config_writer,
+        f"""
 [[sinks]]
 type = "crash_after_write"
 path = "{out}"
-marker = "{tmp_path / 'crashed'}"
-""")
+marker = "{tmp_path / "crashed"}"
+""",
+    )
     first = run_cli("check", "--json", "--config", str(cfg))
     assert first.returncode == 17 and first.stdout == ""  # died mid-delivery
     assert [e["key"] for e in lines(out)] == ["severe:45"]
@@ -103,14 +109,18 @@ def test_killed_before_delivering_loses_nothing(
     tmp_path: Path, config_writer: Callable[..., Path], isolated_state: Path
 ) -> None:
     # The crashing sink goes first, so the process dies before the JSONL sink runs.
-    cfg = setup(tmp_path, config_writer, f"""
+    cfg = setup(
+        tmp_path,
+        config_writer,
+        f"""
 [[sinks]]
 type = "crash_before_write"
-marker = "{tmp_path / 'crashed'}"
+marker = "{tmp_path / "crashed"}"
 
 [[sinks]]
 type = "jsonl"
-""")
+""",
+    )
     out = isolated_state / "alerts.jsonl"
     assert run_cli("check", "--config", str(cfg)).returncode == 17
     assert lines(out) == []

@@ -18,13 +18,22 @@ from dashboard.runtime import Runtime, Snapshot
 TZ = timezone(timedelta(hours=8))
 T0 = datetime(2024, 10, 8, 9, 0, tzinfo=TZ)
 DAILY = RuleConfig(severity="critical", repeat=timedelta(days=1))
-COND = Condition("severe", "45", "严重滞后：[45] …", item_id="45", item_name="临水临崖", unit="公安局交警大队",
-                 figures={"ratio": 0.32, "expected": 0.75, "gap": 0.43})
+COND = Condition(
+    "severe",
+    "45",
+    "严重滞后：[45] …",
+    item_id="45",
+    item_name="临水临崖",
+    unit="公安局交警大队",
+    figures={"ratio": 0.32, "expected": 0.75, "gap": 0.43},
+)
 
 
 def jsonl(state: Path) -> list[dict[str, object]]:
     path = state / "alerts.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    return (
+        [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    )
 
 
 def sample_with_ratio(folder: Path, item_id: str, ratio: str) -> Path:
@@ -47,7 +56,9 @@ def test_fires_once_repeats_after_the_interval_and_resolves_once() -> None:
         assert event is None
     record, event = step(record, COND, DAILY, T0 + timedelta(days=1))
     assert event is not None and event.kind == "repeat" and event.message.startswith("仍未解除")
-    record, event = step(record, None, DAILY, T0 + timedelta(days=2), resolve_figures={"ratio": 0.8, "gap": -0.05})
+    record, event = step(
+        record, None, DAILY, T0 + timedelta(days=2), resolve_figures={"ratio": 0.8, "gap": -0.05}
+    )
     assert event is not None and event.kind == "resolved" and event.figures["ratio"] == 0.8
     assert record is not None and record.state == "resolved"
     assert step(record, None, DAILY, T0 + timedelta(days=3)) == (record, None)
@@ -126,9 +137,10 @@ def test_raising_item_45_to_80_percent_resolves_it_once(
 ) -> None:
     csv_path = sample_with_ratio(tmp_path, "45", "32.0%")
     cfg = config_writer([{"name": "通报", "type": "csv", "path": str(csv_path)}])
-    assert [a["key"] for a in json.loads(run_cli("check", "--json", "--config", str(cfg)).stdout)["alerts"]["fired"]] == [
-        "severe:45"
-    ]
+    assert [
+        a["key"]
+        for a in json.loads(run_cli("check", "--json", "--config", str(cfg)).stdout)["alerts"]["fired"]
+    ] == ["severe:45"]
     sample_with_ratio(tmp_path, "45", "80.0%")
     report = json.loads(run_cli("check", "--json", "--config", str(cfg)).stdout)
     assert report["by_status"]["severe"] == 0
@@ -187,14 +199,18 @@ def test_alerts_and_ack_commands(isolated_state: Path) -> None:
     assert run_cli("alerts", "--config", config).stdout.startswith("没有预警")
     run_cli("check", "--config", config)
     listed = json.loads(run_cli("alerts", "--json", "--state", "open", "--config", config).stdout)
-    assert [(a["key"], a["state"], a["unit"]) for a in listed["alerts"]] == [("severe:45", "open", "公安局交警大队")]
+    assert [(a["key"], a["state"], a["unit"]) for a in listed["alerts"]] == [
+        ("severe:45", "open", "公安局交警大队")
+    ]
     assert listed["pending_delivery"] == 0
 
     missing = run_cli("ack", "severe:4", "--config", config)
     assert missing.returncode == 1 and "severe:45" in missing.stderr
     ack = run_cli("ack", "severe:45", "--config", config)
     assert ack.returncode == 0 and "已确认" in ack.stdout
-    assert json.loads(run_cli("alerts", "--json", "--state", "open", "--config", config).stdout)["alerts"] == []
+    assert (
+        json.loads(run_cli("alerts", "--json", "--state", "open", "--config", config).stdout)["alerts"] == []
+    )
     text = run_cli("alerts", "--state", "acknowledged", "--config", config).stdout
     assert "已确认" in text and "severe:45" in text
 
@@ -212,8 +228,10 @@ def test_alerts_and_ack_commands(isolated_state: Path) -> None:
 def test_switching_alerts_off(config_writer: Callable[..., Path], isolated_state: Path) -> None:
     from conftest import SAMPLE_CSV
 
-    cfg = config_writer([{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
-                        extra="[alerts.rules.severe]\nenabled = false")
+    cfg = config_writer(
+        [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
+        extra="[alerts.rules.severe]\nenabled = false",
+    )
     report = json.loads(run_cli("check", "--json", "--config", str(cfg)).stdout)
     assert report["alerts"]["fired"] == [] and report["by_status"]["severe"] == 1
     assert jsonl(isolated_state) == []
@@ -236,8 +254,13 @@ async def test_an_item_gone_with_its_failed_source_is_not_resolved(isolated_stat
 
     runtime = Runtime(load_config(DEFAULT_CONFIG))
     await cycle_at(runtime, T0)
-    failed = AlertContext(now=T0 + timedelta(hours=1), as_of=date(2024, 9, 30), expected=0.75, evaluated=[],
-                          sources=[SourceInfo("湘乡市9月通报", ok=False, error="找不到文件", refresh=30)])
+    failed = AlertContext(
+        now=T0 + timedelta(hours=1),
+        as_of=date(2024, 9, 30),
+        expected=0.75,
+        evaluated=[],
+        sources=[SourceInfo("湘乡市9月通报", ok=False, error="找不到文件", refresh=30)],
+    )
     result = runtime.alerts.evaluate(failed)
     assert result.resolved == [] and [e.key for e in result.fired] == ["source_stale:湘乡市9月通报"]
     assert "severe:45" in {r.key for r in runtime.alert_records(["open"])}
@@ -248,7 +271,7 @@ async def test_an_item_gone_with_its_failed_source_is_not_resolved(isolated_stat
 
 
 def test_one_process_delivers_at_a_time(isolated_state: Path) -> None:
-    from dashboard.alerting import delivery_lock
+    from dashboard.alert_store import delivery_lock
 
     store = isolated_state / "dashboard.sqlite3"
     with delivery_lock(store) as held:  # as if the dashboard were sending right now
@@ -259,3 +282,15 @@ def test_one_process_delivers_at_a_time(isolated_state: Path) -> None:
     report = json.loads(run_cli("check", "--json", "--config", str(DEFAULT_CONFIG)).stdout)["alerts"]
     assert report["fired"] == [] and report["pending_delivery"] == 0
     assert [e["key"] for e in jsonl(isolated_state)] == ["severe:45"]
+
+
+def test_a_what_if_date_or_no_alerts_leaves_the_alerts_alone(isolated_state: Path) -> None:
+    config = str(DEFAULT_CONFIG)
+    june = json.loads(run_cli("check", "--json", "--as-of", "2024-06-30", "--config", config).stdout)
+    assert june["alerts"]["evaluated"] is False and june["alerts"]["fired"] == []
+    quiet = run_cli("check", "--no-alerts", "--config", config)
+    assert quiet.returncode == 0 and "未评估" in quiet.stdout
+    assert jsonl(isolated_state) == []
+    september = json.loads(run_cli("check", "--json", "--as-of", "2024-09-30", "--config", config).stdout)
+    assert september["alerts"]["evaluated"] is True
+    assert [a["key"] for a in september["alerts"]["fired"]] == ["severe:45"]

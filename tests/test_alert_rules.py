@@ -61,7 +61,11 @@ async def test_on_the_sample_only_item_45_is_severely_lagging_and_nothing_else_f
 
 
 def test_lagging_fires_between_expected_and_the_severe_line() -> None:
-    items = [Item("1", "甲", unit="民政局", ratio=0.60), Item("2", "乙", ratio=0.75), Item("3", "丙", ratio=0.40)]
+    items = [
+        Item("1", "甲", unit="民政局", ratio=0.60),
+        Item("2", "乙", ratio=0.75),
+        Item("3", "丙", ratio=0.40),
+    ]
     ctx = context(items)
     assert [c.key for c in conditions("lagging", ctx)] == ["lagging:1"]
     assert [c.key for c in conditions("severe", ctx)] == ["severe:3"]
@@ -73,7 +77,11 @@ def test_stalled_needs_the_ratio_unchanged_for_n_days_and_the_item_not_done() ->
     items = [Item("1", "停滞", ratio=0.5), Item("2", "刚变", ratio=0.5), Item("3", "已完成", ratio=1.0)]
     history = {
         "1": [(today - timedelta(days=40), 0.3), (today - timedelta(days=31), 0.5)],
-        "2": [(today - timedelta(days=40), 0.5), (today - timedelta(days=10), 0.4), (today - timedelta(days=3), 0.5)],
+        "2": [
+            (today - timedelta(days=40), 0.5),
+            (today - timedelta(days=10), 0.4),
+            (today - timedelta(days=3), 0.5),
+        ],
         "3": [(today - timedelta(days=90), 1.0)],
     }
     ctx = context(items, history=history)
@@ -103,10 +111,12 @@ def test_missing_update_looks_at_the_last_full_month_of_provincial_items() -> No
 
 
 async def test_mashangtong_sample_acceptance_and_comment_rules(config_writer: Callable[..., Path]) -> None:
-    cfg = config_writer([
-        {"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)},
-        {"name": "码上通", "type": "mashangtong", "path": str(SAMPLE_MST_CSV)},
-    ])
+    cfg = config_writer(
+        [
+            {"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)},
+            {"name": "码上通", "type": "mashangtong", "path": str(SAMPLE_MST_CSV)},
+        ]
+    )
     ctx = await sample_context(cfg)
     behind = conditions("acceptance_behind", ctx)
     assert sorted(c.key for c in behind) == ["acceptance_behind:26", "acceptance_behind:40"]
@@ -125,8 +135,12 @@ def test_source_failing_or_stale() -> None:
         expected=0.75,
         sources=[
             SourceInfo("从未成功", ok=False, error="找不到文件", refresh=30),
-            SourceInfo("刚刚失败", ok=False, error="超时", last_success=NOW - timedelta(seconds=40), refresh=30),
-            SourceInfo("久未成功", ok=False, error="超时", last_success=NOW - timedelta(seconds=95), refresh=30),
+            SourceInfo(
+                "刚刚失败", ok=False, error="超时", last_success=NOW - timedelta(seconds=40), refresh=30
+            ),
+            SourceInfo(
+                "久未成功", ok=False, error="超时", last_success=NOW - timedelta(seconds=95), refresh=30
+            ),
             SourceInfo("正常", ok=True, last_success=NOW, refresh=30),
             SourceInfo("过期", ok=True, last_success=NOW - timedelta(hours=2), refresh=600),
             SourceInfo("未尝试", ok=None),
@@ -152,9 +166,9 @@ def test_default_config_switches_off_the_rules_that_would_fire_on_the_sample() -
     [
         ("[alerts.rules.stalld]\ndays = 3", "alerts.rules.stalld", "stalled"),
         ("[alerts.rules.stalled]\ndayz = 3", "alerts.rules.stalled.dayz", "days"),
-        ("[alerts.rules.stalled]\ndays = \"十\"", "alerts.rules.stalled.days", "整数"),
-        ("[alerts.rules.severe]\nseverity = \"red\"", "alerts.rules.severe.severity", "critical"),
-        ("[alerts.rules.severe]\nrepeat = \"sometimes\"", "alerts.rules.severe.repeat", "1d"),
+        ('[alerts.rules.stalled]\ndays = "十"', "alerts.rules.stalled.days", "整数"),
+        ('[alerts.rules.severe]\nseverity = "red"', "alerts.rules.severe.severity", "critical"),
+        ('[alerts.rules.severe]\nrepeat = "sometimes"', "alerts.rules.severe.repeat", "1d"),
         ("[alerts]\nenabeld = true", "alerts.enabeld", "enabled"),
     ],
 )
@@ -167,14 +181,15 @@ def test_bad_alert_config_names_the_key_and_suggests(tmp_path: Path, toml: str, 
 
 
 def test_bad_alert_config_exits_2_from_check(config_writer: Callable[..., Path]) -> None:
-    cfg = config_writer([{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
-                        extra="[alerts.rules.stalled]\ndays = -3")
+    cfg = config_writer(
+        [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}], extra="[alerts.rules.stalled]\ndays = -3"
+    )
     proc = run_cli("check", "--config", str(cfg))
     assert proc.returncode == 2
     assert "alerts.rules.stalled.days" in proc.stderr and str(cfg) in proc.stderr
 
 
-RULE_PLUGIN = '''
+RULE_PLUGIN = """
 from dashboard import hookimpl
 from dashboard.core.alerts import Condition, Rule
 
@@ -189,7 +204,7 @@ def check(ctx, cfg):
 @hookimpl
 def dashboard_alert_rules():
     return [Rule("watch_unit", "关注单位", check, severity="info", enabled=False, params={"unit": ""})]
-'''
+"""
 
 
 def test_a_plugin_adds_a_rule_configured_like_the_built_ins(

@@ -19,7 +19,7 @@ from dashboard.ui.app import make_app
 FAILSAFE = 15.0
 NEW_ROW = ["46", "湘潭市实事", "新增测试项目(个)", "测试单位", "8", "1", "12.5%"]
 
-SLOW_PLUGIN = '''
+SLOW_PLUGIN = """
 import asyncio
 from dashboard import hookimpl
 from dashboard.contracts import FetchResult, SourceType
@@ -47,7 +47,7 @@ class Slow:
 @hookimpl
 def dashboard_source_types():
     return [SourceType("slow", Slow, "blocks until released")]
-'''
+"""
 
 
 class Refreshes:
@@ -77,7 +77,9 @@ async def test_a_changed_file_is_reloaded_without_waiting_for_the_timer(
     tmp_path: Path, config_writer: Callable[..., Path]
 ) -> None:
     data = write_csv(tmp_path / "bulletin.csv", sample_rows())
-    runtime = Runtime(load_config(config_writer([{"name": "通报", "type": "csv", "path": data.name, "refresh": "1h"}])))
+    runtime = Runtime(
+        load_config(config_writer([{"name": "通报", "type": "csv", "path": data.name, "refresh": "1h"}]))
+    )
     seen = Refreshes()
     scheduler = Scheduler(runtime, seen, debounce=0.2)
     await scheduler.start()
@@ -102,7 +104,12 @@ async def test_a_slow_source_never_delays_another_nor_piles_up(
     cfg = config_writer(
         [
             {"name": "slow", "type": "slow", "refresh": "0.01s"},
-            {"name": "fast", "type": "csv", "path": str(write_csv(tmp_path / "b.csv", sample_rows())), "refresh": "0.01s"},
+            {
+                "name": "fast",
+                "type": "csv",
+                "path": str(write_csv(tmp_path / "b.csv", sample_rows())),
+                "refresh": "0.01s",
+            },
         ],
         extra='plugins_dir = "lp"',
     )
@@ -128,7 +135,9 @@ async def test_refresh_now_waits_for_a_fresh_refresh_of_every_source(
     tmp_path: Path, config_writer: Callable[..., Path]
 ) -> None:
     data = write_csv(tmp_path / "bulletin.csv", sample_rows())
-    runtime = Runtime(load_config(config_writer([{"name": "通报", "type": "csv", "path": data.name, "refresh": "1h"}])))
+    runtime = Runtime(
+        load_config(config_writer([{"name": "通报", "type": "csv", "path": data.name, "refresh": "1h"}]))
+    )
     scheduler = Scheduler(runtime, watch=False)
     await scheduler.start(initial=False)
     try:
@@ -188,3 +197,33 @@ async def test_restart_shows_the_stored_items_before_any_fetch(
         assert state.ok is False and state.is_stale() and "文件不存在" in state.error
         bar = str(app.screen.query_one("#status-bar").render())
         assert "通报" in bar and "文件不存在" in bar and "数据过期" in bar
+
+
+async def test_the_stored_items_are_on_screen_while_the_first_fetch_is_still_running(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
+    (tmp_path / "lp").mkdir()
+    (tmp_path / "lp" / "slowsrc.py").write_text(SLOW_PLUGIN, encoding="utf-8")
+    cfg = config_writer([{"name": "slow", "type": "slow", "refresh": "1h"}], extra='plugins_dir = "lp"')
+    first = Runtime(load_config(cfg))
+    sys.modules["dashboard_local_plugins.slowsrc"].GATE.set()
+    await first.cycle()
+    first.close()
+
+    app = make_app(load_config(cfg))  # a fresh plugin module: its fetch blocks until released
+    plugin = sys.modules["dashboard_local_plugins.slowsrc"]
+    async with app.run_test(size=(160, 45)) as pilot:
+
+        async def fetching() -> None:
+            while plugin.CALLS["running"] != 1:
+                await pilot.pause(0.02)
+
+        await asyncio.wait_for(fetching(), FAILSAFE)
+        await pilot.pause()
+        state = app.runtime.states["slow"]
+        assert state.ok is None and state.restored  # the first fetch has not returned
+        table = app.query_one("#items")
+        assert table.row_count == 1 and "慢数据源项目" in " ".join(map(str, table.get_row_at(0)))
+        plugin.GATE.set()
+        await app.workers.wait_for_complete()
+        assert state.ok and not state.restored

@@ -21,6 +21,7 @@ from conftest import (
 )
 
 from dashboard.config import load_config
+from dashboard.contracts import ConfigError
 from dashboard.core.items import Item
 from dashboard.runtime import Runtime
 
@@ -34,7 +35,9 @@ def annex4() -> dict[str, list[int]]:
 
 
 async def load(config_writer: Callable[..., Path], path: Path, **options: object) -> list[Item]:
-    runtime = Runtime(load_config(config_writer([{"name": "码上通", "type": "mashangtong", "path": str(path), **options}])))
+    runtime = Runtime(
+        load_config(config_writer([{"name": "码上通", "type": "mashangtong", "path": str(path), **options}]))
+    )
     await runtime.cycle()
     state = runtime.states["码上通"]
     assert state.ok, state.error
@@ -61,8 +64,19 @@ async def test_xlsx_and_csv_give_the_same_items(config_writer: Callable[..., Pat
 
     def figures(items: list[Item]) -> list[tuple[object, ...]]:
         return [
-            (i.project_code, i.name, i.unit, i.ratio, i.acceptance_status, i.acceptance_ratio, i.satisfaction,
-             i.comments_received, i.comments_answered, i.updated_at, i.disclosures)
+            (
+                i.project_code,
+                i.name,
+                i.unit,
+                i.ratio,
+                i.acceptance_status,
+                i.acceptance_ratio,
+                i.satisfaction,
+                i.comments_received,
+                i.comments_answered,
+                i.updated_at,
+                i.disclosures,
+            )
             for i in items
         ]
 
@@ -81,7 +95,9 @@ async def test_percent_cells_become_fractions_and_a_missing_ratio_is_computed(
     assert nursery.ratio_computed and nursery.ratio == pytest.approx(535 / 455)
 
 
-async def test_renamed_headers_and_unknown_columns(tmp_path: Path, config_writer: Callable[..., Path]) -> None:
+async def test_renamed_headers_and_unknown_columns(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
     """Headers are aliasable; a column nobody knows is kept in `extra`, not dropped."""
     wb = openpyxl.load_workbook(SAMPLE_MST_XLSX)
     ws = wb.active
@@ -110,10 +126,12 @@ def test_default_config_merges_the_export_into_the_bulletin() -> None:
 
 
 async def test_an_item_in_both_sources_is_one_item(config_writer: Callable[..., Path]) -> None:
-    cfg = config_writer([
-        {"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)},
-        {"name": "码上通", "type": "mashangtong", "path": str(SAMPLE_MST_XLSX)},
-    ])
+    cfg = config_writer(
+        [
+            {"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)},
+            {"name": "码上通", "type": "mashangtong", "path": str(SAMPLE_MST_XLSX)},
+        ]
+    )
     snap = await Runtime(load_config(cfg)).cycle()
     assert len(snap.evaluated) == 45 and snap.by_status == SAMPLE_COUNTS
     jobs = next(e.item for e in snap.evaluated if e.item.name == "城镇新增就业(人)")
@@ -137,5 +155,6 @@ def test_unreadable_export_names_the_file(tmp_path: Path, config_writer: Callabl
 
 def test_wrong_file_type_is_a_config_error(config_writer: Callable[..., Path]) -> None:
     cfg = config_writer([{"name": "码上通", "type": "mashangtong", "path": "export.pdf"}])
-    proc = run_cli("check", "--config", str(cfg))
-    assert proc.returncode == 2 and "sources[0].path" in proc.stderr
+    with pytest.raises(ConfigError) as error:
+        Runtime(load_config(cfg))
+    assert error.value.key == "sources[0].path" and ".xlsx" in str(error.value)

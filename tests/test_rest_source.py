@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from dashboard.config import load_config
+from dashboard.contracts import ConfigError
 from dashboard.runtime import Runtime
 
 ITEM45 = "重点治理农村道路交通事故多发的临水临崖、平交路口重大风险隐患(处)"
@@ -30,10 +31,19 @@ def english_records() -> list[dict[str, Any]]:
     out = []
     for r in bulletin_records():
         ratio = r["完成比例"].rstrip("%")
-        out.append({
-            "no": r["序号"], "kind": r["实事类别"], "title": r["项目名称"], "dept": r["牵头单位"],
-            "figures": {"target": r["任务数"], "progress": r["进度情况"], "rate": float(ratio) if ratio else None},
-        })
+        out.append(
+            {
+                "no": r["序号"],
+                "kind": r["实事类别"],
+                "title": r["项目名称"],
+                "dept": r["牵头单位"],
+                "figures": {
+                    "target": r["任务数"],
+                    "progress": r["进度情况"],
+                    "rate": float(ratio) if ratio else None,
+                },
+            }
+        )
     return out
 
 
@@ -68,10 +78,15 @@ async def test_paginated_json_gives_the_same_statuses_as_the_csv(
 
     server.expect_request("/api/items").respond_with_handler(page)
     expected = await csv_statuses(config_writer)
-    cfg = config_writer([rest(
-        server.url_for("/api/items"), items_path="data.items",
-        pagination={"mode": "page", "page_param": "page", "size_param": "size", "size": 10},
-    )])
+    cfg = config_writer(
+        [
+            rest(
+                server.url_for("/api/items"),
+                items_path="data.items",
+                pagination={"mode": "page", "page_param": "page", "size_param": "size", "size": 10},
+            )
+        ]
+    )
     runtime = Runtime(load_config(cfg))
     snap = await runtime.cycle()
     state = runtime.states["省平台"]
@@ -98,12 +113,25 @@ async def test_next_links_field_map_and_bearer_token(
 
     server.expect_request("/v1/items").respond_with_handler(page)
     expected = await csv_statuses(config_writer)
-    cfg = config_writer([rest(
-        server.url_for("/v1/items"), token_env="MSSS_TOKEN", items_path="result.list",
-        pagination={"mode": "next", "next_path": "links.next"},
-        fields={"no": "id", "kind": "category", "title": "name", "dept": "unit", "figures.target": "target",
-                "figures.progress": "progress", "figures.rate": "ratio"},
-    )])
+    cfg = config_writer(
+        [
+            rest(
+                server.url_for("/v1/items"),
+                token_env="MSSS_TOKEN",
+                items_path="result.list",
+                pagination={"mode": "next", "next_path": "links.next"},
+                fields={
+                    "no": "id",
+                    "kind": "category",
+                    "title": "name",
+                    "dept": "unit",
+                    "figures.target": "target",
+                    "figures.progress": "progress",
+                    "figures.rate": "ratio",
+                },
+            )
+        ]
+    )
     runtime = Runtime(load_config(cfg))
     snap = await runtime.cycle()
     assert runtime.states["省平台"].ok, runtime.states["省平台"].error
@@ -112,7 +140,9 @@ async def test_next_links_field_map_and_bearer_token(
     assert {e.item.name: e.status.value for e in snap.evaluated} == expected
 
 
-async def test_500_twice_then_200_is_retried_and_loads(server: HTTPServer, config_writer: Callable[..., Path]) -> None:
+async def test_500_twice_then_200_is_retried_and_loads(
+    server: HTTPServer, config_writer: Callable[..., Path]
+) -> None:
     server.expect_ordered_request("/items").respond_with_data("down", status=500)
     server.expect_ordered_request("/items").respond_with_data("still down", status=503)
     server.expect_ordered_request("/items").respond_with_json(bulletin_records())
@@ -170,7 +200,9 @@ async def test_a_failing_fetch_keeps_the_last_good_items_and_says_why(
     state = runtime.states["省平台"]
     assert state.ok is False and state.is_stale()
     assert url in state.error
-    reason = {"timeout": "超时", "garbage": "JSON", "oversized": "max_bytes", "server_error": "HTTP 502"}[failure]
+    reason = {"timeout": "超时", "garbage": "JSON", "oversized": "max_bytes", "server_error": "HTTP 502"}[
+        failure
+    ]
     assert reason in state.error, state.error
     assert len(state.items) == 45 and snap.by_status == SAMPLE_COUNTS
 
@@ -203,9 +235,111 @@ def test_the_token_is_never_shown(server: HTTPServer, config_writer: Callable[..
         ({"headers": {"Authorization": "Bearer x"}}, "sources[0].headers.Authorization"),
     ],
 )
-def test_bad_options_are_config_errors(config_writer: Callable[..., Path], options: dict[str, Any], key: str) -> None:
+def test_bad_options_are_config_errors(
+    config_writer: Callable[..., Path], options: dict[str, Any], key: str
+) -> None:
     cfg = config_writer([{**rest("http://127.0.0.1:9/items"), **options}])
-    proc = run_cli("check", "--config", str(cfg))
-    assert proc.returncode == 2, proc.stdout
-    assert key in proc.stderr
+    with pytest.raises(ConfigError) as error:
+        Runtime(load_config(cfg))
+    assert error.value.key == key and str(cfg) in str(error.value)
 
+
+async def test_a_next_link_to_another_server_is_not_followed(
+    server: HTTPServer, config_writer: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bearer token must never travel to a server the config did not name."""
+    monkeypatch.setenv("MSSS_TOKEN", "s3cret-token")
+    body = {"items": bulletin_records()[:5], "next": "http://198.51.100.7/steal?page=2"}
+    server.expect_request("/items").respond_with_json(body)
+    cfg = config_writer(
+        [
+            rest(
+                server.url_for("/items"),
+                token_env="MSSS_TOKEN",
+                items_path="items",
+                pagination={"mode": "next"},
+            )
+        ]
+    )
+    runtime = Runtime(load_config(cfg))
+    await runtime.cycle()
+    state = runtime.states["省平台"]
+    assert state.ok is False and "198.51.100.7" in state.error
+    assert len(server.log) == 1
+
+
+def private_ca(folder: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a server certificate for 127.0.0.1 signed by it (PEM files)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def cert(subject: str, key: Any, issuer: Any, issuer_key: Any, ca: bool) -> Any:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            builder = builder.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            )
+        else:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "专班测试 CA")])
+    ca_cert = cert("专班测试 CA", ca_key, ca_name, ca_key, ca=True)
+    server_cert = cert("127.0.0.1", server_key, ca_name, ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca_cert.public_bytes(pem))
+    paths[1].write_bytes(server_cert.public_bytes(pem))
+    paths[2].write_bytes(
+        server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return paths
+
+
+async def test_tls_is_verified_and_a_private_ca_can_be_named(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
+    import ssl
+
+    ca, cert, key = private_ca(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    tls = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    tls.start()
+    try:
+        tls.expect_request("/items").respond_with_json(bulletin_records())
+        url = tls.url_for("/items")
+        assert url.startswith("https://127.0.0.1:")
+
+        runtime = Runtime(load_config(config_writer([rest(url)])))
+        await runtime.cycle()
+        state = runtime.states["省平台"]
+        assert state.ok is False and url in state.error and "证书" in state.error
+
+        runtime = Runtime(load_config(config_writer([rest(url, verify=ca.name)])))
+        snap = await runtime.cycle()
+        assert runtime.states["省平台"].ok, runtime.states["省平台"].error
+        assert snap.by_status == SAMPLE_COUNTS
+    finally:
+        tls.clear()
+        tls.stop()

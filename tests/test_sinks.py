@@ -19,9 +19,9 @@ import pytest
 from conftest import SAMPLE_CSV, sample_rows, toml_value, write_csv
 from pytest_httpserver import HTTPServer
 
-from dashboard.alerting import SinkStatus
 from dashboard.config import load_config
 from dashboard.runtime import Runtime, Snapshot
+from dashboard.sinks import SinkStatus
 
 SECRET = "SECtest0123456789abcdef+/="
 TOKEN = "tok-9f8e7d6c5b4a"
@@ -71,11 +71,18 @@ def assert_readable(text: str) -> None:
 async def test_wecom_robot_gets_a_markdown_message_with_its_key(
     httpserver: HTTPServer, config_writer: Callable[..., Path], robot_env: None
 ) -> None:
-    httpserver.expect_request("/cgi-bin/webhook/send", method="POST").respond_with_json({"errcode": 0, "errmsg": "ok"})
+    httpserver.expect_request("/cgi-bin/webhook/send", method="POST").respond_with_json(
+        {"errcode": 0, "errmsg": "ok"}
+    )
     cfg = config_writer(
         [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
-        extra=sinks_toml({"type": "wecom", "url": httpserver.url_for("/cgi-bin/webhook/send"),
-                          "key_env": "TEST_ROBOT_TOKEN"}),
+        extra=sinks_toml(
+            {
+                "type": "wecom",
+                "url": httpserver.url_for("/cgi-bin/webhook/send"),
+                "key_env": "TEST_ROBOT_TOKEN",
+            }
+        ),
     )
     snap, sinks = await run_once(cfg)
     assert [e.key for e in snap.fired] == ["severe:45"]
@@ -94,8 +101,14 @@ async def test_dingtalk_request_carries_a_timestamp_and_sign_that_verify(
     httpserver.expect_request("/robot/send", method="POST").respond_with_json({"errcode": 0, "errmsg": "ok"})
     cfg = config_writer(
         [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
-        extra=sinks_toml({"type": "dingtalk", "url": httpserver.url_for("/robot/send"),
-                          "token_env": "TEST_ROBOT_TOKEN", "secret_env": "TEST_ROBOT_SECRET"}),
+        extra=sinks_toml(
+            {
+                "type": "dingtalk",
+                "url": httpserver.url_for("/robot/send"),
+                "token_env": "TEST_ROBOT_TOKEN",
+                "secret_env": "TEST_ROBOT_SECRET",
+            }
+        ),
     )
     await run_once(cfg)
     [(query, body)] = posts(httpserver)
@@ -119,14 +132,22 @@ async def test_feishu_body_carries_a_timestamp_and_sign_that_verify(
     )
     cfg = config_writer(
         [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
-        extra=sinks_toml({"type": "feishu", "url": httpserver.url_for("/open-apis/bot/v2/hook/"),
-                          "token_env": "TEST_ROBOT_TOKEN", "secret_env": "TEST_ROBOT_SECRET"}),
+        extra=sinks_toml(
+            {
+                "type": "feishu",
+                "url": httpserver.url_for("/open-apis/bot/v2/hook/"),
+                "token_env": "TEST_ROBOT_TOKEN",
+                "secret_env": "TEST_ROBOT_SECRET",
+            }
+        ),
     )
     _snap, sinks = await run_once(cfg)
     [(_query, body)] = posts(httpserver)
     timestamp = str(body["timestamp"])
     assert timestamp.isdigit() and len(timestamp) == 10  # seconds
-    expected = base64.b64encode(hmac.new(f"{timestamp}\n{SECRET}".encode(), b"", hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(f"{timestamp}\n{SECRET}".encode(), b"", hashlib.sha256).digest()
+    ).decode()
     assert body["sign"] == expected
     assert body["msg_type"] == "interactive"
     card = body["card"]
@@ -138,17 +159,23 @@ async def test_feishu_body_carries_a_timestamp_and_sign_that_verify(
 async def test_generic_webhook_posts_the_event_with_a_bearer_token(
     httpserver: HTTPServer, config_writer: Callable[..., Path], robot_env: None
 ) -> None:
-    httpserver.expect_request("/hook", method="POST", headers={"Authorization": f"Bearer {TOKEN}"}).respond_with_data(
-        "", status=204
-    )
+    httpserver.expect_request(
+        "/hook", method="POST", headers={"Authorization": f"Bearer {TOKEN}"}
+    ).respond_with_data("", status=204)
     cfg = config_writer(
         [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
-        extra=sinks_toml({"type": "webhook", "url": httpserver.url_for("/hook"), "token_env": "TEST_ROBOT_TOKEN"}),
+        extra=sinks_toml(
+            {"type": "webhook", "url": httpserver.url_for("/hook"), "token_env": "TEST_ROBOT_TOKEN"}
+        ),
     )
     await run_once(cfg)
     [(_query, body)] = posts(httpserver)
     assert (body["key"], body["rule"], body["item_id"], body["severity"], body["kind"]) == (
-        "severe:45", "severe", "45", "critical", "fired"
+        "severe:45",
+        "severe",
+        "45",
+        "critical",
+        "fired",
     )
     assert body["figures"] == {"ratio": 0.32, "expected": 0.75, "gap": 0.43}
     assert_readable(str(body["text"]))
@@ -157,13 +184,22 @@ async def test_generic_webhook_posts_the_event_with_a_bearer_token(
 async def test_rate_limit_and_server_errors_are_retried_within_the_run(
     httpserver: HTTPServer, config_writer: Callable[..., Path], robot_env: None
 ) -> None:
-    httpserver.expect_oneshot_request("/robot/send").respond_with_json({"errcode": 130101, "errmsg": "send too fast"})
+    httpserver.expect_oneshot_request("/robot/send").respond_with_json(
+        {"errcode": 130101, "errmsg": "send too fast"}
+    )
     httpserver.expect_oneshot_request("/robot/send").respond_with_data("busy", status=503)
     httpserver.expect_request("/robot/send").respond_with_json({"errcode": 0, "errmsg": "ok"})
     cfg = config_writer(
         [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
-        extra=sinks_toml({"type": "dingtalk", "url": httpserver.url_for("/robot/send"),
-                          "token_env": "TEST_ROBOT_TOKEN", "retries": 3, "backoff": "0s"}),
+        extra=sinks_toml(
+            {
+                "type": "dingtalk",
+                "url": httpserver.url_for("/robot/send"),
+                "token_env": "TEST_ROBOT_TOKEN",
+                "retries": 3,
+                "backoff": "0s",
+            }
+        ),
     )
     _snap, sinks = await run_once(cfg)
     assert len(httpserver.log) == 3
@@ -180,15 +216,25 @@ async def test_a_permanent_robot_error_keeps_the_event_and_does_not_hammer(
     )
     cfg = config_writer(
         [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
-        extra=sinks_toml({"name": "专班群", "type": "dingtalk", "url": httpserver.url_for("/robot/send"),
-                          "token_env": "TEST_ROBOT_TOKEN", "secret_env": "TEST_ROBOT_SECRET",
-                          "retries": 3, "backoff": "0s"}),
+        extra=sinks_toml(
+            {
+                "name": "专班群",
+                "type": "dingtalk",
+                "url": httpserver.url_for("/robot/send"),
+                "token_env": "TEST_ROBOT_TOKEN",
+                "secret_env": "TEST_ROBOT_SECRET",
+                "retries": 3,
+                "backoff": "0s",
+            }
+        ),
     )
     _snap, sinks = await run_once(cfg)
     assert len(httpserver.log) == 1  # permanent: not retried
     [status] = sinks
     assert (status.name, status.type, status.pending, status.permanent) == ("专班群", "dingtalk", 1, True)
-    assert "310000" in status.last_error and TOKEN not in status.last_error and SECRET not in status.last_error
+    assert (
+        "310000" in status.last_error and TOKEN not in status.last_error and SECRET not in status.last_error
+    )
     assert status.next_attempt is not None
     snap, sinks = await run_once(cfg)  # the next run leaves the robot alone
     assert snap.fired == [] and len(httpserver.log) == 1
@@ -198,8 +244,16 @@ async def test_a_permanent_robot_error_keeps_the_event_and_does_not_hammer(
     httpserver.expect_request("/robot/send").respond_with_json({"errcode": 0, "errmsg": "ok"})
     config_writer(
         [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
-        extra=sinks_toml({"name": "专班群", "type": "dingtalk", "url": httpserver.url_for("/robot/send"),
-                          "token_env": "TEST_ROBOT_TOKEN", "secret_env": "TEST_ROBOT_SECRET", "keyword": "预警"}),
+        extra=sinks_toml(
+            {
+                "name": "专班群",
+                "type": "dingtalk",
+                "url": httpserver.url_for("/robot/send"),
+                "token_env": "TEST_ROBOT_TOKEN",
+                "secret_env": "TEST_ROBOT_SECRET",
+                "keyword": "预警",
+            }
+        ),
     )
     _snap, sinks = await run_once(cfg)
     assert len(httpserver.log) == 2 and sinks[0].pending == 0 and not sinks[0].last_error
@@ -249,7 +303,10 @@ async def test_server_down_for_two_runs_then_up_gets_every_event_once_in_order(
 
     bulletin(tmp_path, **{"45": "80.0%", "44": "40.0%"})
     snap, sinks = await run_once(cfg)  # still down
-    assert [(e.kind, e.key) for e in [*snap.fired, *snap.resolved]] == [("fired", "severe:44"), ("resolved", "severe:45")]
+    assert [(e.kind, e.key) for e in [*snap.fired, *snap.resolved]] == [
+        ("fired", "severe:44"),
+        ("resolved", "severe:45"),
+    ]
     assert sinks[1].pending == 3
 
     server = HTTPServer(host="127.0.0.1", port=port)
@@ -265,13 +322,17 @@ async def test_server_down_for_two_runs_then_up_gets_every_event_once_in_order(
         server.stop()
     written = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
     assert [(e["kind"], e["key"]) for e in written] == [
-        ("fired", "severe:45"), ("fired", "severe:44"), ("resolved", "severe:45"),
+        ("fired", "severe:45"),
+        ("fired", "severe:44"),
+        ("resolved", "severe:45"),
     ]
     assert [e["id"] for e in received] == [e["id"] for e in written]
     assert all(s.pending == 0 and not s.last_error for s in sinks)
 
 
-async def test_csv_sink_writes_excel_friendly_rows(tmp_path: Path, config_writer: Callable[..., Path]) -> None:
+async def test_csv_sink_writes_excel_friendly_rows(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
     out = tmp_path / "alerts.csv"
     cfg = config_writer(
         [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
@@ -289,7 +350,9 @@ async def test_csv_sink_writes_excel_friendly_rows(tmp_path: Path, config_writer
     assert row["级别 severity"] == "严重" and row["类型 kind"] == "预警"
 
 
-def test_unknown_sink_type_and_key_are_config_errors(tmp_path: Path, config_writer: Callable[..., Path]) -> None:
+def test_unknown_sink_type_and_key_are_config_errors(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
     from dashboard.contracts import ConfigError
 
     for sink, key, hint in (
@@ -301,3 +364,58 @@ def test_unknown_sink_type_and_key_are_config_errors(tmp_path: Path, config_writ
         with pytest.raises(ConfigError) as info:
             Runtime(load_config(cfg))
         assert info.value.key == key and hint in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("sink_type", "path", "reply", "code"),
+    [
+        ("wecom", "/cgi-bin/webhook/send", {"errcode": 93000, "errmsg": "invalid webhook url"}, "93000"),
+        ("feishu", f"/open-apis/bot/v2/hook/{TOKEN}", {"code": 19021, "msg": "sign match fail"}, "19021"),
+    ],
+)
+async def test_robot_key_and_signature_errors_are_permanent(
+    httpserver: HTTPServer,
+    config_writer: Callable[..., Path],
+    robot_env: None,
+    sink_type: str,
+    path: str,
+    reply: dict[str, object],
+    code: str,
+) -> None:
+    httpserver.expect_request(path).respond_with_json(reply)
+    key = {"wecom": "key_env", "feishu": "token_env"}[sink_type]
+    base = path.removesuffix(TOKEN)
+    cfg = config_writer(
+        [{"name": "s", "type": "csv", "path": str(SAMPLE_CSV)}],
+        extra=sinks_toml(
+            {"type": sink_type, "url": httpserver.url_for(base), key: "TEST_ROBOT_TOKEN", "backoff": "0s"}
+        ),
+    )
+    _snap, sinks = await run_once(cfg)
+    assert len(httpserver.log) == 1
+    assert sinks[0].pending == 1 and sinks[0].permanent and code in sinks[0].last_error
+
+
+async def test_the_robot_quota_holds_the_rest_for_the_next_run(
+    httpserver: HTTPServer, tmp_path: Path, config_writer: Callable[..., Path], robot_env: None
+) -> None:
+    httpserver.expect_request("/robot/send").respond_with_json({"errcode": 0, "errmsg": "ok"})
+    three_severe = bulletin(tmp_path, **{"43": "10.0%", "44": "20.0%"})
+    cfg = config_writer(
+        [{"name": "s", "type": "csv", "path": str(three_severe)}],
+        extra=sinks_toml(
+            {
+                "type": "dingtalk",
+                "url": httpserver.url_for("/robot/send"),
+                "token_env": "TEST_ROBOT_TOKEN",
+                "rate_per_minute": 2,
+            }
+        ),
+    )
+    snap, sinks = await run_once(cfg)
+    assert len(snap.fired) == 3 and len(httpserver.log) == 2
+    assert sinks[0].pending == 1 and "每分钟" in sinks[0].last_error
+    _snap, sinks = await run_once(cfg)  # a new run (a new minute's quota in a new process)
+    assert len(httpserver.log) == 3 and sinks[0].pending == 0
+    keys = [json.loads(req.get_data())["markdown"]["text"] for req, _ in httpserver.log]
+    assert ["[43]" in keys[0], "[44]" in keys[1], "[45]" in keys[2]] == [True, True, True]

@@ -222,7 +222,7 @@ async def test_alerts_screen_acknowledge_and_silence_from_the_keyboard() -> None
         assert row[0] == "未处理" and row[3] == SEVERE_NAME and row[4] == "公安局交警大队"
         await pilot.press("a")
         assert str(table.get_row_at(0)[0]) == "已确认"
-        assert app.open_alert_count() == 0
+        assert app.open_alert_count() == 0 and "未处理预警" not in static_text(app, "#status-bar")
         await pilot.press("m")
         assert str(table.get_row_at(0)[0]) == "已静默"
         await pilot.press("1")  # only open ones: none left
@@ -230,6 +230,8 @@ async def test_alerts_screen_acknowledge_and_silence_from_the_keyboard() -> None
         await pilot.press("0")
         await pilot.press("enter")  # the alert's item
         assert isinstance(app.screen, ItemDetailScreen) and app.screen.item_id == "45"
+        await pilot.press("escape", "o")  # the overview's alert card follows
+        assert app.screen.query_one("#card-alerts", Digits).value == "0"
 
 
 async def test_refresh_keeps_cursor_and_scroll() -> None:
@@ -363,3 +365,39 @@ async def test_enter_in_an_empty_filter_box_just_returns_to_the_table() -> None:
         assert app.screen.query_one("#filter", Input).has_focus
         await pilot.press("escape")
         assert items(app).has_focus and items(app).row_count == 45
+
+
+async def test_a_new_alert_rings_and_shows_a_toast() -> None:
+    app = sample_app()
+    toasts: list[tuple[str, str]] = []
+    bells: list[bool] = []
+    notify, bell = app.notify, app.bell
+
+    def spy_notify(message: str, **kwargs: Any) -> None:  # what the user reads
+        toasts.append((str(kwargs.get("title", "")), str(message)))
+        notify(message, **kwargs)
+
+    def spy_bell() -> None:
+        bells.append(True)
+        bell()
+
+    app.notify = spy_notify  # type: ignore[method-assign]
+    app.bell = spy_bell  # type: ignore[method-assign]
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        assert bells == [True]
+        [(_title, message)] = [t for t in toasts if "新预警" in t[0]]
+        assert "公安局交警大队" in message and "32.0%" in message
+        await pilot.press("r")  # the same alert does not fire twice
+        await loaded(app, pilot)
+        assert bells == [True]
+
+
+async def test_export_on_the_lead_units_and_alerts_screens(isolated_state: Path) -> None:
+    app = sample_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("u", "e", "w", "e")
+        await pilot.pause()
+        names_written = sorted(p.name.split("-")[0] for p in (isolated_state / "exports").iterdir())
+        assert names_written == ["alerts", "units"]

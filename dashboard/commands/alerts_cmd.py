@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("alerts", parents=[common], help="列出预警 list alerts and pending deliveries")
     p.add_argument("--json", action="store_true", help="输出一个 JSON 对象 print one JSON object")
     p.add_argument(
-        "--state", choices=STATES, action="append",
+        "--state",
+        choices=STATES,
+        action="append",
         help="只列出该状态（可重复）only this state (repeatable): open | acknowledged | silenced | resolved",
     )
     p.set_defaults(handler=run_alerts)
@@ -63,14 +65,20 @@ def run_alerts(args: argparse.Namespace) -> int:
     records = runtime.alert_records(args.state)
     sinks = runtime.sink_status()
     if args.json:
-        print(json.dumps({
-            "alerts": [record_dict(r, today) for r in records],
-            "sinks": [
-                {"name": s.name, "type": s.type, "pending": s.pending, "error": s.last_error or None}
-                for s in sinks
-            ],
-            "pending_delivery": sum(s.pending for s in sinks),
-        }, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "alerts": [record_dict(r, today) for r in records],
+                    "sinks": [
+                        {"name": s.name, "type": s.type, "pending": s.pending, "error": s.last_error or None}
+                        for s in sinks
+                    ],
+                    "pending_delivery": sum(s.pending for s in sinks),
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     if not records:
         print("没有预警 no alerts")
@@ -82,7 +90,10 @@ def run_alerts(args: argparse.Namespace) -> int:
         print(f"{STATE_LABELS[state]}{until}  {severity}  {r.key}  {when:%Y-%m-%d %H:%M}  {r.message}")
     for s in sinks:
         if s.pending or s.last_error:
-            print(f"推送 {s.name} ({s.type}): 待发 pending {s.pending}" + (f"  ✗ {s.last_error}" if s.last_error else ""))
+            print(
+                f"推送 {s.name} ({s.type}): 待发 pending {s.pending}"
+                + (f"  ✗ {s.last_error}" if s.last_error else "")
+            )
     return 0
 
 

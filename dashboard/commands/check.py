@@ -19,13 +19,22 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("check", parents=[common], help="载入全部数据源一次并汇总 load once and summarise")
     p.add_argument("--as-of", metavar="YYYY-MM-DD", help="数据截止日期 as-of date")
     p.add_argument("--json", action="store_true", help="输出一个 JSON 对象 print one JSON object")
+    p.add_argument(
+        "--no-alerts",
+        action="store_true",
+        help="不评估、不推送预警 (what-if run); 与配置不同的 --as-of 也不推送",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    _config, runtime = open_runtime(args)
-    snap = asyncio.run(runtime.cycle())
+    config, runtime = open_runtime(args)
+    # Looking at another date is a what-if: it must not resolve or fire today's alerts.
+    what_if = runtime.as_of_override is not None and config.as_of not in (None, runtime.as_of_override)
+    alerts = not (getattr(args, "no_alerts", False) or what_if)
+    snap = asyncio.run(runtime.cycle(alerts=alerts))
     report = build_report(runtime, snap)
+    report["alerts"]["evaluated"] = alerts
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -71,18 +80,15 @@ def build_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
 
 
 def alert_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
-    """This run's alert events and how many still wait in the sinks' outboxes."""
-
-    def event(e: AlertEvent) -> dict[str, Any]:
-        d = e.to_dict()
-        return {"key": d["key"], "rule": d["rule"], "item_id": d["item_id"], "severity": d["severity"],
-                "message": d["message"], "kind": d["kind"], "id": d["id"], "at": d["at"],
-                "item_name": d["item_name"], "unit": d["unit"], "figures": d["figures"]}
-
+    """This run's alert events (each key, rule, item_id, severity, message, kind,
+    figures, ...) and how many still wait in the sinks' outboxes."""
+    events: list[AlertEvent] = [*snap.fired, *snap.resolved]
     return {
-        "fired": [event(e) for e in snap.fired],
-        "resolved": [event(e) for e in snap.resolved],
+        "fired": [e.to_dict() for e in events if e.kind != "resolved"],
+        "resolved": [e.to_dict() for e in events if e.kind == "resolved"],
         "pending_delivery": runtime.alerts.pending_count(),
+        "rule_errors": dict(runtime.alerts.rule_errors),  # plugin rules that raised, by name
+        "error": runtime.alert_error or None,  # the store could not be read or written
         "sinks": [
             {"name": s.name, "type": s.type, "pending": s.pending, "error": s.last_error or None}
             for s in runtime.sink_status()
@@ -117,7 +123,9 @@ def render_text(report: dict[str, Any]) -> str:
                 f" / 序时 {format_percent(b['expected'])}"
             )
     alerts = report.get("alerts")
-    if alerts:
+    if alerts and not alerts.get("evaluated", True):
+        lines.append("预警 alerts: 本次未评估、未推送 not evaluated (--no-alerts, or --as-of another date)")
+    elif alerts:
         lines.append(
             f"预警 alerts: 新触发 fired {len(alerts['fired'])}，解除 resolved {len(alerts['resolved'])}，"
             f"待推送 pending {alerts['pending_delivery']}"

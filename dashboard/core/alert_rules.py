@@ -38,7 +38,9 @@ def _item_condition(rule: str, e: Evaluated, message: str, **extra: object) -> C
 def check_severe(ctx: AlertContext, cfg: RuleConfig) -> Iterator[Condition]:
     for e in ctx.evaluated:
         if e.status is Status.SEVERE:
-            yield _item_condition("severe", e, f"严重滞后：{describe_item(e)}{progress_phrase(item_figures(e))}")
+            yield _item_condition(
+                "severe", e, f"严重滞后：{describe_item(e)}{progress_phrase(item_figures(e))}"
+            )
 
 
 def check_lagging(ctx: AlertContext, cfg: RuleConfig) -> Iterator[Condition]:
@@ -148,29 +150,77 @@ def check_source_stale(ctx: AlertContext, cfg: RuleConfig) -> Iterator[Condition
             subject=s.name,
             message=f"数据源故障或过期：「{s.name}」{why}",
             item_name=s.name,
-            figures={"last_success": s.last_success.isoformat(timespec="seconds") if s.last_success else None},
+            figures={
+                "last_success": s.last_success.isoformat(timespec="seconds") if s.last_success else None
+            },
         )
 
 
 BUILTIN_RULES: tuple[Rule, ...] = (
-    Rule("severe", "严重滞后", check_severe, severity="critical", repeat="1d",
-         description="完成比例低于序时进度的严重滞后线（默认 25 个百分点）"),
-    Rule("lagging", "滞后", check_lagging, severity="warning", repeat="7d",
-         description="完成比例低于序时进度，但未到严重滞后"),
-    Rule("stalled", "进度停滞", check_stalled, severity="warning", repeat="7d",
-         params={"days": 30}, help={"days": "完成比例连续多少天未变（未完成的项目）"},
-         description="未完成的项目完成比例 N 天未变化（依据存储中的历史）"),
-    Rule("missing_update", "月度动态未更新", check_missing_update, severity="warning", repeat="7d",
-         description="省实事在上一个完整月份没有在省平台发布工作动态"),
-    Rule("acceptance_behind", "验收滞后于进度", check_acceptance_behind, severity="info", repeat="7d",
-         params={"points": 10.0}, help={"points": "完成比例超过验收率多少个百分点"},
-         description="完成比例减验收率超过阈值"),
-    Rule("comments_unanswered", "意见建议未回复", check_comments_unanswered, severity="info", repeat="7d",
-         params={"min_unanswered": 1}, help={"min_unanswered": "未回复条数达到多少时预警"},
-         description="群众意见建议有未回复的"),
-    Rule("source_stale", "数据源故障或过期", check_source_stale, severity="warning", repeat="1d",
-         params={"periods": 3}, help={"periods": "连续多少个刷新周期没有成功载入"},
-         description="数据源载入失败，或超过 N 个刷新周期没有成功载入"),
+    Rule(
+        "severe",
+        "严重滞后",
+        check_severe,
+        severity="critical",
+        repeat="1d",
+        description="完成比例低于序时进度的严重滞后线（默认 25 个百分点）",
+    ),
+    Rule(
+        "lagging",
+        "滞后",
+        check_lagging,
+        severity="warning",
+        repeat="7d",
+        description="完成比例低于序时进度，但未到严重滞后",
+    ),
+    Rule(
+        "stalled",
+        "进度停滞",
+        check_stalled,
+        severity="warning",
+        repeat="7d",
+        params={"days": 30},
+        help={"days": "完成比例连续多少天未变（未完成的项目）"},
+        description="未完成的项目完成比例 N 天未变化（依据存储中的历史）",
+    ),
+    Rule(
+        "missing_update",
+        "月度动态未更新",
+        check_missing_update,
+        severity="warning",
+        repeat="7d",
+        description="省实事在上一个完整月份没有在省平台发布工作动态",
+    ),
+    Rule(
+        "acceptance_behind",
+        "验收滞后于进度",
+        check_acceptance_behind,
+        severity="info",
+        repeat="7d",
+        params={"points": 10.0},
+        help={"points": "完成比例超过验收率多少个百分点"},
+        description="完成比例减验收率超过阈值",
+    ),
+    Rule(
+        "comments_unanswered",
+        "意见建议未回复",
+        check_comments_unanswered,
+        severity="info",
+        repeat="7d",
+        params={"min_unanswered": 1},
+        help={"min_unanswered": "未回复条数达到多少时预警"},
+        description="群众意见建议有未回复的",
+    ),
+    Rule(
+        "source_stale",
+        "数据源故障或过期",
+        check_source_stale,
+        severity="warning",
+        repeat="1d",
+        params={"periods": 3},
+        help={"periods": "连续多少个刷新周期没有成功载入"},
+        description="数据源载入失败，或超过 N 个刷新周期没有成功载入",
+    ),
 )
 
 RULE_LABELS: dict[str, str] = {r.name: r.label for r in BUILTIN_RULES}

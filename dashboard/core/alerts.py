@@ -7,6 +7,7 @@ delivers the events; the built-in rules live in `dashboard.core.alert_rules`.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -292,7 +293,9 @@ def step(
         if current.last_sent is None:  # silenced before it was ever sent: this is its first send
             current = replace(current, last_sent=now)
             return current, _event(current, "fired", now, current.message)
-    due = config.repeat is not None and (current.last_sent is None or now - current.last_sent >= config.repeat)
+    due = config.repeat is not None and (
+        current.last_sent is None or now - current.last_sent >= config.repeat
+    )
     if not due:
         return current, None
     current = replace(current, last_sent=now)
@@ -336,14 +339,21 @@ def progress_phrase(figures: Mapping[str, Any]) -> str:
     if expected is not None:
         parts.append(f"序时进度 {format_percent(expected)}")
     if isinstance(gap, (int, float)):
-        parts.append(f"落后 {gap * 100:.1f} 个百分点" if gap > 0 else f"超出 {-gap * 100:.1f} 个百分点")
+        parts.append(gap_phrase(gap))
     return "，".join(parts)
+
+
+def gap_phrase(gap: float) -> str:
+    """落后 43.0 个百分点 (gap = expected - ratio), or 超出 when ahead."""
+    return f"落后 {gap * 100:.1f} 个百分点" if gap > 0 else f"超出 {-gap * 100:.1f} 个百分点"
 
 
 def event_title(event: AlertEvent, label: str = "") -> str:
     """A short title for robots: 【严重】严重滞后 · 公安局交警大队."""
     what = label or event.rule
-    head = f"【{SEVERITY_LABELS.get(event.severity, event.severity)}】{KIND_LABELS.get(event.kind, '')}·{what}"
+    head = (
+        f"【{SEVERITY_LABELS.get(event.severity, event.severity)}】{KIND_LABELS.get(event.kind, '')}·{what}"
+    )
     return f"{head} · {event.unit}" if event.unit else head
 
 
@@ -363,8 +373,7 @@ def event_markdown(event: AlertEvent, label: str = "", *, heading: bool = True, 
         lines.append(f"**序时进度**：{format_percent(figures.get('expected'))}")
         gap = figures.get("gap")
         if isinstance(gap, (int, float)):
-            behind = f"落后 {gap * 100:.1f} 个百分点" if gap > 0 else f"超出 {-gap * 100:.1f} 个百分点"
-            lines.append(f"**差距**：{behind}")
+            lines.append(f"**差距**：{gap_phrase(gap)}")
     lines.append(f"> {event.message}")
     footer = f"{event.at:%Y-%m-%d %H:%M} · {event.key}"
     lines.append(f'<{footer_tag} color="comment">{footer}</{footer_tag}>' if footer_tag else footer)
@@ -374,8 +383,6 @@ def event_markdown(event: AlertEvent, label: str = "", *, heading: bool = True, 
 def last_full_month(as_of: date) -> tuple[int, int]:
     """(year, month) of the last month completed by the end of `as_of`: September
     on 30 Sep, August on 29 Sep."""
-    import calendar
-
     if as_of.day == calendar.monthrange(as_of.year, as_of.month)[1]:
         return as_of.year, as_of.month
     first = as_of.replace(day=1) - timedelta(days=1)

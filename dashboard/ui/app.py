@@ -37,15 +37,6 @@ from dashboard.ui.theme import ALIASES, DARK, LIGHT, THEMES
 from dashboard.ui.widgets.item_table import COLUMNS, ratio_bar, row_cells  # noqa: F401  (public helpers)
 from dashboard.ui.widgets.table import VirtualTable
 
-MODE_TITLES = {
-    "overview": "总览 Overview",
-    "units": "牵头单位 Lead units",
-    "behind": "滞后项目 Behind",
-    "projects": "码上通项目 Projects",
-    "sources": "数据源 Sources",
-    "alerts": "预警 Alerts",
-}
-
 
 class DashboardApp(App[None]):
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
@@ -90,6 +81,7 @@ class DashboardApp(App[None]):
         self.kiosk = config.ui.kiosk
         self.rotation = KioskRotation()
         self.refreshed_at: datetime | None = None
+        self.open_alerts: int | None = None  # as of the last `show`
         self._kiosk_timer: Timer | None = None
         # Each source refreshes on its own timer and when its file changes.
         self.scheduler = Scheduler(runtime, on_refresh=self._source_refreshed)
@@ -141,9 +133,8 @@ class DashboardApp(App[None]):
     def show(self, snap: Snapshot) -> None:
         """The one way new data reaches the UI: every screen updates in place."""
         self.refreshed_at = self.now()
+        self.update_alert_count()
         self.snapshot = snap
-        count = self.open_alert_count()
-        self.sub_title = f"未处理预警 {count}" if count else ""
         fired = list(snap.fired or [])
         if fired:
             self.bell()
@@ -161,6 +152,11 @@ class DashboardApp(App[None]):
     def alert_records(self, states: Iterable[str] | None = None) -> list[Any]:
         records = getattr(self.runtime, "alert_records", None)
         return list(records(states)) if records else []
+
+    def update_alert_count(self) -> None:
+        """Read the open-alert count once (the header and every screen show it)."""
+        self.open_alerts = self.open_alert_count()
+        self.sub_title = f"未处理预警 {self.open_alerts}" if self.open_alerts else ""
 
     def open_alert_count(self) -> int | None:
         count = getattr(self.runtime, "open_alert_count", None)

@@ -10,6 +10,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Static
 
+from dashboard.core.alert_rules import rule_label
+from dashboard.core.alerts import SEVERITY_LABELS
 from dashboard.runtime import Snapshot
 from dashboard.ui.screens.base import DataScreen, describe_filter
 from dashboard.ui.widgets.item_table import StatusTable
@@ -17,6 +19,7 @@ from dashboard.ui.widgets.status_bar import StatusBar
 from dashboard.ui.widgets.table import Column, VirtualTable
 from dashboard.views import TableView
 
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 STATES = {"open": "未处理", "acknowledged": "已确认", "silenced": "已静默", "resolved": "已解除"}
 STATE_KEYS = {"1": "open", "2": "acknowledged", "3": "silenced", "4": "resolved"}
 STATE_RANK = {s: i for i, s in enumerate(STATES)}
@@ -34,7 +37,8 @@ def _when(value: Any) -> str:
 def alert_class(record: Any) -> str:
     from dashboard.views import alert_status
 
-    return f"status--{alert_status(record).value}"
+    status = alert_status(record)
+    return f"status--{status.value}" if status is not None else "status--on_track"
 
 
 ALERT_COLUMNS: list[Column[Any]] = [
@@ -45,8 +49,15 @@ ALERT_COLUMNS: list[Column[Any]] = [
         min_width=6,
         max_width=6,
     ),
-    Column("级别", lambda r: str(r.severity), min_width=6, max_width=10, priority=3),
-    Column("规则", lambda r: str(r.rule), min_width=8, max_width=16, priority=2),
+    Column(
+        "级别",
+        lambda r: SEVERITY_LABELS.get(str(r.severity), str(r.severity)),
+        sort_key=lambda r: SEVERITY_RANK.get(str(r.severity), 9),
+        min_width=4,
+        max_width=8,
+        priority=3,
+    ),
+    Column("规则", lambda r: rule_label(str(r.rule)), min_width=8, max_width=16, priority=2),
     Column("项目名称", lambda r: str(r.item_name), min_width=12, max_width=40, priority=1),
     Column("牵头单位", lambda r: str(r.unit), min_width=8, max_width=16, priority=1),
     Column("内容 message", lambda r: str(r.message), min_width=16, max_width=90, flex=True),
@@ -99,9 +110,12 @@ class AlertsScreen(DataScreen):
         self.reload_records()
 
     def reload_records(self) -> None:
+        self.dash.update_alert_count()
         records = sorted(self.dash.alert_records(), key=lambda r: STATE_RANK.get(r.state, 9))
         self.table.set_rows(records)
         self._update_note()
+        if self.dash.snapshot is not None:
+            self.show_status(self.dash.snapshot)
 
     def _update_note(self) -> None:
         counts: dict[str, int] = {}

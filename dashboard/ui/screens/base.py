@@ -47,14 +47,22 @@ class DataScreen(Screen[None]):
             return
         self._pending = None
         self.show_snapshot(snap)
+        self.show_status(snap)
+
+    def show_status(self, snap: Snapshot) -> None:
+        """The status bar: sources, open alerts and the last refresh time."""
         for bar in self.query(StatusBar):
-            bar.show(
-                snap.sources, self.dash.refreshed_text(snap), self.dash.now(), self.dash.open_alert_count()
-            )
+            bar.show(snap.sources, self.dash.refreshed_text(snap), self.dash.now(), self.dash.open_alerts)
 
     def on_screen_resume(self) -> None:
         if self._pending is not None:
             self._snapshot_changed(self._pending)
+        elif self.dash.snapshot is not None:  # counts may have changed (an alert acknowledged)
+            self.show_counts(self.dash.snapshot)
+            self.show_status(self.dash.snapshot)
+
+    def show_counts(self, snap: Snapshot) -> None:
+        """Update headline figures only (cheap); screens with a headline override it."""
 
     def show_snapshot(self, snap: Snapshot) -> None:
         """Update the widgets in place (cursor and scroll kept by the tables)."""

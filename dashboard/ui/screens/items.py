@@ -152,11 +152,12 @@ class OverviewScreen(ItemsScreen):
         yield from self.compose_table()
 
     def show_snapshot(self, snap: Snapshot) -> None:
-        stale = bool(stale_sources(snap.sources, self.dash.now()))
-        self.query_one(Headline).show(
-            snap, self.dash.open_alert_count(), self.dash.refreshed_text(snap), stale
-        )
+        self.show_counts(snap)
         super().show_snapshot(snap)
+
+    def show_counts(self, snap: Snapshot) -> None:
+        stale = bool(stale_sources(snap.sources, self.dash.now()))
+        self.query_one(Headline).show(snap, self.dash.open_alerts, self.dash.refreshed_text(snap), stale)
 
 
 class ItemListScreen(ItemsScreen):

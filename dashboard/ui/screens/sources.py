@@ -15,8 +15,8 @@ from dashboard.ui.screens.base import DataScreen
 from dashboard.ui.widgets.item_table import StatusTable
 from dashboard.ui.widgets.status_bar import StatusBar, age_text, is_stale
 from dashboard.ui.widgets.table import Column
+from dashboard.views import Cell, TableView
 from dashboard.views import Column as ViewColumn
-from dashboard.views import TableView
 
 
 def _time(value: datetime | None) -> str:
@@ -111,7 +111,7 @@ class SourcesScreen(DataScreen):
     def export_view(self) -> TableView:
         now = self.dash.now()
         columns = [ViewColumn(c.label) for c in self.table.columns]
-        rows = [[c.text(s) for c in self.table.columns] for s in self.table.view_rows]
+        rows: list[list[Cell]] = [[c.text(s) for c in self.table.columns] for s in self.table.view_rows]
         return TableView("sources", self.VIEW_TITLE, columns, rows, notes=[f"导出于 {now:%Y-%m-%d %H:%M}"])
 
 

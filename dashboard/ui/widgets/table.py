@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from dataclasses import replace
+from typing import Any, ClassVar, Generic
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
@@ -28,42 +27,12 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-T = TypeVar("T")
+from dashboard.ui.widgets.columns import Column, T, fit, needed_width
+
+__all__ = ["Column", "VirtualTable", "fit"]
 
 SAMPLE_SIZE = 300  # rows measured to size columns; wider cells widen on demand
 STRIP_CACHE_SIZE = 2000
-
-
-def fit(text: str, width: int, align: Literal["left", "right"] = "left") -> str:
-    """`text` padded or cut (with an ellipsis) to exactly `width` terminal cells."""
-    length = cell_len(text)
-    if length > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
-    pad = " " * (width - length)
-    return pad + text if align == "right" else text + pad
-
-
-@dataclass(slots=True)
-class Column(Generic[T]):
-    """One column: how to show a row's cell, and how to sort by it."""
-
-    label: str
-    text: Callable[[T], str]
-    sort_key: Callable[[T], Any] | None = None  # default: the text; must never return None
-    min_width: int = 4
-    max_width: int = 40
-    align: Literal["left", "right"] = "left"
-    flex: bool = False  # takes the width left over by the others
-    priority: int = 0  # when the screen is narrow, higher numbers are hidden first
-    # Custom cell painter (e.g. a progress bar): (row, width, style) -> segments of `width` cells.
-    paint: Callable[[T, int, Style], list[Segment]] | None = None
-    width: int = field(default=0)  # current width, measured from rows
-
-    def __post_init__(self) -> None:
-        self.width = max(self.width, self.min_width)
-
-    def key(self, row: T) -> Any:
-        return self.sort_key(row) if self.sort_key else self.text(row)
 
 
 class VirtualTable(ScrollView, Generic[T], can_focus=True):
@@ -317,17 +286,19 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         return sum(w for _, w in self._layout) + max(0, len(self._layout) - 1)
 
     def _ensure_layout(self) -> None:
-        width = self.scrollable_content_region.width or self.size.width
+        # Always leave room for the vertical scrollbar, so its arrival never forces a
+        # horizontal one (and the layout does not depend on when it appeared).
+        width = max(1, self.size.width - self.styles.scrollbar_size_vertical)
         if width == self._layout_width and self._layout:
             return
         self._layout_width = width
         shown = list(self.columns)
-        while len(shown) > 1 and _needed(shown) > width:
+        while len(shown) > 1 and needed_width(shown) > width:
             drop = max(shown, key=lambda c: c.priority)
             if drop.priority == 0:
                 break
             shown.remove(drop)
-        spare = width - _needed(shown)
+        spare = width - needed_width(shown)
         # The flex column shrinks to its minimum before any column is hidden, and takes what is left.
         self._layout = [(c, c.min_width + max(0, spare) if c.flex else c.width) for c in shown]
         self._strips.clear()
@@ -489,7 +460,3 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
                 return self.columns.index(col)
             left += w + 1
         return None
-
-
-def _needed(columns: Sequence[Column[Any]]) -> int:
-    return sum(c.min_width if c.flex else c.width for c in columns) + max(0, len(columns) - 1)

@@ -1,0 +1,188 @@
+"""The alert tables of the SQLite store (alert state, events, the per-sink outbox,
+each sink's delivery state) with their row mapping; the delivery lock; and the
+history query the `stalled` rule needs. The decisions are `dashboard.alerting`'s."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from dashboard.core.alerts import AlertEvent, AlertRecord
+from dashboard.core.items import Evaluated, Status
+from dashboard.sinks import SinkSpec
+from dashboard.store import Store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alert_state (
+    key TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    item_name TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    state TEXT NOT NULL,
+    message TEXT NOT NULL,
+    figures TEXT NOT NULL,
+    first_fired TEXT NOT NULL,
+    last_sent TEXT,
+    resolved_at TEXT,
+    silenced_until TEXT,
+    acknowledged_at TEXT
+);
+CREATE INDEX IF NOT EXISTS alert_state_by_state ON alert_state(state);
+CREATE TABLE IF NOT EXISTS alert_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    sink TEXT NOT NULL,
+    seq INTEGER NOT NULL REFERENCES alert_events(seq),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (sink, seq)
+);
+CREATE TABLE IF NOT EXISTS alert_sinks (
+    name TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    last_error TEXT,
+    last_error_at TEXT,
+    last_ok_at TEXT,
+    next_attempt TEXT,
+    permanent INTEGER NOT NULL DEFAULT 0,
+    fingerprint TEXT
+);
+"""
+
+
+def ts(value: datetime | date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def record_from_row(row: Mapping[str, Any]) -> AlertRecord:
+    return AlertRecord(
+        key=row["key"],
+        rule=row["rule"],
+        item_id=row["item_id"],
+        item_name=row["item_name"],
+        unit=row["unit"],
+        severity=row["severity"],
+        state=row["state"],
+        message=row["message"],
+        first_fired=datetime.fromisoformat(row["first_fired"]),
+        last_sent=dt(row["last_sent"]),
+        resolved_at=dt(row["resolved_at"]),
+        silenced_until=date.fromisoformat(row["silenced_until"]) if row["silenced_until"] else None,
+        figures=json.loads(row["figures"]),
+        acknowledged_at=dt(row["acknowledged_at"]),
+    )
+
+
+@contextmanager
+def delivery_lock(store_path: Path) -> Iterator[bool]:
+    """An OS lock next to the store, held while delivering: two processes never send
+    the same outbox at once. The OS drops it when its holder dies, so a crash never
+    blocks the next run. Yields False when another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): at-least-once still holds
+        yield True
+        return
+    if str(store_path) == ":memory:":
+        yield True
+        return
+    lock_path = store_path.with_name(store_path.name + ".deliver.lock")
+    with lock_path.open("a") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+# -- the engine --------------------------------------------------------------------------
+
+
+def stalled_history(store: Store, evaluated: Sequence[Evaluated]) -> dict[str, list[tuple[date, float]]]:
+    """Item id → [(date its figures last changed, ratio)] from the store's history
+    (`item_latest`), for the items not done: what the pure `stalled` rule needs. Only
+    items whose ratio is the one last recorded count; the others changed since."""
+    with store.lock:
+        cur = store.conn.cursor()
+        cur.row_factory = None  # plain tuples: 100,000 rows
+        rows = cur.execute("SELECT item_id, at, ratio FROM item_latest").fetchall()
+    latest = {r[0]: (r[1], r[2]) for r in rows}
+    history: dict[str, list[tuple[date, float]]] = {}
+    days: dict[str, date] = {}  # most rows share a few fetch times: parse each once
+    for item in (e.item for e in evaluated if e.status is not Status.DONE):
+        found = latest.get(item.id)
+        if found is None or item.ratio is None or found[1] is None or abs(found[1] - item.ratio) > 1e-9:
+            continue
+        day = days.get(found[0])
+        if day is None:
+            day = days[found[0]] = date.fromisoformat(found[0][:10])
+        history[item.id] = [(day, item.ratio)]
+    return history
+
+
+def save_record(conn: Any, r: AlertRecord) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO alert_state (key, rule, item_id, item_name, unit, severity, state, message, "
+        "figures, first_fired, last_sent, resolved_at, silenced_until, acknowledged_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            r.key,
+            r.rule,
+            r.item_id,
+            r.item_name,
+            r.unit,
+            r.severity,
+            r.state,
+            r.message,
+            json.dumps(dict(r.figures), ensure_ascii=False),
+            ts(r.first_fired),
+            ts(r.last_sent),
+            ts(r.resolved_at),
+            ts(r.silenced_until),
+            ts(r.acknowledged_at),
+        ),
+    )
+
+
+def queue_event(conn: Any, event: AlertEvent, sinks: Sequence[str]) -> None:
+    cur = conn.execute(
+        "INSERT INTO alert_events (id, key, kind, at, payload) VALUES (?, ?, ?, ?, ?)",
+        (event.id, event.key, event.kind, ts(event.at), json.dumps(event.to_dict(), ensure_ascii=False)),
+    )
+    conn.executemany(
+        "INSERT INTO alert_outbox (sink, seq) VALUES (?, ?)", [(s, cur.lastrowid) for s in sinks]
+    )
+
+
+def upsert_sink(conn: Any, spec: SinkSpec, fingerprint: str, *, ok: bool = False, **values: Any) -> None:
+    conn.execute(
+        "INSERT INTO alert_sinks (name, type, fingerprint) VALUES (?, ?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET type = excluded.type, fingerprint = excluded.fingerprint",
+        (spec.name, spec.type, fingerprint),
+    )
+    if ok:
+        values = {**values, "last_error": None, "last_error_at": None, "next_attempt": None, "permanent": 0}
+    if values:
+        if "permanent" in values:
+            values["permanent"] = int(bool(values["permanent"]))
+        assignments = ", ".join(f"{k} = ?" for k in values)
+        conn.execute(f"UPDATE alert_sinks SET {assignments} WHERE name = ?", (*values.values(), spec.name))

@@ -1,0 +1,50 @@
+"""Table columns: what a cell shows, how it sorts, and how wide it may be.
+Widths are in terminal cells (`rich.cells.cell_len`), so Chinese text aligns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+
+T = TypeVar("T")
+
+
+def fit(text: str, width: int, align: Literal["left", "right"] = "left") -> str:
+    """`text` padded or cut (with an ellipsis) to exactly `width` terminal cells."""
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    pad = " " * (width - length)
+    return pad + text if align == "right" else text + pad
+
+
+@dataclass(slots=True)
+class Column(Generic[T]):
+    """One column: how to show a row's cell, and how to sort by it."""
+
+    label: str
+    text: Callable[[T], str]
+    sort_key: Callable[[T], Any] | None = None  # default: the text; must never return None
+    min_width: int = 4
+    max_width: int = 40
+    align: Literal["left", "right"] = "left"
+    flex: bool = False  # takes the width left over by the others
+    priority: int = 0  # when the screen is narrow, higher numbers are hidden first
+    # Custom cell painter (e.g. a progress bar): (row, width, style) -> segments of `width` cells.
+    paint: Callable[[T, int, Style], list[Segment]] | None = None
+    width: int = field(default=0)  # current width, measured from rows
+
+    def __post_init__(self) -> None:
+        self.width = max(self.width, self.min_width)
+
+    def key(self, row: T) -> Any:
+        return self.sort_key(row) if self.sort_key else self.text(row)
+
+
+def needed_width(columns: Sequence[Column[Any]]) -> int:
+    return sum(c.min_width if c.flex else c.width for c in columns) + max(0, len(columns) - 1)
