@@ -156,7 +156,9 @@ def parse_as_of(value: object, key: str = "as_of", file: Path | None = None) -> 
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ConfigError(key, f"无法识别的日期 {value!r}", expected="YYYY-MM-DD 或 auto", file=file) from None
+        raise ConfigError(
+            key, f"无法识别的日期 {value!r}", expected="YYYY-MM-DD 或 auto", file=file
+        ) from None
 
 
 def _number(table: dict[str, Any], key: str, default: float, prefix: str, file: Path) -> float:
@@ -249,7 +251,9 @@ def _sources(value: object, cfg: Config) -> list[SourceSpec]:
             raise cfg.error(f"{prefix}.type", "缺少数据源类型", "例如 csv、rest、mashangtong")
         refresh = parse_duration(table.get("refresh", "5m"))
         if refresh is None or refresh <= 0:
-            raise cfg.error(f"{prefix}.refresh", f"无法识别的时间间隔 {table.get('refresh')!r}", "如 30s、5m、1h")
+            raise cfg.error(
+                f"{prefix}.refresh", f"无法识别的时间间隔 {table.get('refresh')!r}", "如 30s、5m、1h"
+            )
         timeout = parse_duration(table.get("timeout", "60s"))
         if timeout is None or timeout <= 0:
             raise cfg.error(f"{prefix}.timeout", f"无法识别的超时 {table.get('timeout')!r}", "如 10s")

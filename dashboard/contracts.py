@@ -19,9 +19,7 @@ COMMON_SOURCE_KEYS = ("name", "type", "refresh", "enabled", "timeout")
 class ConfigError(Exception):
     """A configuration problem: names the file, the key and what was expected."""
 
-    def __init__(
-        self, key: str, message: str, *, expected: str = "", file: Path | str | None = None
-    ) -> None:
+    def __init__(self, key: str, message: str, *, expected: str = "", file: Path | str | None = None) -> None:
         self.key = key
         self.message = message
         self.expected = expected
@@ -71,9 +69,7 @@ class SourceSpec:
         return path if path.is_absolute() else (self.base_dir / path)
 
     def error(self, key: str, message: str, expected: str = "") -> ConfigError:
-        return ConfigError(
-            f"{self.key_prefix}.{key}", message, expected=expected, file=self.config_file
-        )
+        return ConfigError(f"{self.key_prefix}.{key}", message, expected=expected, file=self.config_file)
 
     def check_options(self, known: Mapping[str, str]) -> None:
         """Reject unknown keys, suggesting the nearest known one."""
@@ -88,7 +84,7 @@ class SourceSpec:
 
         extra = self.options.get("aliases", {})
         if not isinstance(extra, dict):
-            raise self.error("aliases", "应为表，字段名 = [表头名, ...]", "{ unit = [\"承办单位\"] }")
+            raise self.error("aliases", "应为表，字段名 = [表头名, ...]", '{ unit = ["承办单位"] }')
         for key, names in extra.items():
             if key not in FIELDS:
                 close = difflib_close(key, FIELDS)

@@ -30,8 +30,11 @@ def dashboard_source_types() -> list[Any]:
     factory is called once per configured source (and again when the config is
     reloaded); the returned object's `async fetch()` is called on every refresh and
     returns a `FetchResult`. A `watch_paths()` method, if present, lists files whose
-    change triggers a refresh. Exceptions from `fetch` mark that source failed and
-    keep its last good items; they never stop other sources.
+    change triggers a refresh. The runtime gives up on a fetch after the source's
+    `timeout` (config key), or after the source object's own `fetch_timeout`
+    attribute when it has one (a REST source sets it above its retries, so its own
+    error naming the URL is what users see). Exceptions from `fetch` mark that
+    source failed and keep its last good items; they never stop other sources.
     """
 
 

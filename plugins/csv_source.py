@@ -22,7 +22,7 @@ OPTIONS = {
     "path": "CSV 文件路径（相对配置文件所在文件夹）",
     "encoding": "文件编码，省略时自动识别（UTF-8 / BOM / GB18030）",
     "delimiter": "分隔符，默认逗号",
-    "aliases": "表头别名，如 { unit = [\"承办单位\"] }",
+    "aliases": '表头别名，如 { unit = ["承办单位"] }',
     "header_scan": "在前几行中寻找表头，默认 10",
     "as_of": "数据截止日期 YYYY-MM-DD（可选）",
 }

@@ -50,7 +50,9 @@ def toml_value(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def write_config(folder: Path, sources: list[dict[str, object]], extra: str = "", as_of: str = "2024-09-30") -> Path:
+def write_config(
+    folder: Path, sources: list[dict[str, object]], extra: str = "", as_of: str = "2024-09-30"
+) -> Path:
     """A dashboard.toml in `folder` with the given [[sources]] tables."""
     lines = [f'as_of = "{as_of}"', extra, ""]
     for source in sources:
@@ -70,7 +72,9 @@ def config_writer(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed CLI as a user would (`python -m dashboard ...`)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(

@@ -7,7 +7,18 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE_FORBIDDEN = {"textual", "rich", "httpx", "sqlite3", "openpyxl", "watchfiles", "asyncio", "os", "io", "csv"}
+CORE_FORBIDDEN = {
+    "textual",
+    "rich",
+    "httpx",
+    "sqlite3",
+    "openpyxl",
+    "watchfiles",
+    "asyncio",
+    "os",
+    "io",
+    "csv",
+}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -24,7 +35,11 @@ def imported_modules(path: Path) -> set[str]:
 def test_core_is_pure() -> None:
     for path in sorted((ROOT / "dashboard" / "core").glob("*.py")):
         bad = {m for m in imported_modules(path) if m.split(".")[0] in CORE_FORBIDDEN}
-        bad |= {m for m in imported_modules(path) if m.startswith("dashboard.") and not m.startswith("dashboard.core")}
+        bad |= {
+            m
+            for m in imported_modules(path)
+            if m.startswith("dashboard.") and not m.startswith("dashboard.core")
+        }
         assert not bad, f"{path.name} imports {sorted(bad)}"
         source = path.read_text(encoding="utf-8")
         assert "open(" not in source, f"{path.name} does file I/O"

@@ -73,10 +73,12 @@ def test_bad_top_level_values(tmp_path: Path) -> None:
 def test_missing_file_is_a_failed_source_exit_3(config_writer: Callable[..., Path]) -> None:
     from conftest import SAMPLE_CSV
 
-    cfg = config_writer([
-        {"name": "good", "type": "csv", "path": str(SAMPLE_CSV)},
-        {"name": "gone", "type": "csv", "path": "missing.csv"},
-    ])
+    cfg = config_writer(
+        [
+            {"name": "good", "type": "csv", "path": str(SAMPLE_CSV)},
+            {"name": "gone", "type": "csv", "path": "missing.csv"},
+        ]
+    )
     proc = run_cli("check", "--config", str(cfg), "--json")
     assert proc.returncode == 3
     report = json.loads(proc.stdout)

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from conftest import SAMPLE_COUNTS, run_cli, sample_rows, write_csv
 
 
@@ -56,7 +55,9 @@ def test_gb18030_file_is_not_valid_utf8(tmp_path: Path) -> None:
         path.read_bytes().decode("utf-8")
 
 
-def test_bad_rows_are_warnings_naming_file_row_and_column(tmp_path: Path, config_writer: Callable[..., Path]) -> None:
+def test_bad_rows_are_warnings_naming_file_row_and_column(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
     rows = sample_rows()
     rows[5][6] = "百分之八十"  # row 6 of the file: an unreadable ratio
     rows[7][2] = ""  # row 8: no name at all
@@ -74,11 +75,24 @@ def test_bad_rows_are_warnings_naming_file_row_and_column(tmp_path: Path, config
 
 
 def test_missing_ratio_is_computed(tmp_path: Path, config_writer: Callable[..., Path]) -> None:
-    from dashboard.config import load_config
-    from dashboard.runtime import Runtime
     import asyncio
 
-    runtime = Runtime(load_config(config_writer([{"name": "s", "type": "csv", "path": str(Path(__file__).parents[1] / "dashboard/data/xiangxiang-2024-09.csv")}])))
+    from dashboard.config import load_config
+    from dashboard.runtime import Runtime
+
+    runtime = Runtime(
+        load_config(
+            config_writer(
+                [
+                    {
+                        "name": "s",
+                        "type": "csv",
+                        "path": str(Path(__file__).parents[1] / "dashboard/data/xiangxiang-2024-09.csv"),
+                    }
+                ]
+            )
+        )
+    )
     asyncio.run(runtime.refresh_all())
     item23 = next(i for i in runtime.items() if i.id == "23")
     assert item23.ratio_computed and item23.ratio == pytest.approx(535 / 455)
@@ -88,9 +102,17 @@ def test_explicit_encoding_and_extra_aliases(tmp_path: Path, config_writer: Call
     rows = sample_rows()
     rows[0][3] = "承办单位"  # not a built-in alias
     write_csv(tmp_path / "a.csv", rows, "gb18030")
-    cfg = config_writer([
-        {"name": "a", "type": "csv", "path": "a.csv", "encoding": "gb18030", "aliases": {"unit": ["承办单位"]}}
-    ])
+    cfg = config_writer(
+        [
+            {
+                "name": "a",
+                "type": "csv",
+                "path": "a.csv",
+                "encoding": "gb18030",
+                "aliases": {"unit": ["承办单位"]},
+            }
+        ]
+    )
     code, report = check_json(cfg)
     assert code == 0 and report["behind"][0]["unit"] == "公安局交警大队"
 

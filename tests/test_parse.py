@@ -9,13 +9,22 @@ from dashboard.core.parse import compute_ratio, is_na, is_total_row, parse_numbe
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("75. 1%", 0.751), ("165. 4%", 1.654), ("７５％", 0.75), ("87.4", 0.874), ("100.0%", 1.0), (" 32% ", 0.32)],
+    [
+        ("75. 1%", 0.751),
+        ("165. 4%", 1.654),
+        ("７５％", 0.75),
+        ("87.4", 0.874),
+        ("100.0%", 1.0),
+        (" 32% ", 0.32),
+    ],
 )
 def test_messy_percents(text: str, expected: float) -> None:
     assert parse_percent(text) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("text", "expected"), [("27. 904", 27.904), ("１２０", 120.0), ("1,500", 1500.0), ("455", 455.0)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("27. 904", 27.904), ("１２０", 120.0), ("1,500", 1500.0), ("455", 455.0)]
+)
 def test_messy_numbers(text: str, expected: float) -> None:
     assert parse_number(text) == pytest.approx(expected)
 

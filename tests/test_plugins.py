@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import SAMPLE_CSV, run_cli
 
-FIXED_PLUGIN = '''
+FIXED_PLUGIN = """
 from dashboard import hookimpl
 from dashboard.contracts import FetchResult, SourceType
 from dashboard.core.items import Item
@@ -27,9 +27,9 @@ class Fixed:
 @hookimpl
 def dashboard_source_types():
     return [SourceType("fixed", Fixed, "a fixed item")]
-'''
+"""
 
-BROKEN_PLUGIN = '''
+BROKEN_PLUGIN = """
 from dashboard import hookimpl
 from dashboard.contracts import SourceType
 
@@ -45,7 +45,7 @@ class Broken:
 @hookimpl
 def dashboard_source_types():
     return [SourceType("broken", Broken)]
-'''
+"""
 
 
 def install_fake_distribution(site: Path, dist: str, module: str, code: str) -> None:
@@ -62,10 +62,12 @@ def test_entry_point_plugin_is_listed_and_used(tmp_path: Path, config_writer: Ca
     site.mkdir()
     install_fake_distribution(site, "zb-fixed-plugin", "zb_fixed", FIXED_PLUGIN)
     env = {"PYTHONPATH": str(site)}
-    cfg = config_writer([
-        {"name": "sample", "type": "csv", "path": str(SAMPLE_CSV)},
-        {"name": "ext", "type": "fixed", "ratio": 30},
-    ])
+    cfg = config_writer(
+        [
+            {"name": "sample", "type": "csv", "path": str(SAMPLE_CSV)},
+            {"name": "ext", "type": "fixed", "ratio": 30},
+        ]
+    )
     listing = run_cli("plugins", "--config", str(cfg), env=env)
     assert listing.returncode == 0, listing.stderr
     line = next(line for line in listing.stdout.splitlines() if line.startswith("zb_fixed"))
@@ -108,7 +110,12 @@ def test_hooks_are_documented() -> None:
     from dashboard import hookspecs
 
     hooks = [name for name in dir(hookspecs) if name.startswith("dashboard_")]
-    assert set(hooks) == {"dashboard_source_types", "dashboard_sink_types", "dashboard_exporters", "dashboard_alert_rules"}
+    assert set(hooks) == {
+        "dashboard_source_types",
+        "dashboard_sink_types",
+        "dashboard_exporters",
+        "dashboard_alert_rules",
+    }
     for name in hooks:
         doc = getattr(hookspecs, name).__doc__ or ""
         assert len(textwrap.dedent(doc).strip()) > 80, f"{name} is undocumented"

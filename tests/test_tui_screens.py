@@ -96,6 +96,8 @@ async def test_filter_then_enter_opens_item_45_and_esc_comes_back_with_cursor_ke
         await pilot.press("escape")
         assert isinstance(app.screen, OverviewScreen)
         assert items(app).cursor_key == "45" and items(app).row_count == 1
+        await pilot.press("enter", "o")  # the view's own key returns to its first screen
+        assert isinstance(app.screen, OverviewScreen)
 
 
 async def test_number_keys_filter_by_status_and_zero_shows_all() -> None:
@@ -401,3 +403,30 @@ async def test_export_on_the_lead_units_and_alerts_screens(isolated_state: Path)
         await pilot.pause()
         names_written = sorted(p.name.split("-")[0] for p in (isolated_state / "exports").iterdir())
         assert names_written == ["alerts", "units"]
+
+
+async def test_command_palette_runs_an_action_by_its_chinese_name() -> None:
+    from textual.command import CommandPalette
+
+    app = sample_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"单位")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_mode == "units"
+
+
+async def test_filter_text_that_looks_like_markup_is_taken_literally() -> None:
+    app = sample_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("slash", *"[b]", "enter")
+        assert items(app).row_count == 0
+        assert "筛选「[b]」" in static_text(app, "#view-note")
+        await pilot.press("u", "slash", *"[/]")
+        assert app.screen.query_one("#units", VirtualTable).row_count == 0

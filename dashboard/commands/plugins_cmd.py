@@ -19,10 +19,22 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     records = PluginManager(config.plugins_dir).describe()
     if args.json:
-        print(json.dumps([
-            {"name": r.name, "kinds": r.kinds, "provides": r.provides, "origin": r.origin, "error": r.error or None}
-            for r in records
-        ], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": r.name,
+                        "kinds": r.kinds,
+                        "provides": r.provides,
+                        "origin": r.origin,
+                        "error": r.error or None,
+                    }
+                    for r in records
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     print(f"{'插件 plugin':<24} {'类型 kinds':<18} {'提供 provides':<28} 来源 origin")
     for r in records:

@@ -46,7 +46,9 @@ def merge_sources(batches: Sequence[tuple[str, Sequence[Item]]]) -> list[Item]:
                 taken.add(key)
                 _fill(base, item, source)
                 continue
-            copy = Item(**{f.name: getattr(item, f.name) for f in fields(Item)})
+            # Dicts are copied too: filling from a later source must not change the
+            # first source's own items (they are stored and reused next refresh).
+            copy = Item(**{f.name: _copy(getattr(item, f.name)) for f in fields(Item)})
             copy.field_sources = {name: source for name in _MERGEABLE if not _empty(getattr(item, name))}
             if copy.id in ids:
                 copy.id = f"{source}:{copy.id}"
@@ -55,6 +57,10 @@ def merge_sources(batches: Sequence[tuple[str, Sequence[Item]]]) -> list[Item]:
             taken.add(key)
             merged.append(copy)
     return merged
+
+
+def _copy(value: object) -> object:
+    return dict(value) if isinstance(value, dict) else value
 
 
 def _fill(base: Item, other: Item, source: str) -> None:

@@ -119,7 +119,11 @@ def evaluate(items: Iterable[Item], expected: float, thresholds: Thresholds) -> 
     lag_line -= _EPS
     severe_line -= _EPS
     done, on_track, lagging, severe, unknown = (
-        Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.SEVERE, Status.UNKNOWN
+        Status.DONE,
+        Status.ON_TRACK,
+        Status.LAGGING,
+        Status.SEVERE,
+        Status.UNKNOWN,
     )
     out: list[Evaluated] = []
     append = out.append

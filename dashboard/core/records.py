@@ -182,11 +182,16 @@ def rows_to_items(
     fill_category = "category" in ctx.fill_down and "category" in cols
     fill_unit = "unit" in ctx.fill_down and "unit" in cols
     # The optional columns, looked up once: (field, index) for those present.
-    optional_text = [(f, cols[f]) for f in ("project_code", "project_name", "measure",
-                                            "acceptance_status", "updated_at") if f in cols]
+    optional_text = [
+        (f, cols[f])
+        for f in ("project_code", "project_name", "measure", "acceptance_status", "updated_at")
+        if f in cols
+    ]
     optional_int = [(f, cols[f]) for f in ("ratings", "comments_received", "comments_answered") if f in cols]
     optional_pct = [(f, cols[f]) for f in ("acceptance_ratio", "satisfaction") if f in cols]
     disclosure_cols = [(label, cols[key]) for key, label in _DISCLOSURE_KEYS.items() if key in cols]
+    fill_optional = {f for f, _ in optional_text if f in ctx.fill_down}
+    carry_optional: dict[str, str] = {}
     month_cols = list(hm.months.items())
     extra_cols = list(hm.extra.items())
     i_name, i_id, i_cat, i_unit = (cols.get(f, -1) for f in ("name", "id", "category", "unit"))
@@ -250,8 +255,11 @@ def rows_to_items(
 
         item_id = id_text or _fallback_id(row, cols, row_no - first_row_number)
         if item_id in seen_ids:
-            warn(row_no, headers[i_id] if i_id >= 0 else None,
-                 f"编号 {item_id} 与第 {seen_ids[item_id]} 行重复，已改为 {item_id}#{row_no}")
+            warn(
+                row_no,
+                headers[i_id] if i_id >= 0 else None,
+                f"编号 {item_id} 与第 {seen_ids[item_id]} 行重复，已改为 {item_id}#{row_no}",
+            )
             item_id = f"{item_id}#{row_no}"
         seen_ids[item_id] = row_no
 
@@ -272,7 +280,10 @@ def rows_to_items(
             origin=f"{location}:{row_no}",
         )
         for f, idx in optional_text:
-            setattr(item, f, _text(row[idx]))
+            value = _text(row[idx])
+            if f in fill_optional:  # merged cells of project code / name in an export
+                value = carry_optional[f] = value or carry_optional.get(f, "")
+            setattr(item, f, value)
         for f, idx in optional_int:
             setattr(item, f, parse_int(row[idx]))
         for f, idx in optional_pct:

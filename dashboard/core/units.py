@@ -35,7 +35,9 @@ def _worse(a: Evaluated | None, b: Evaluated) -> bool:
     return (b.gap or 0.0) > (a.gap or 0.0)
 
 
-def _summarise(key_of: str, evaluated: Iterable[Evaluated], open_alerts: Mapping[str, int]) -> list[UnitSummary]:
+def _summarise(
+    key_of: str, evaluated: Iterable[Evaluated], open_alerts: Mapping[str, int]
+) -> list[UnitSummary]:
     groups: dict[str, UnitSummary] = {}
     for e in evaluated:
         key = getattr(e.item, key_of) or "（未填写）"
@@ -52,7 +54,9 @@ def _summarise(key_of: str, evaluated: Iterable[Evaluated], open_alerts: Mapping
     return sorted(groups.values(), key=UnitSummary.sort_key)
 
 
-def summarise_units(evaluated: Iterable[Evaluated], open_alerts: Mapping[str, int] | None = None) -> list[UnitSummary]:
+def summarise_units(
+    evaluated: Iterable[Evaluated], open_alerts: Mapping[str, int] | None = None
+) -> list[UnitSummary]:
     """One row per lead unit, worst first. `open_alerts` is unit → open alert count."""
     return _summarise("unit", evaluated, open_alerts or {})
 

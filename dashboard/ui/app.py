@@ -140,7 +140,9 @@ class DashboardApp(App[None]):
             self.bell()
             first = getattr(fired[0], "message", "")
             more = f" 等 {len(fired)} 条" if len(fired) > 1 else ""
-            self.notify(f"{first}{more}", title="新预警 New alert", severity="warning", timeout=10)
+            self.notify(
+                f"{first}{more}", title="新预警 New alert", severity="warning", timeout=10, markup=False
+            )
 
     def refreshed_text(self, snap: Snapshot | None = None) -> str:
         return f"{self.refreshed_at:%Y-%m-%d %H:%M:%S}" if self.refreshed_at else "—"
@@ -193,9 +195,11 @@ class DashboardApp(App[None]):
             except OSError as exc:
                 last_error = f"无法写入 {folder}: {exc}"
                 break
-            self.notify(f"已导出 {len(view.rows)} 行到 {path}", title="导出 Exported", timeout=10)
+            self.notify(
+                f"已导出 {len(view.rows)} 行到 {path}", title="导出 Exported", timeout=10, markup=False
+            )
             return
-        self.notify(last_error or "导出失败", title="导出失败 Export failed", severity="error")
+        self.notify(last_error or "导出失败", title="导出失败 Export failed", severity="error", markup=False)
 
     # -- keys, help, palette ----------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
@@ -228,7 +232,7 @@ class DashboardApp(App[None]):
             if binding.action in seen:
                 continue
             seen.add(binding.action)
-            title = f"{binding.description or binding.action}  [{binding.key_display or binding.key}]"
+            title = f"{binding.description or binding.action}  ({binding.key_display or binding.key})"
             yield SystemCommand(title, binding.action, partial(self.run_action, binding.action, active.node))
 
     def action_toggle_dark(self) -> None:
@@ -260,7 +264,12 @@ class DashboardApp(App[None]):
         self.notify("轮播开启 kiosk on" if self.kiosk else "轮播关闭 kiosk off")
 
     async def action_switch_mode(self, mode: str) -> None:
+        """Go to a view; pressing the key of the view you are in returns to its first screen."""
         self.rotation.follow(mode)
+        if mode == self.current_mode:
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            return
         await super().action_switch_mode(mode)
 
 

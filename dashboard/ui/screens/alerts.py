@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Static
@@ -102,7 +103,6 @@ class AlertsScreen(DataScreen):
         return self.query_one("#alerts", StatusTable)
 
     def on_mount(self) -> None:
-        self.table.show_cursor = not self.dash.kiosk
         super().on_mount()
         self.table.focus()
 
@@ -125,7 +125,7 @@ class AlertsScreen(DataScreen):
         shown = describe_filter("", [STATES[self.state_filter]] if self.state_filter else [])
         if not self.dash.alerts_supported():
             summary = "预警功能尚未安装 alerts not available"
-        self.query_one("#view-note", Static).update(f"{self.VIEW_TITLE}  {summary}  {shown}")
+        self.query_one("#view-note", Static).update(Text(f"{self.VIEW_TITLE}  {summary}  {shown}"))
 
     def action_state_filter(self, state: str) -> None:
         self.state_filter = "" if state == self.state_filter else state
@@ -138,7 +138,7 @@ class AlertsScreen(DataScreen):
         if record is None:
             return
         if self.dash.acknowledge(str(record.key)):
-            self.notify(f"已确认 acknowledged: {record.message}")
+            self.notify(f"已确认 acknowledged: {record.message}", markup=False)
         self.reload_records()
 
     def action_silence(self) -> None:
@@ -147,7 +147,7 @@ class AlertsScreen(DataScreen):
             return
         until = self.dash.now().date() + timedelta(days=SILENCE_DAYS)
         if self.dash.silence(str(record.key), until):
-            self.notify(f"已静默至 {until:%Y-%m-%d}: {record.message}")
+            self.notify(f"已静默至 {until:%Y-%m-%d}: {record.message}", markup=False)
         self.reload_records()
 
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:

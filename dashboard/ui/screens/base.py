@@ -3,13 +3,15 @@ bar with the last refresh time, and exports what it shows with `e`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from dashboard.runtime import Snapshot
 from dashboard.ui.widgets.status_bar import StatusBar
+from dashboard.ui.widgets.table import VirtualTable
 
 if TYPE_CHECKING:
     from dashboard.ui.app import DashboardApp
@@ -33,8 +35,8 @@ class DataScreen(Screen[None]):
     def on_mount(self) -> None:
         if self.VIEW_TITLE:
             self.sub_title = self.VIEW_TITLE
-        if self.dash.kiosk:
-            self.add_class("-kiosk")
+        for table in self.query(VirtualTable):
+            table.show_cursor = not self.dash.kiosk  # the office screen shows no cursor
         self.watch(self.app, "snapshot", self._snapshot_changed, init=True)
 
     def _snapshot_changed(self, snap: Snapshot | None) -> None:
@@ -87,7 +89,8 @@ class DataScreen(Screen[None]):
         return lines
 
 
-def describe_filter(text: str, status_names: list[str] | Any) -> str:
+def describe_filter(text: str, status_names: Sequence[str] = ()) -> str:
+    """「筛选「交警」，状态：严重滞后」: the filter in words, for the screen and exports."""
     parts = []
     if text:
         parts.append(f"筛选「{text}」")

@@ -214,7 +214,7 @@ class ItemDetailScreen(DataScreen):
         table = self.query_one("#fields", DataTable)
         table.clear()
         for label, value, source in item_fields(e, self.dash.config.base_dir):
-            table.add_row(label, value, Text(source, "dim"))
+            table.add_row(Text(label), Text(value), Text(source, "dim"))  # data is never markup
         self.query_one("#history", Static).update(history_plot(points))
         self.query_one("#updates", Static).update(monthly_row(item))
         self.query_one("#item-alerts", Static).update(self._alerts_text())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -57,7 +58,7 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#help-keys", DataTable)
         table.add_columns("页面 screen", "按键 key", "作用 action")
-        table.add_rows(binding_rows(self.groups))
+        table.add_rows([tuple(map(Text, row)) for row in binding_rows(self.groups)])
 
     def action_close(self) -> None:
         self.dismiss()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Input, Static
@@ -59,7 +60,6 @@ class ItemsScreen(DataScreen):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
-        self.table.show_cursor = not self.dash.kiosk
         super().on_mount()
         self.table.focus()
 
@@ -124,7 +124,7 @@ class ItemsScreen(DataScreen):
     def _update_note(self) -> None:
         note = self.filter_description()
         shown = f"显示 {self.table.row_count} / {len(self.table.rows)} 项"
-        self.query_one("#view-note", Static).update(f"{self.VIEW_TITLE}  {shown}  {note}".strip())
+        self.query_one("#view-note", Static).update(Text(f"{self.VIEW_TITLE}  {shown}  {note}".strip()))
 
     # -- drill-down and export ------------------------------------------------------
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:

@@ -86,7 +86,6 @@ class SourcesScreen(DataScreen):
         return self.query_one("#sources", StatusTable)
 
     def on_mount(self) -> None:
-        self.table.show_cursor = not self.dash.kiosk
         super().on_mount()
         self.table.focus()
 

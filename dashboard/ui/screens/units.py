@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Input, Static
@@ -122,7 +123,6 @@ class GroupScreen(DataScreen):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
-        self.table.show_cursor = not self.dash.kiosk
         super().on_mount()
         self.table.focus()
 
@@ -136,7 +136,7 @@ class GroupScreen(DataScreen):
     def _update_note(self) -> None:
         note = describe_filter(self.table.filter_text, [])
         self.query_one("#view-note", Static).update(
-            f"{self.VIEW_TITLE}  共 {self.table.row_count} 个  {note}"
+            Text(f"{self.VIEW_TITLE}  共 {self.table.row_count} 个  {note}")  # user text: not markup
         )
 
     def action_start_filter(self) -> None:
