@@ -73,7 +73,7 @@ def state_dir() -> Path:
 
 @dataclass(slots=True)
 class UiConfig:
-    theme: str = "textual-dark"
+    theme: str = "dark"
     kiosk: bool = False
     kiosk_interval: float = 20.0
 
@@ -213,7 +213,7 @@ def load_config(path: str | Path | None = None) -> Config:
     ui = _table(raw, "ui", file)
     check_keys(ui, {"theme", "kiosk", "kiosk_interval"}, "ui.", file)
     cfg.ui = UiConfig(
-        theme=str(ui.get("theme", "textual-dark")),
+        theme=str(ui.get("theme", "dark")),
         kiosk=bool(ui.get("kiosk", False)),
         kiosk_interval=parse_duration(ui.get("kiosk_interval", "20s")) or 20.0,
     )
