@@ -254,6 +254,7 @@ async def test_export_writes_the_filtered_view_and_says_where(isolated_state: Pa
     async with app.run_test(size=(160, 45)) as pilot:
         await loaded(app, pilot)
         await pilot.press("4", "e")
+        await app.workers.wait_for_complete()  # the export runs in a worker thread
         await pilot.pause()
         files = list((isolated_state / "exports").glob("items-*"))
         assert len(files) == 1
@@ -400,6 +401,7 @@ async def test_export_on_the_lead_units_and_alerts_screens(isolated_state: Path)
     async with app.run_test(size=(160, 45)) as pilot:
         await loaded(app, pilot)
         await pilot.press("u", "e", "w", "e")
+        await app.workers.wait_for_complete()
         await pilot.pause()
         names_written = sorted(p.name.split("-")[0] for p in (isolated_state / "exports").iterdir())
         assert names_written == ["alerts", "units"]

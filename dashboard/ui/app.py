@@ -177,29 +177,49 @@ class DashboardApp(App[None]):
         return bool(silence(key, until)) if silence else False
 
     # -- export -------------------------------------------------------------------
-    def export(self, view: Any) -> None:
-        """Write the view into the export folder and say where it went."""
-        try:
-            from dashboard.exporting import ExportError, export_to_folder
-        except ImportError:
-            self.notify("导出功能尚未安装 export not installed", severity="warning")
-            return
+    def export_formats(self) -> dict[str, str]:
+        """File extension → export format, from the exporter plugins."""
+        from dashboard.exporting import exporters
+
+        return {e.extension.lstrip(".").lower(): e.format for e in exporters(self.runtime.plugins).values()}
+
+    @work(thread=True, group="export")
+    def export(self, view: Any, name: str | None = None) -> None:
+        """Write the view into the export folder (in a worker thread: a large XLSX
+        takes seconds) and say where it went. `name` is what the user typed; its
+        extension picks the format. A name that leaves the folder is refused."""
+        from dashboard.exporting import ExportError, export_to_folder
+
         folder = self.config.export_dir or Path.cwd()
+        formats = ["xlsx", "csv"]
+        if name:
+            ext = Path(name).suffix.lstrip(".").lower()
+            known = self.export_formats()
+            formats = [known[ext]] if ext in known else ["xlsx"]
         last_error = ""
-        for fmt in ("xlsx", "csv"):
+        for fmt in formats:
             try:
-                path = export_to_folder(view, fmt, folder, self.runtime.plugins)
+                path = export_to_folder(view, fmt, folder, self.runtime.plugins, name=name)
             except ExportError as exc:
                 last_error = str(exc)
+                if name:
+                    break  # a refused or unwritable name: say so, do not guess another file
                 continue
-            except OSError as exc:
-                last_error = f"无法写入 {folder}: {exc}"
-                break
-            self.notify(
-                f"已导出 {len(view.rows)} 行到 {path}", title="导出 Exported", timeout=10, markup=False
+            self.call_from_thread(
+                self.notify,
+                f"已导出 {len(view.rows)} 行到 {path}",
+                title="导出 Exported",
+                timeout=10,
+                markup=False,
             )
             return
-        self.notify(last_error or "导出失败", title="导出失败 Export failed", severity="error", markup=False)
+        self.call_from_thread(
+            self.notify,
+            last_error or "导出失败",
+            title="导出失败 Export failed",
+            severity="error",
+            markup=False,
+        )
 
     # -- keys, help, palette ----------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:

@@ -23,6 +23,7 @@ class DataScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "export", "导出", id="screen.export"),
+        Binding("E", "export_as", "导出为…", show=False, id="screen.export_as"),
     ]
     # Title of the view, used in exports and the header.
     VIEW_TITLE = ""
@@ -79,6 +80,30 @@ class DataScreen(Screen[None]):
             self.notify("此页面没有可导出的表格 Nothing to export here", severity="warning")
             return
         self.dash.export(view)
+
+    def action_export_as(self) -> None:
+        """Export under a typed name; the kiosk never opens a dialog, so it exports as `e`."""
+        view = self.export_view()
+        if view is None or self.dash.kiosk:
+            self.action_export()
+            return
+        from datetime import datetime
+
+        from dashboard.exporting import default_file_name
+        from dashboard.ui.screens.export_dialog import ExportDialog
+
+        folder = self.dash.config.export_dir
+        dialog = ExportDialog(
+            str(folder),
+            default_file_name(view.name, "xlsx", datetime.now()),
+            sorted(self.dash.export_formats()),
+        )
+
+        def done(name: str | None) -> None:
+            if name:
+                self.dash.export(view, name)
+
+        self.app.push_screen(dialog, done)
 
     def notes(self, *extra: str) -> list[str]:
         snap = self.dash.snapshot
