@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from conftest import DEFAULT_CONFIG
 from openpyxl import load_workbook
 
-from conftest import DEFAULT_CONFIG
 from dashboard.config import load_config
 from dashboard.ui.app import DashboardApp, make_app
 from dashboard.ui.screens.export_dialog import ExportDialog
