@@ -51,8 +51,7 @@ def test_monthly_marks_equal_annex4(load: Rows) -> None:
         pytest.skip("shared data not available")
     with (SHARED / "xiangxiang-2024-monthly-updates.csv").open(encoding="utf-8-sig") as f:
         annex = {
-            r["考核项目"]: [1 if r[f"{m}月份"].strip() else 0 for m in MONTHS]
-            for r in csv.DictReader(f)
+            r["考核项目"]: [1 if r[f"{m}月份"].strip() else 0 for m in MONTHS] for r in csv.DictReader(f)
         }
     rows = load()
     assert {r["项目名称"] for r in rows} == set(annex)
@@ -65,9 +64,7 @@ def test_names_match_bulletin() -> None:
     if not (SHARED / "xiangxiang-2024-09.csv").is_file():
         pytest.skip("shared data not available")
     with (SHARED / "xiangxiang-2024-09.csv").open(encoding="utf-8-sig") as f:
-        bulletin = {
-            (r["项目名称"], r["牵头单位"]) for r in csv.DictReader(f) if "省实事" in r["实事类别"]
-        }
+        bulletin = {(r["项目名称"], r["牵头单位"]) for r in csv.DictReader(f) if "省实事" in r["实事类别"]}
     assert {(r["指标名称"], r["责任单位"]) for r in xlsx_rows()} == bulletin
 
 

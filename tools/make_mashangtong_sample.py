@@ -166,9 +166,7 @@ def build_rows(shared: Path) -> list[dict[str, Any]]:
 
     mapped = sorted(i for ids in PROJECT_INDICATORS.values() for i in ids)
     if mapped != sorted(items):
-        raise SystemExit(
-            f"mapping does not cover the 省实事 items exactly: {mapped} vs {sorted(items)}"
-        )
+        raise SystemExit(f"mapping does not cover the 省实事 items exactly: {mapped} vs {sorted(items)}")
     if sorted(PROJECT_INDICATORS) != [p.number for p in projects]:
         raise SystemExit("mapping does not cover the annex-4 projects exactly")
 

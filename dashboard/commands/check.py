@@ -110,9 +110,13 @@ def render_text(report: dict[str, Any]) -> str:
     lines.append("数据源 sources:")
     for s in report["sources"]:
         mark = "✓" if s["ok"] else "✗"
-        lines.append(f"  {mark} {s['name']} ({s['type']}): {s['items']} 项" + (f"  {s['error']}" if s["error"] else ""))
+        lines.append(
+            f"  {mark} {s['name']} ({s['type']}): {s['items']} 项" + (f"  {s['error']}" if s["error"] else "")
+        )
         if s.get("stale") and s["items"]:
-            lines.append(f"      ! 显示的是上次成功载入的数据 last good data from {s.get('last_success') or '—'}")
+            lines.append(
+                f"      ! 显示的是上次成功载入的数据 last good data from {s.get('last_success') or '—'}"
+            )
         for w in s["warnings"][:20]:
             lines.append(f"      ! {w}")
     if report["behind"]:
@@ -134,5 +138,7 @@ def render_text(report: dict[str, Any]) -> str:
             lines.append(f"  [{a['severity']}] {a['key']}  {a['message']}")
         for sink in alerts["sinks"]:
             if sink["error"]:
-                lines.append(f"  ✗ 推送 {sink['name']} ({sink['type']}) 待发 {sink['pending']}: {sink['error']}")
+                lines.append(
+                    f"  ✗ 推送 {sink['name']} ({sink['type']}) 待发 {sink['pending']}: {sink['error']}"
+                )
     return "\n".join(lines)
