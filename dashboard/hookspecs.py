@@ -22,7 +22,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def dashboard_source_types() -> list[Any]:
+def dashboard_source_types() -> list[Any]:  # type: ignore[empty-body]
     """Source kinds this plugin offers.
 
     Called once at start. Returns a list of `dashboard.contracts.SourceType`; the
@@ -39,7 +39,7 @@ def dashboard_source_types() -> list[Any]:
 
 
 @hookspec
-def dashboard_sink_types() -> list[Any]:
+def dashboard_sink_types() -> list[Any]:  # type: ignore[empty-body]
     """Alert sink kinds this plugin offers.
 
     Called once when the runtime starts. Returns a list of
@@ -61,7 +61,7 @@ def dashboard_sink_types() -> list[Any]:
 
 
 @hookspec
-def dashboard_exporters() -> list[Any]:
+def dashboard_exporters() -> list[Any]:  # type: ignore[empty-body]
     """Export formats this plugin offers.
 
     Called once at start (and when `dashboard export`, `dashboard report` or the
@@ -83,7 +83,7 @@ def dashboard_exporters() -> list[Any]:
 
 
 @hookspec
-def dashboard_alert_rules() -> list[Any]:
+def dashboard_alert_rules() -> list[Any]:  # type: ignore[empty-body]
     """Alert rules this plugin adds to the built-in ones.
 
     Called once when the runtime starts. Returns a list of

@@ -59,3 +59,31 @@ def test_builtin_plugins_are_registered_through_the_entry_point_group() -> None:
     registered = {ep.value.split(":")[0] for ep in entry_points(group="dashboard.plugins")}
     modules = {f"dashboard_plugins.{p.stem}" for p in (ROOT / "plugins").glob("*.py") if p.stem != "__init__"}
     assert modules <= registered, f"not registered: {sorted(modules - registered)}"
+
+
+def test_core_type_checks_strictly() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "dashboard/core"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_lint_is_clean() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "dashboard", "plugins", "tests"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -48,7 +48,7 @@ def merge_sources(batches: Sequence[tuple[str, Sequence[Item]]]) -> list[Item]:
                 continue
             # Dicts are copied too: filling from a later source must not change the
             # first source's own items (they are stored and reused next refresh).
-            copy = Item(**{f.name: _copy(getattr(item, f.name)) for f in fields(Item)})
+            copy = Item(**{f.name: _copy(getattr(item, f.name)) for f in fields(Item)})  # type: ignore[arg-type]
             copy.field_sources = {name: source for name in _MERGEABLE if not _empty(getattr(item, name))}
             if copy.id in ids:
                 copy.id = f"{source}:{copy.id}"

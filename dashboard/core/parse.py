@@ -49,8 +49,8 @@ def _float(text: str) -> float | None:
 
 def parse_number(value: object) -> float | None:
     """A plain number: `27. 904` → 27.904, `１２０` → 120. Text such as 已完成 → None."""
-    if value.__class__ is str and "_" not in value:  # type: ignore[operator]
-        x = _float(value)  # type: ignore[arg-type]
+    if isinstance(value, str) and "_" not in value:
+        x = _float(value)
         if x is not None:
             return x
     if value is None or isinstance(value, bool):
@@ -71,8 +71,8 @@ def parse_percent(value: object, *, bare_is_percent: bool = True) -> float | Non
     A number (int/float from a spreadsheet cell or JSON) is taken as a fraction
     when `bare_is_percent` is False (xlsx percent cells hold 0.874).
     """
-    if value.__class__ is str and "_" not in value:  # type: ignore[operator]
-        text: str = value  # type: ignore[assignment]
+    if isinstance(value, str) and "_" not in value:
+        text = value
         x = _float(text[:-1]) if text.endswith("%") else (_float(text) if bare_is_percent else None)
         if x is not None:
             return x / 100.0

@@ -127,8 +127,8 @@ def find_header(
 
 
 def _text(cell: Cell) -> str:
-    if cell.__class__ is str:
-        return cell.strip()  # type: ignore[union-attr]
+    if isinstance(cell, str):
+        return cell.strip()
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
@@ -284,10 +284,10 @@ def rows_to_items(
             if f in fill_optional:  # merged cells of project code / name in an export
                 value = carry_optional[f] = value or carry_optional.get(f, "")
             setattr(item, f, value)
-        for f, idx in optional_int:
-            setattr(item, f, parse_int(row[idx]))
-        for f, idx in optional_pct:
-            setattr(item, f, parse_percent(row[idx]))
+        for g, idx in optional_int:
+            setattr(item, g, parse_int(row[idx]))
+        for h, idx in optional_pct:
+            setattr(item, h, parse_percent(row[idx]))
         for label, idx in disclosure_cols:
             count = parse_int(row[idx])
             if count is not None:
