@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 from pathlib import Path
 
 from dashboard.contracts import SourceError
@@ -43,3 +45,9 @@ def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
     except OSError as exc:
         raise SourceError(f"{path}: 无法读取: {exc.strerror or exc}") from None
     return decode_bytes(data, str(path), encoding)
+
+
+def read_csv_rows(path: Path, encoding: str | None = None, delimiter: str = ",") -> list[list[str]]:
+    """A CSV file of unknown encoding as rows of cells (the header is found later)."""
+    text, _encoding = read_text(path, encoding)
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))

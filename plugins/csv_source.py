@@ -9,14 +9,12 @@ other tabular source through `dashboard.core.records`.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from pathlib import Path
 
 from dashboard import hookimpl
 from dashboard.contracts import FetchResult, SourceError, SourceSpec, SourceType
 from dashboard.core.records import RowContext, table_to_items
-from dashboard.textfiles import read_text
+from dashboard.textfiles import read_csv_rows
 
 OPTIONS = {
     "path": "CSV 文件路径（相对配置文件所在文件夹）",
@@ -48,8 +46,7 @@ class CsvSource:
         return await asyncio.to_thread(self.load)
 
     def load(self) -> FetchResult:
-        text, _encoding = read_text(self.path, self.encoding)
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter))
+        rows = read_csv_rows(self.path, self.encoding, self.delimiter)
         ctx = RowContext(source=self.name, location=str(self.path), as_of=self.as_of)
         try:
             items, warnings = table_to_items(rows, self.aliases, ctx, self.scan)

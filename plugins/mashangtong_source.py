@@ -11,16 +11,14 @@ rows go through the same parsing layer as the CSV source.
 from __future__ import annotations
 
 import asyncio
-import csv
 import datetime as dt
-import io
 import zipfile
 from pathlib import Path
 
 from dashboard import hookimpl
 from dashboard.contracts import FetchResult, SourceError, SourceSpec, SourceType
 from dashboard.core.records import Cell, RowContext, table_to_items
-from dashboard.textfiles import read_text
+from dashboard.textfiles import read_csv_rows
 
 OPTIONS = {
     "path": "码上通导出文件 .xlsx 或 .csv（相对配置文件所在文件夹）",
@@ -59,17 +57,17 @@ class MashangtongSource:
         return await asyncio.to_thread(self.load)
 
     def load(self) -> FetchResult:
-        rows = read_xlsx(self.path, self.sheet) if self.is_xlsx else self._read_csv()
+        rows: list[list[Cell]]
+        if self.is_xlsx:
+            rows = read_xlsx(self.path, self.sheet)
+        else:
+            rows = list(read_csv_rows(self.path, self.encoding, self.delimiter))
         ctx = RowContext(source=self.name, location=str(self.path), as_of=self.as_of)
         try:
             items, warnings = table_to_items(rows, self.aliases, ctx, self.scan)
         except ValueError as exc:
             raise SourceError(f"{self.path}: {exc}") from None
         return FetchResult(items, warnings, self.as_of)
-
-    def _read_csv(self) -> list[list[Cell]]:
-        text, _encoding = read_text(self.path, self.encoding)
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter))
 
 
 def read_xlsx(path: Path, sheet: str | None = None) -> list[list[Cell]]:
