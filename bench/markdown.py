@@ -1,6 +1,6 @@
 """Print a results file's table and goals as Markdown (for docs/performance.md).
 
-    python -m bench.markdown [bench/results.json]
+python -m bench.markdown [bench/results.json]
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def table(results: dict[str, Any]) -> str:
     for row in results["table"]:
         ratio = "—" if row["ratio"] is None else f"{row['ratio']:.2f}×"
         label = row["label"].replace("|", "\\|")
-        lines.append(f"| {label} | {row['size']:,} | {_cell(row['ours'])} | {_cell(row['reference'])} | {ratio} |")
+        lines.append(
+            f"| {label} | {row['size']:,} | {_cell(row['ours'])} | {_cell(row['reference'])} | {ratio} |"
+        )
     return "\n".join(lines)
 
 
@@ -45,7 +47,9 @@ def goals(results: dict[str, Any]) -> str:
         ref_unit = unit
         reference = "—" if g["reference"] is None else format_value(g["reference"], ref_unit)
         ratio = "—" if g["ratio"] is None else f"{g['ratio']:.3g}×"
-        target = f"≤ {g['target']:g}×" if g["target_kind"] == "ratio" else "≤ " + format_value(g["target"], unit)
+        target = (
+            f"≤ {g['target']:g}×" if g["target_kind"] == "ratio" else "≤ " + format_value(g["target"], unit)
+        )
         met = {True: "yes", False: "**no**", None: g["status"]}[g["met"]]
         size = "—" if g["size"] is None else f"{g['size']:,}"
         lines.append(f"| {g['name']} | {size} | {value} | {reference} | {ratio} | {target} | {met} |")

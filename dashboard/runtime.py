@@ -136,6 +136,9 @@ class Runtime:
         # Rules, alert state, outbox and sinks (design §5); config errors surface here.
         self.alerts = AlertEngine(config, self.plugins, self.store)
         self.alert_error = ""  # the last failure to evaluate or deliver alerts
+        # Open alerts, counted by the worker that evaluated them: counting reads every alert
+        # (5,000 at 100,000 items, 90 ms), too slow for the UI thread that shows the number.
+        self._open_alerts: int | None = None
 
     def _restore(self) -> None:
         """Put each source's last good items from the store on screen at once."""
@@ -255,6 +258,7 @@ class Runtime:
             result = self.alerts.evaluate(ctx)
             snap.fired, snap.resolved = result.fired, result.resolved
             self.alerts.deliver(now)
+            self._open_alerts = self.alerts.open_count()
             self.alert_error = ""
         except (sqlite3.Error, OSError) as exc:  # a full disk must not stop the dashboard
             self.alert_error = f"无法读写预警状态 {self.store.path}: {exc}"
@@ -268,13 +272,21 @@ class Runtime:
     def acknowledge(self, key: str, until: date | None = None) -> bool:
         """Acknowledge an alert (quiet until it resolves), or with `until` silence it
         through that date. False when there is no such active alert."""
-        return self.alerts.acknowledge(key, until)
+        done = self.alerts.acknowledge(key, until)
+        self._open_alerts = None  # counted again when next asked
+        return done
 
     def silence(self, key: str, until: date) -> bool:
-        return self.alerts.silence(key, until)
+        done = self.alerts.silence(key, until)
+        self._open_alerts = None
+        return done
 
     def open_alert_count(self) -> int:
-        return self.alerts.open_count()
+        """Open alerts as of the last evaluation (or acknowledgement): cheap enough for the UI."""
+        count = self._open_alerts
+        if count is None:
+            count = self._open_alerts = self.alerts.open_count()
+        return count
 
     def sink_status(self) -> list[SinkStatus]:
         """Per sink: name, type, pending (events in its outbox), last error."""
