@@ -132,6 +132,7 @@ class Runtime:
         self.store_error = ""  # the last failure to write the store, shown in the status bar
         self._persist_lock = threading.Lock()  # one source's write at a time: merge reads every source
         self._history_pending = False
+        self._persisting: set[asyncio.Future[None]] = set()  # store writes still running
         self._restore()
         # Rules, alert state, outbox and sinks (design §5); config errors surface here.
         self.alerts = AlertEngine(config, self.plugins, self.store)
@@ -201,8 +202,17 @@ class Runtime:
             state.items, state.warnings, state.as_of = result.items, result.warnings, result.as_of
             state.last_success = state.last_attempt
             state.restored = False
-        await asyncio.to_thread(self._persist, state, changed)
+        # The store write runs behind the UI: a first launch at 100,000 items spends two
+        # seconds recording history, and the screen need not wait for it. `flush()` waits.
+        task = asyncio.ensure_future(asyncio.to_thread(self._persist, state, changed))
+        self._persisting.add(task)
+        task.add_done_callback(self._persisting.discard)
         return state
+
+    async def flush(self) -> None:
+        """Wait until every fetched result is in the store (history, source state)."""
+        while self._persisting:
+            await asyncio.gather(*list(self._persisting))
 
     def _persist(self, state: SourceState, changed: bool) -> None:
         """Record a source's state (with its items when they changed) and, after a
@@ -234,8 +244,11 @@ class Runtime:
                 log.warning(self.store_error)
 
     async def refresh_all(self) -> list[SourceState]:
-        """Fetch every source concurrently: one slow source never delays another."""
-        return list(await asyncio.gather(*(self.refresh(name) for name in self.states)))
+        """Fetch every source concurrently (one slow source never delays another) and
+        record the results in the store."""
+        states = list(await asyncio.gather(*(self.refresh(name) for name in self.states)))
+        await self.flush()
+        return states
 
     async def cycle(self, *, alerts: bool = True) -> Snapshot:
         """One full round, as `dashboard check` and the TUI's refresh both run it:
