@@ -72,7 +72,12 @@ async def run(mode: str, spec: dict[str, Any], seconds: float) -> dict[str, Any]
         probe = target.first_paint_text()
         await settle(pilot, lambda: probe in screen_text(app))
         await settle(pilot, lambda: len(target.table_rows()) == n)
-        await quiet(pilot)
+        # Start-up is over when the first refresh's background work is: the store
+        # write, the alert rules, the tables' presorts (workers) have finished.
+        await app.runtime.flush()
+        for _ in range(3):  # a redraw after the alerts fired starts the presort anew
+            await app.workers.wait_for_complete()
+            await quiet(pilot)
         table: Any = app.screen.query_one("#items")
         if mode == "keys":
             table.focus()

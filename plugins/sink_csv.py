@@ -11,7 +11,7 @@ import os
 from dashboard import hookimpl
 from dashboard.core.alerts import KIND_LABELS, SEVERITY_LABELS, AlertEvent
 from dashboard.exporting import neutralise
-from dashboard.sinks import DeliveryError, SinkSpec, SinkType, default_alert_file
+from dashboard.sinks import DeliveryError, RecentIds, SinkSpec, SinkType, default_alert_file, tail_lines
 
 OPTIONS = {
     "path": "文件路径，默认数据目录下的 alerts.csv（相对路径相对配置文件所在文件夹）",
@@ -62,13 +62,11 @@ class CsvSink:
         spec.check_options(OPTIONS)
         self.path = spec.path("path", default_alert_file("alerts.csv"))
         self.fsync = bool(spec.options.get("fsync", True))
-        self._ids: set[str] | None = None
+        self._ids: RecentIds | None = None
 
-    def _read_ids(self) -> set[str]:
-        if not self.path.exists():
-            return set()
-        with self.path.open(encoding="utf-8-sig", newline="") as f:
-            return {row[0] for row in csv.reader(f) if row}
+    def _read_ids(self) -> RecentIds:
+        """Ids in the file's tail (its first column)."""
+        return RecentIds(row[0] for row in csv.reader(tail_lines(self.path)) if row)
 
     def deliver(self, event: AlertEvent) -> None:
         self.deliver_batch([event])
@@ -93,7 +91,7 @@ class CsvSink:
                     os.fsync(f.fileno())
         except OSError as exc:
             raise DeliveryError(f"无法写入 {self.path}: {exc.strerror or exc}") from None
-        ids.update(e.id for e in fresh)
+        ids.add(e.id for e in fresh)
 
 
 @hookimpl

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dashboard import hookimpl
 from dashboard.core.alerts import AlertEvent
-from dashboard.sinks import DeliveryError, SinkSpec, SinkType, default_alert_file
+from dashboard.sinks import DeliveryError, RecentIds, SinkSpec, SinkType, default_alert_file, tail_lines
 
 OPTIONS = {
     "path": "文件路径，默认数据目录下的 alerts.jsonl（相对路径相对配置文件所在文件夹）",
@@ -19,18 +19,15 @@ OPTIONS = {
 }
 
 
-def read_ids(path: Path, field: str = "id") -> set[str]:
-    """Ids of the events a JSONL file already holds (a torn last line is ignored)."""
-    ids: set[str] = set()
-    if not path.exists():
-        return ids
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            try:
-                ids.add(str(json.loads(line)[field]))
-            except (ValueError, KeyError, TypeError):
-                continue
-    return ids
+def read_ids(path: Path, field: str = "id") -> RecentIds:
+    """Ids of the events in the file's tail (a torn line is ignored)."""
+    ids: list[str] = []
+    for line in tail_lines(path):
+        try:
+            ids.append(str(json.loads(line)[field]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return RecentIds(ids)
 
 
 class JsonlSink:
@@ -41,7 +38,7 @@ class JsonlSink:
         if not isinstance(fsync, bool):
             raise spec.error("fsync", f"应为 true 或 false，实为 {fsync!r}", "true | false")
         self.fsync = fsync
-        self._ids: set[str] | None = None  # read lazily, once per process
+        self._ids: RecentIds | None = None  # read lazily, once per process
 
     def deliver(self, event: AlertEvent) -> None:
         self.deliver_batch([event])
@@ -67,7 +64,7 @@ class JsonlSink:
                     os.fsync(f.fileno())
         except OSError as exc:
             raise DeliveryError(f"无法写入 {self.path}: {exc.strerror or exc}") from None
-        ids.update(e.id for e in fresh)
+        ids.add(e.id for e in fresh)
 
 
 def _ends_with_newline(path: Path) -> bool:

@@ -419,3 +419,20 @@ async def test_the_robot_quota_holds_the_rest_for_the_next_run(
     assert len(httpserver.log) == 3 and sinks[0].pending == 0
     keys = [json.loads(req.get_data())["markdown"]["text"] for req, _ in httpserver.log]
     assert ["[43]" in keys[0], "[44]" in keys[1], "[45]" in keys[2]] == [True, True, True]
+
+
+def test_file_sinks_remember_a_bounded_tail_of_ids(tmp_path: Path) -> None:
+    """A sink left running for weeks must not remember every event it ever wrote:
+    the ids that matter after a crash are those of the file's last lines."""
+    from dashboard.sinks import RecentIds, tail_lines
+
+    ids = RecentIds(limit=3)
+    ids.add(["a", "b", "c", "d"])
+    assert "a" not in ids and all(x in ids for x in "bcd") and len(ids) == 3
+
+    path = tmp_path / "alerts.jsonl"
+    path.write_text("".join(f'{{"id": "e{i:04d}"}}\n' for i in range(1000)), encoding="utf-8")
+    lines = tail_lines(path, tail_bytes=200)
+    assert lines[-1] == '{"id": "e0999"}'
+    assert all(line.startswith('{"id": "e') and line.endswith('"}') for line in lines)  # no partial line
+    assert len(lines) < 20
