@@ -184,9 +184,7 @@ class Store:
                         (name, *state),
                     )
                 return
-            # One item's dict at a time: a list of 100,000 dicts would double the peak memory.
-            encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-            blob = "[" + ",".join(encode(item_to_dict(i)) for i in items) + "]"
+            blob = json.dumps([item_to_dict(i) for i in items], ensure_ascii=False, separators=(",", ":"))
             warn_json = json.dumps([_warning_to_dict(w) for w in warnings], ensure_ascii=False)
             with self.transaction() as conn:
                 conn.execute(
