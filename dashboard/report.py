@@ -21,21 +21,13 @@ from typing import Any
 from dashboard.core.items import UPDATE_MONTHS, Evaluated, Status
 from dashboard.core.parse import format_percent
 from dashboard.exporting import Exporter, ExportError, exporters, lookup, write_atomic
-from dashboard.views import Cell, Column, TableView, progress_cell, target_cell
+from dashboard.views import BULLETIN_COLUMNS, Cell, Column, TableView, progress_cell, target_cell
 
 TICK = "√"  # as the bulletin's annex 4 marks a month with an update
 _EPS = 1e-9
 _MONTH_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 
-ANNEX_COLUMNS = [
-    Column("序号", "int", "no"),
-    Column("实事类别", "text", "category"),
-    Column("项目名称", "text", "name"),
-    Column("牵头单位", "text", "unit"),
-    Column("任务数", "number", "target"),
-    Column("进度情况", "text", "progress"),
-    Column("完成比例", "percent", "ratio"),
-]
+ANNEX_COLUMNS = [Column("序号", "int", "no"), *BULLETIN_COLUMNS]
 
 
 def parse_month(text: str) -> tuple[int, int]:

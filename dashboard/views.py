@@ -103,14 +103,19 @@ def filter_view(view: TableView, text: str | None) -> TableView:
 
 # -- the three views --------------------------------------------------------------
 
-ITEM_COLUMNS = [
-    Column("序号", "text", "id"),
+# The bulletin's own columns after 序号, shared by the items view and the report's annexes.
+BULLETIN_COLUMNS = [
     Column("实事类别", "text", "category"),
     Column("项目名称", "text", "name"),
     Column("牵头单位", "text", "unit"),
     Column("任务数", "number", "target"),
     Column("进度情况", "text", "progress"),
     Column("完成比例", "percent", "ratio"),
+]
+
+ITEM_COLUMNS = [
+    Column("序号", "text", "id"),
+    *BULLETIN_COLUMNS,
     Column("序时进度", "percent", "expected"),
     Column("状态", "status", "status"),
 ]
