@@ -206,18 +206,9 @@ class AlertEngine:
         self._pruned = False  # old delivered events are pruned once per process
 
     def _collect_plugins(self, plugins: PluginManager) -> None:
-        for plugin, entry in plugins.collect("dashboard_alert_rules"):
-            if not isinstance(entry, Rule):
-                plugins.records[plugin].error = f"返回了非 Rule 对象: {entry!r}"
-                continue
-            plugins.records[plugin].provides.append(entry.name)
-            self.rules.setdefault(entry.name, entry)
-        for plugin, entry in plugins.collect("dashboard_sink_types"):
-            if not isinstance(entry, SinkType):
-                plugins.records[plugin].error = f"返回了非 SinkType 对象: {entry!r}"
-                continue
-            plugins.records[plugin].provides.append(entry.name)
-            self.sink_types.setdefault(entry.name, entry)
+        for name, rule in plugins.descriptors("dashboard_alert_rules", Rule).items():
+            self.rules.setdefault(name, rule)
+        self.sink_types = plugins.descriptors("dashboard_sink_types", SinkType)
 
     def _build_sink(self, spec: SinkSpec) -> _ConfiguredSink:
         sink_type = self.sink_types.get(spec.type)

@@ -51,26 +51,14 @@ class ExportError(Exception):
     """An export that cannot be done: unknown format, refused path, failed write."""
 
 
-class _HasCollect(Protocol):
-    def collect(self, hook_name: str) -> list[tuple[str, object]]: ...
+class _HasDescriptors(Protocol):
+    def descriptors(self, hook_name: str, kind: type[Exporter], key: str = ...) -> dict[str, Exporter]: ...
 
 
-def exporters(plugins: _HasCollect) -> dict[str, Exporter]:
-    """Format name → exporter, from every plugin's `dashboard_exporters`. The first
-    plugin to offer a format keeps it; entries that are not `Exporter` are reported
-    against their plugin (see `dashboard plugins`) and skipped."""
-    found: dict[str, Exporter] = {}
-    records = getattr(plugins, "records", {})
-    for plugin, entry in plugins.collect("dashboard_exporters"):
-        record = records.get(plugin)
-        if not isinstance(entry, Exporter):
-            if record is not None:
-                record.error = f"返回了非 Exporter 对象: {entry!r}"
-            continue
-        if record is not None and entry.format not in record.provides:
-            record.provides.append(entry.format)
-        found.setdefault(entry.format, entry)
-    return found
+def exporters(plugins: _HasDescriptors) -> dict[str, Exporter]:
+    """Format name → exporter, from every plugin's `dashboard_exporters` (the first
+    plugin to offer a format keeps it; see `PluginManager.descriptors`)."""
+    return plugins.descriptors("dashboard_exporters", Exporter, "format")
 
 
 # -- where files go ----------------------------------------------------------------
@@ -135,7 +123,7 @@ def _unique(path: Path) -> Path:
     return result
 
 
-def lookup(plugins: _HasCollect | Mapping[str, Exporter], fmt: str) -> Exporter:
+def lookup(plugins: _HasDescriptors | Mapping[str, Exporter], fmt: str) -> Exporter:
     table = plugins if isinstance(plugins, Mapping) else exporters(plugins)
     fmt = fmt.lower().lstrip(".")
     aliases = {"markdown": "md", "htm": "html"}
@@ -169,7 +157,9 @@ def write_atomic(path: Path, writer: Callable[[Path], None]) -> Path:
     return path
 
 
-def export_view(view: TableView, fmt: str, path: Path, plugins: _HasCollect | Mapping[str, Exporter]) -> Path:
+def export_view(
+    view: TableView, fmt: str, path: Path, plugins: _HasDescriptors | Mapping[str, Exporter]
+) -> Path:
     """Write `view` to exactly `path` (the command line's `-o`; no folder check)."""
     exporter = lookup(plugins, fmt)
     return write_atomic(Path(path), lambda p: exporter.write(view, p))
@@ -179,7 +169,7 @@ def export_to_folder(
     view: TableView,
     fmt: str,
     folder: Path,
-    plugins: _HasCollect | Mapping[str, Exporter],
+    plugins: _HasDescriptors | Mapping[str, Exporter],
     name: str | None = None,
 ) -> Path:
     """Export `view` into `folder` (created if missing) and return the file written.

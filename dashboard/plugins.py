@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
 
 from dashboard import hookspecs
 from dashboard.contracts import SourceType
 
+D = TypeVar("D")
 ENTRY_POINT_GROUP = "dashboard.plugins"
 OUR_DISTRIBUTION = "zhuanban-dashboard"
 
@@ -112,15 +113,24 @@ class PluginManager:
                 results.append((name, entry))
         return results
 
-    def source_types(self) -> dict[str, SourceType]:
-        found: dict[str, SourceType] = {}
-        for plugin, entry in self.collect("dashboard_source_types"):
-            if not isinstance(entry, SourceType):
-                self.records[plugin].error = f"返回了非 SourceType 对象: {entry!r}"
+    def descriptors(self, hook_name: str, kind: type[D], key: str = "name") -> dict[str, D]:
+        """The descriptors of one hook by their `key` attribute (a source type's name, an
+        exporter's format): the first plugin to offer a key keeps it; an entry of the
+        wrong type is recorded against its plugin (see `dashboard plugins`) and skipped."""
+        found: dict[str, D] = {}
+        for plugin, entry in self.collect(hook_name):
+            record = self.records[plugin]
+            if not isinstance(entry, kind):
+                record.error = f"返回了非 {kind.__name__} 对象: {entry!r}"
                 continue
-            self.records[plugin].provides.append(entry.name)
-            found.setdefault(entry.name, entry)
+            label = str(getattr(entry, key))
+            if label not in record.provides:
+                record.provides.append(label)
+            found.setdefault(label, entry)
         return found
+
+    def source_types(self) -> dict[str, SourceType]:
+        return self.descriptors("dashboard_source_types", SourceType)
 
     def describe(self) -> list[PluginRecord]:
         """Every plugin with its kinds, after asking each hook once."""
