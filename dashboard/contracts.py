@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from dashboard.core.items import DataWarning, Item
+from dashboard.core.records import Cell, RowContext, table_to_items
 
 # Keys every [[sources]] table may have; the rest belong to the source's plugin.
 COMMON_SOURCE_KEYS = ("name", "type", "refresh", "enabled", "timeout")
@@ -44,6 +45,22 @@ class FetchResult:
     items: list[Item]
     warnings: list[DataWarning] = field(default_factory=list)
     as_of: date | None = None
+
+    @classmethod
+    def from_table(
+        cls,
+        rows: Sequence[Sequence[Cell]],
+        aliases: Mapping[str, Sequence[str]],
+        ctx: RowContext,
+        scan: int = 10,
+    ) -> FetchResult:
+        """A whole table (title rows, header, data) through the shared parsing layer;
+        a table without a recognisable header is a SourceError naming its location."""
+        try:
+            items, warnings = table_to_items(rows, aliases, ctx, scan)
+        except ValueError as exc:
+            raise SourceError(f"{ctx.location}: {exc}") from None
+        return cls(items, warnings, ctx.as_of)
 
 
 @dataclass(slots=True)

@@ -12,8 +12,8 @@ import asyncio
 from pathlib import Path
 
 from dashboard import hookimpl
-from dashboard.contracts import FetchResult, SourceError, SourceSpec, SourceType
-from dashboard.core.records import RowContext, table_to_items
+from dashboard.contracts import FetchResult, SourceSpec, SourceType
+from dashboard.core.records import RowContext
 from dashboard.textfiles import read_csv_rows
 
 OPTIONS = {
@@ -37,7 +37,7 @@ class CsvSource:
         self.scan = int(spec.options.get("header_scan", 10))
         from dashboard.config import parse_as_of
 
-        self.as_of = parse_as_of(spec.options.get("as_of"), f"{spec.key_prefix}.as_of")
+        self.as_of = parse_as_of(spec.options.get("as_of"), f"{spec.key_prefix}.as_of", spec.config_file)
 
     def watch_paths(self) -> list[Path]:
         return [self.path]
@@ -48,11 +48,7 @@ class CsvSource:
     def load(self) -> FetchResult:
         rows = read_csv_rows(self.path, self.encoding, self.delimiter)
         ctx = RowContext(source=self.name, location=str(self.path), as_of=self.as_of)
-        try:
-            items, warnings = table_to_items(rows, self.aliases, ctx, self.scan)
-        except ValueError as exc:
-            raise SourceError(f"{self.path}: {exc}") from None
-        return FetchResult(items, warnings, self.as_of)
+        return FetchResult.from_table(rows, self.aliases, ctx, self.scan)
 
 
 @hookimpl

@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard import hookimpl
 from dashboard.contracts import FetchResult, SourceError, SourceSpec, SourceType
-from dashboard.core.records import Cell, RowContext, table_to_items
+from dashboard.core.records import Cell, RowContext
 from dashboard.textfiles import read_csv_rows
 
 OPTIONS = {
@@ -57,17 +58,13 @@ class MashangtongSource:
         return await asyncio.to_thread(self.load)
 
     def load(self) -> FetchResult:
-        rows: list[list[Cell]]
+        rows: Sequence[Sequence[Cell]]
         if self.is_xlsx:
             rows = read_xlsx(self.path, self.sheet)
         else:
-            rows = list(read_csv_rows(self.path, self.encoding, self.delimiter))
+            rows = read_csv_rows(self.path, self.encoding, self.delimiter)
         ctx = RowContext(source=self.name, location=str(self.path), as_of=self.as_of)
-        try:
-            items, warnings = table_to_items(rows, self.aliases, ctx, self.scan)
-        except ValueError as exc:
-            raise SourceError(f"{self.path}: {exc}") from None
-        return FetchResult(items, warnings, self.as_of)
+        return FetchResult.from_table(rows, self.aliases, ctx, self.scan)
 
 
 def read_xlsx(path: Path, sheet: str | None = None) -> list[list[Cell]]:
