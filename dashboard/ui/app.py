@@ -34,7 +34,6 @@ from dashboard.ui.screens.items import BehindScreen, ItemsScreen, OverviewScreen
 from dashboard.ui.screens.sources import SourcesScreen
 from dashboard.ui.screens.units import GroupScreen, ProjectsScreen, UnitsScreen
 from dashboard.ui.theme import ALIASES, DARK, LIGHT, THEMES
-from dashboard.ui.widgets.item_table import COLUMNS, ratio_bar, row_cells  # noqa: F401  (public helpers)
 from dashboard.ui.widgets.table import VirtualTable
 
 
