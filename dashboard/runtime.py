@@ -27,8 +27,8 @@ from dashboard.contracts import (
 )
 from dashboard.core.alerts import AlertRecord
 from dashboard.core.items import DataWarning, Evaluated, Item
-from dashboard.core.merge import merge_sources
-from dashboard.core.progress import Period, count_by_status, default_order, evaluate, expected_progress
+from dashboard.core.merge import carry_over, merge_sources
+from dashboard.core.progress import Period, count_by_status, default_order, expected_progress, reevaluate
 from dashboard.plugins import PluginManager
 from dashboard.store import HistoryPoint, Store, history_key, spec_key
 
@@ -103,6 +103,10 @@ class Snapshot:
     # Alert events of the cycle that produced this snapshot (filled by the alert engine).
     fired: list[Any] = field(default_factory=list)
     resolved: list[Any] = field(default_factory=list)
+    # Ids of the items that are new, changed or gone since the previous snapshot; None when
+    # everything is to be taken as new (the first one, or a changed expected progress).
+    # Unchanged items keep their `Evaluated` objects, so `is` tells the same.
+    changed: frozenset[str] | None = None
 
     def __repr__(self) -> str:
         return f"Snapshot(as_of={self.as_of}, items={len(self.evaluated)}, by_status={self.by_status})"
@@ -140,6 +144,9 @@ class Runtime:
         # Open alerts, counted by the worker that evaluated them: counting reads every alert
         # (5,000 at 100,000 items, 90 ms), too slow for the UI thread that shows the number.
         self._open_alerts: int | None = None
+        # The last snapshot's evaluated items by id: the next one evaluates only what changed.
+        self._evaluated: dict[str, Evaluated] = {}
+        self._evaluate_lock = threading.Lock()
 
     def _restore(self) -> None:
         """Put each source's last good items from the store on screen at once."""
@@ -197,9 +204,9 @@ class Runtime:
             state.ok, state.error = False, f"插件出错: {type(exc).__name__}: {exc}"
         else:
             # Comparing 100,000 items field by field is work for a worker, not the event loop.
-            changed = await asyncio.to_thread(_differs, state, result)
+            items, changed = await asyncio.to_thread(_reconcile, state, result)
             state.ok, state.error = True, ""
-            state.items, state.warnings, state.as_of = result.items, result.warnings, result.as_of
+            state.items, state.warnings, state.as_of = items, result.warnings, result.as_of
             state.last_success = state.last_attempt
             state.restored = False
         # The store write runs behind the UI: a first launch at 100,000 items spends two
@@ -332,9 +339,18 @@ class Runtime:
         self.store.close()
 
     def snapshot(self) -> Snapshot:
+        """Merge and evaluate; only items that changed since the last snapshot are
+        evaluated again (the others keep their `Evaluated` objects)."""
         as_of = self.resolve_as_of()
         expected = self.expected(as_of)
-        evaluated = default_order(evaluate(self.items(), expected, self.config.thresholds))
+        with self._evaluate_lock:
+            previous = self._evaluated
+            unordered, changed = reevaluate(self.items(), expected, self.config.thresholds, previous)
+            kept = len(unordered) - len(changed)
+            if kept < len(previous):  # some ids are gone
+                changed |= previous.keys() - {e.item.id for e in unordered}
+            self._evaluated = {e.item.id: e for e in unordered}
+        evaluated = default_order(unordered)
         warnings = [w for s in self.states.values() for w in s.warnings]
         return Snapshot(
             as_of=as_of,
@@ -344,6 +360,7 @@ class Runtime:
             sources=list(self.states.values()),
             warnings=warnings,
             taken_at=datetime.now(),
+            changed=frozenset(changed) if previous else None,
         )
 
 
@@ -357,9 +374,14 @@ def _open_store(config: Config) -> Store:
         raise ConfigError("store.path", f"无法打开存储 {path}: {exc}", file=config.path) from None
 
 
-def _differs(state: SourceState, result: FetchResult) -> bool:
-    """Whether a fetch brought other items or warnings than the state holds."""
-    return state.items != result.items or state.warnings != result.warnings
+def _reconcile(state: SourceState, result: FetchResult) -> tuple[list[Item], bool]:
+    """The fetched items with the unchanged ones kept as the objects the state holds
+    (`carry_over`), and whether anything (items, their order, warnings) changed."""
+    items, fresh = carry_over(state.items, result.items)
+    changed = bool(fresh) or len(items) != len(state.items) or state.warnings != result.warnings
+    if not changed:
+        changed = any(a is not b for a, b in zip(items, state.items, strict=True))  # a new order
+    return items, changed
 
 
 def _check_result(result: object) -> None:

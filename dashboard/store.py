@@ -44,10 +44,15 @@ class Store:
             "CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
         )
         self.ensure_schema("history", 1, _HISTORY_DDL)
-        self.ensure_schema("sources", 1, _SOURCES_DDL)
+        self.ensure_schema("sources", 2, _SOURCES_DDL)
         # history key → last recorded figures; loaded on first use, then kept in step
         # with item_latest so a refresh compares in memory, not row by row in SQL.
-        self._latest: dict[str, Figures] | None = None
+        self._latest: dict[str, tuple[float | None, ...]] | None = None
+        # The items of the last `record_history` and their history keys, by position: an
+        # item that is the same object at the same position is not looked at again.
+        self._recorded: tuple[list[Item], list[str]] = ([], [])
+        # Each source's items as last written, by position (see `save_source`).
+        self._saved_items: dict[str, Sequence[Item]] = {}
 
     def ensure_schema(self, name: str, version: int, ddl: str) -> None:
         """Create (or upgrade) the tables of one feature. `ddl` must be idempotent
@@ -84,36 +89,43 @@ class Store:
         """Record the figures of every item whose figures changed since they were last
         recorded (new items included). One transaction; returns the rows written."""
         at_text = (at or datetime.now()).isoformat(timespec="seconds")
+        items = items if isinstance(items, list) else list(items)
         with self.lock:
             latest = self._load_latest()
+            old_items, old_keys = self._recorded
+            keys = history_keys(items, old_items, old_keys)
             changed: list[tuple[Any, ...]] = []
-            for key, item in keyed_items(items):
-                figures = Figures.of(item)
+            n_old = len(old_items)
+            for i, (key, item) in enumerate(zip(keys, items, strict=True)):
+                if i < n_old and item is old_items[i] and key is old_keys[i]:
+                    continue  # the same object under the same key: recorded last time
+                figures = (item.ratio, item.actual, item.target, item.acceptance_ratio)
                 if latest.get(key) != figures:
                     latest[key] = figures
                     changed.append(
                         (key, at_text, item.id, *figures, item.field_sources.get("ratio") or item.source)
                     )
-            if not changed:
-                return 0
             try:
-                with self.transaction() as conn:
-                    conn.executemany(
-                        "INSERT INTO item_history(key, at, item_id, ratio, actual, target, acceptance, source)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        changed,
-                    )
-                    conn.executemany(
-                        "INSERT INTO item_latest(key, at, item_id, ratio, actual, target, acceptance, source)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
-                        " at = excluded.at, item_id = excluded.item_id, ratio = excluded.ratio,"
-                        " actual = excluded.actual, target = excluded.target,"
-                        " acceptance = excluded.acceptance, source = excluded.source",
-                        changed,
-                    )
+                if changed:
+                    with self.transaction() as conn:
+                        conn.executemany(
+                            "INSERT INTO item_history(key, at, item_id, ratio, actual, target, acceptance,"
+                            " source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            changed,
+                        )
+                        conn.executemany(
+                            "INSERT INTO item_latest(key, at, item_id, ratio, actual, target, acceptance,"
+                            " source) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+                            " at = excluded.at, item_id = excluded.item_id, ratio = excluded.ratio,"
+                            " actual = excluded.actual, target = excluded.target,"
+                            " acceptance = excluded.acceptance, source = excluded.source",
+                            changed,
+                        )
             except BaseException:
-                self._latest = None  # the cache ran ahead of the database: reload next time
+                # The cache ran ahead of the database: reload next time.
+                self._latest, self._recorded = None, ([], [])
                 raise
+            self._recorded = (list(items), keys)  # a copy: the caller may change its list
             return len(changed)
 
     def history(self, key: str) -> list[HistoryPoint]:
@@ -142,10 +154,10 @@ class Store:
             rows = self.conn.execute("SELECT key, at FROM item_latest").fetchall()
         return {r["key"]: datetime.fromisoformat(r["at"]) for r in rows}
 
-    def _load_latest(self) -> dict[str, Figures]:
+    def _load_latest(self) -> dict[str, tuple[float | None, ...]]:
         if self._latest is None:
             rows = self.conn.execute("SELECT key, ratio, actual, target, acceptance FROM item_latest")
-            self._latest = {r[0]: Figures(r[1], r[2], r[3], r[4]) for r in rows}
+            self._latest = {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
         return self._latest
 
     # -- source state ---------------------------------------------------------------
@@ -163,7 +175,12 @@ class Store:
         warnings: Sequence[DataWarning] = (),
     ) -> None:
         """Record a source's state after an attempt. `items` (and `warnings`) are given
-        after a successful fetch that changed them; otherwise the stored ones stay."""
+        after a successful fetch that changed them; otherwise the stored ones stay.
+
+        Items are stored one row each, by position. Only the positions whose item is not
+        the same object as the one last written there (by this store object) are written:
+        a refresh where 1% changed writes 1% of the rows, when the caller keeps unchanged
+        items as the same objects (as the runtime does)."""
         state = (
             spec_key,
             None if ok is None else int(ok),
@@ -184,18 +201,33 @@ class Store:
                         (name, *state),
                     )
                 return
-            blob = json.dumps([item_to_dict(i) for i in items], ensure_ascii=False, separators=(",", ":"))
             warn_json = json.dumps([_warning_to_dict(w) for w in warnings], ensure_ascii=False)
+            before = self._saved_items.get(name)
+            self._saved_items.pop(name, None)  # unknown until the write commits
             with self.transaction() as conn:
                 conn.execute(
                     "INSERT INTO source_state(name, spec_key, ok, error, last_attempt, last_success, as_of,"
-                    " item_count, items, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " item_count, items, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)"
                     " ON CONFLICT(name) DO UPDATE SET spec_key = excluded.spec_key, ok = excluded.ok,"
                     " error = excluded.error, last_attempt = excluded.last_attempt,"
                     " last_success = excluded.last_success, as_of = excluded.as_of,"
-                    " item_count = excluded.item_count, items = excluded.items, warnings = excluded.warnings",
-                    (name, *state, len(items), blob, warn_json),
+                    " item_count = excluded.item_count, items = NULL, warnings = excluded.warnings",
+                    (name, *state, len(items), warn_json),
                 )
+                if before is None:
+                    conn.execute("DELETE FROM source_items WHERE source = ?", (name,))
+                    positions: Iterable[int] = range(len(items))
+                else:
+                    conn.execute("DELETE FROM source_items WHERE source = ? AND pos >= ?", (name, len(items)))
+                    n = len(before)
+                    positions = [i for i, item in enumerate(items) if i >= n or item is not before[i]]
+                # A generator: at 100,000 items the JSON of all of them is never in memory at once.
+                conn.executemany(
+                    "INSERT INTO source_items(source, pos, data) VALUES (?, ?, ?)"
+                    " ON CONFLICT(source, pos) DO UPDATE SET data = excluded.data",
+                    ((name, i, _dumps(item_to_dict(items[i]))) for i in positions),
+                )
+            self._saved_items[name] = list(items)  # a copy: the caller may change its list
 
     def load_sources(self) -> dict[str, SavedSource]:
         """Every source's recorded state with its last good items, by source name."""
@@ -203,6 +235,15 @@ class Store:
             rows = self.conn.execute("SELECT * FROM source_state").fetchall()
         saved: dict[str, SavedSource] = {}
         for r in rows:
+            if r["items"]:  # written by an older version: one JSON document
+                items = [item_from_dict(d) for d in json.loads(r["items"])]
+            else:
+                with self.lock:
+                    cur = self.conn.execute(
+                        "SELECT data FROM source_items WHERE source = ? ORDER BY pos", (r["name"],)
+                    )
+                    items = [item_from_dict(json.loads(d)) for (d,) in cur]
+                    self._saved_items[r["name"]] = items
             saved[r["name"]] = SavedSource(
                 name=r["name"],
                 spec_key=r["spec_key"],
@@ -212,7 +253,7 @@ class Store:
                 last_success=_from_iso(r["last_success"]),
                 as_of=date.fromisoformat(r["as_of"]) if r["as_of"] else None,
                 item_count=r["item_count"] or 0,
-                items=[item_from_dict(d) for d in json.loads(r["items"])] if r["items"] else [],
+                items=items,
                 warnings=[DataWarning(**d) for d in json.loads(r["warnings"])] if r["warnings"] else [],
             )
         return saved
@@ -246,27 +287,16 @@ CREATE TABLE IF NOT EXISTS source_state (
     last_success TEXT,
     as_of TEXT,
     item_count INTEGER NOT NULL DEFAULT 0,
-    items TEXT,                 -- JSON list of the last good items
+    items TEXT,                 -- (version 1: the last good items as one JSON list; now NULL)
     warnings TEXT
 );
+CREATE TABLE IF NOT EXISTS source_items (  -- the last good items of each source, one row each
+    source TEXT NOT NULL,
+    pos INTEGER NOT NULL,       -- position in the source's list
+    data TEXT NOT NULL,         -- the item as JSON (empty fields left out)
+    PRIMARY KEY (source, pos)
+) WITHOUT ROWID;
 """
-
-
-@dataclass(slots=True, frozen=True)
-class Figures:
-    """The figures whose change makes a history row."""
-
-    ratio: float | None
-    actual: float | None
-    target: float | None
-    acceptance: float | None
-
-    @classmethod
-    def of(cls, item: Item) -> Figures:
-        return cls(item.ratio, item.actual, item.target, item.acceptance_ratio)
-
-    def __iter__(self) -> Iterator[float | None]:
-        return iter((self.ratio, self.actual, self.target, self.acceptance))
 
 
 @dataclass(slots=True, frozen=True)
@@ -300,6 +330,24 @@ class SavedSource:
 def history_key(item: Item) -> str:
     """The key of an item's history: its normalised name and lead unit (see merge.py)."""
     return merge_key(item)
+
+
+def history_keys(
+    items: Sequence[Item], old_items: Sequence[Item] = (), old_keys: Sequence[str] = ()
+) -> list[str]:
+    """The history key of each item (see `keyed_items`). Where an item is the same object
+    at the same position as in `old_items`, its key is taken from `old_keys` instead of
+    normalising its name again, unless duplicates make it `#n`: then all are computed."""
+    n_old = len(old_items)
+    keys: list[str] = []
+    for i, item in enumerate(items):
+        if i < n_old and item is old_items[i] and "#" not in old_keys[i]:
+            keys.append(old_keys[i])
+        else:
+            keys.append(merge_key(item))
+    if len(set(keys)) == len(keys):
+        return keys
+    return [key for key, _ in keyed_items(items)]
 
 
 def keyed_items(items: Iterable[Item]) -> Iterator[tuple[str, Item]]:
@@ -354,6 +402,10 @@ def _warning_to_dict(w: DataWarning) -> dict[str, Any]:
         "row": w.row,
         "column": w.column,
     }
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -76,3 +76,20 @@ def _fill(base: Item, other: Item, source: str) -> None:
     if base.ratio_computed and other.ratio is not None and not other.ratio_computed:
         base.ratio, base.ratio_computed = other.ratio, False
         base.field_sources["ratio"] = source
+
+
+def carry_over(old: Sequence[Item], new: Sequence[Item]) -> tuple[list[Item], int]:
+    """`new`, where each item equal to the item `old` has under its id is that old object,
+    and how many are not: a refresh keeps unchanged items as the same objects, so merging,
+    evaluating, drawing and storing can skip them by identity."""
+    previous = {item.id: item for item in old}
+    items: list[Item] = []
+    fresh = 0
+    for item in new:
+        prev = previous.get(item.id)
+        if prev is not None and prev == item:
+            items.append(prev)
+        else:
+            items.append(item)
+            fresh += 1
+    return items, fresh

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -142,6 +142,36 @@ def evaluate(items: Iterable[Item], expected: float, thresholds: Thresholds) -> 
             status = on_track
         append(Evaluated(item, status, expected, expected - ratio))
     return out
+
+
+def reevaluate(
+    items: Iterable[Item],
+    expected: float,
+    thresholds: Thresholds,
+    previous: Mapping[str, Evaluated],
+) -> tuple[list[Evaluated], set[str]]:
+    """Like `evaluate`, but an item equal to the one `previous` (by item id) was evaluated
+    from, at the same expected progress, keeps its `Evaluated` object: only what changed
+    is evaluated again, and the objects that did not change stay the same objects, so the
+    screen and the alert rules can tell what changed by identity. Returns the evaluated
+    items (in `items` order) and the ids that are new or changed (removed ids are the
+    caller's to find: they are in `previous` and not in the result)."""
+    fresh: list[Item] = []
+    out: list[Evaluated | None] = []
+    get = previous.get
+    for item in items:
+        prev = get(item.id)
+        # Identity first: an unchanged source row keeps its Item object (see Runtime).
+        if prev is not None and prev.expected == expected and (prev.item is item or prev.item == item):
+            out.append(prev)
+        else:
+            out.append(None)
+            fresh.append(item)
+    if not fresh:
+        return out, set()  # type: ignore[return-value]  # no None left
+    evaluated = iter(evaluate(fresh, expected, thresholds))
+    result = [e if e is not None else next(evaluated) for e in out]
+    return result, {i.id for i in fresh}
 
 
 def count_by_status(evaluated: Iterable[Evaluated]) -> dict[str, int]:

@@ -126,6 +126,9 @@ class ItemsScreen(DataScreen):
         shown = f"显示 {self.table.row_count} / {len(self.table.rows)} 项"
         self.query_one("#view-note", Static).update(Text(f"{self.VIEW_TITLE}  {shown}  {note}".strip()))
 
+    def on_virtual_table_view_updated(self, event: VirtualTable.ViewUpdated) -> None:
+        self._update_note()  # a long table's new view arrived from its worker
+
     # -- drill-down and export ------------------------------------------------------
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         from dashboard.ui.screens.detail import ItemDetailScreen

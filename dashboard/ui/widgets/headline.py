@@ -37,8 +37,11 @@ class Headline(Vertical):
     def show(self, snap: Snapshot, open_alerts: int | None, refreshed: str, stale: bool) -> None:
         counts = dict(snap.by_status, total=len(snap.evaluated), alerts=open_alerts)
         for key, _, _ in CARDS:
+            digits = self.query_one(f"#card-{key}", Digits)
             value = counts.get(key)
-            self.query_one(f"#card-{key}", Digits).update("–" if value is None else str(value))
+            text = "–" if value is None else str(value)
+            if digits.value != text:  # a refresh usually moves few counts, if any
+                digits.update(text)
         line = Text()
         line.append(f"截止 {snap.as_of:%Y-%m-%d}", "bold")
         line.append("   序时进度 expected ")

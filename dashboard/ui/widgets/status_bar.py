@@ -42,6 +42,8 @@ def age_text(seconds: float | None) -> str:
 class StatusBar(Static):
     """One line: failed sources in red, else how many are fine; always the refresh time."""
 
+    _shown: Text | None = None
+
     def show(self, states: list[SourceState], refreshed: str, now: datetime, open_alerts: int | None) -> None:
         text = Text()
         text.append(f"更新于 {refreshed}   ", "bold")  # first, so it never scrolls out of view
@@ -65,4 +67,6 @@ class StatusBar(Static):
             )
         if open_alerts:
             text.append(f"   未处理预警 {open_alerts}", "bold yellow")
-        self.update(text)
+        if text != self._shown:
+            self._shown = text
+            self.update(text)

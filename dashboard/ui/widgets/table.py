@@ -35,6 +35,7 @@ PRESORT_MIN_ROWS = 10_000
 
 __all__ = ["Column", "VirtualTable", "fit"]
 
+FIND_WINDOW = 500  # rows either side of the cursor searched first for its row after new data
 SAMPLE_SIZE = 300  # rows measured to size columns; wider cells widen on demand
 STRIP_CACHE_SIZE = 2000
 
@@ -68,6 +69,17 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     show_cursor: reactive[bool] = reactive(True)
     cursor_row: reactive[int] = reactive(0, always_update=True)
 
+    class ViewUpdated(Message):
+        """New rows are on show after a view computed in a worker (counts may have changed)."""
+
+        def __init__(self, table: VirtualTable[Any]) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
     class RowSelected(Message):
         """Enter (or a double click) on a row."""
 
@@ -100,6 +112,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.haystack_of = haystack
         self.empty_text = empty_text
         self.rows: list[T] = []  # as given (the caller's default order)
+        self._incoming: list[T] = self.rows  # the newest rows given, maybe still being sorted
         self._order: Sequence[int] = range(0)  # positions in `rows`, in the current sort
         self._view_positions: Sequence[int] = range(0)  # sorted positions passing the filters
         self._view: list[T] = []  # the rows on show
@@ -146,18 +159,87 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def set_rows(self, rows: Iterable[T]) -> None:
         """Replace the data, keeping the sort, the filter, the cursor (by key) and the scroll.
 
-        Cached strips are checked lazily, for the rows that are drawn: nothing here
-        walks the cache, so the cost of new data follows the rows on screen."""
-        self.rows = list(rows)
+        A list is taken as it is, not copied: the caller hands over rows it will not
+        change (a snapshot's). Cached strips are checked lazily, for the rows that are
+        drawn, by identity first: an unchanged row is the same object and is not drawn
+        again. So without a sort or filter the cost of new data follows the rows on
+        screen; with one, a long table computes its new view in a worker thread and the
+        old view stays on screen until it is ready."""
+        rows = rows if isinstance(rows, list) else list(rows)
+        self._incoming = rows
+        if len(rows) >= PRESORT_MIN_ROWS and (
+            self.sort_column is not None or self.filter_text or self.row_filter is not None
+        ):
+            self._build_view(rows, self._view_params())
+            return
+        self._take_rows(rows)
+        self._reorder()
+        self._after_new_rows()
+
+    def _take_rows(self, rows: list[T]) -> None:
+        self.rows = rows
         self._haystack = None
         self._sorted = {}
-        if not self._measured and self.rows:
+        if not self._measured and rows:
             self._measure()
-        self._reorder()
+
+    def _after_new_rows(self) -> None:
         if len(self.rows) >= PRESORT_MIN_ROWS:
             # After this frame, sort every column in a worker thread, so a sort key
             # only swaps in an order that is ready (at 100,000 rows a sort is ~60 ms).
             self.call_after_refresh(self._presort, self.rows, self._sorted)
+
+    def _view_params(self) -> tuple[Any, ...]:
+        return (self.sort_column, self.sort_reverse, self.filter_text, self.row_filter)
+
+    @work(thread=True, exclusive=True, group="view")
+    def _build_view(self, rows: list[T], params: tuple[Any, ...]) -> None:
+        """The sorted, filtered view of new rows, off the UI thread; `_install_view` swaps it in."""
+        column, reverse, text, keep = params
+        ascending: list[int] | None = None
+        order: Sequence[int] = range(len(rows))
+        if column is not None:
+            col = self.columns[column]
+            keys = list(map(col.sort_key or col.text, rows))
+            ascending = sorted(range(len(rows)), key=keys.__getitem__)
+            order = ascending[::-1] if reverse else ascending
+        hay: list[str] | None = None
+        positions: Sequence[int] = order
+        if text:
+            of = self._haystack_function()
+            hay = [of(r).casefold() for r in rows]
+            for term in text.split():
+                positions = [i for i in positions if term in hay[i]]
+        if keep is not None:
+            positions = [i for i in positions if keep(rows[i])]
+        view = list(map(rows.__getitem__, positions))
+        if get_current_worker().is_cancelled:
+            return
+        self.app.call_from_thread(self._install_view, rows, params, ascending, order, hay, positions, view)
+
+    def _install_view(
+        self,
+        rows: list[T],
+        params: tuple[Any, ...],
+        ascending: list[int] | None,
+        order: Sequence[int],
+        hay: list[str] | None,
+        positions: Sequence[int],
+        view: list[T],
+    ) -> None:
+        if rows is not self._incoming:
+            return  # newer rows arrived meanwhile
+        self._take_rows(rows)
+        if params != self._view_params():  # the sort or filter changed meanwhile
+            self._reorder()
+        else:
+            if ascending is not None:
+                self._sorted[params[0]] = ascending
+            self._haystack = hay
+            self._order = order
+            self._show_view(positions, view)
+        self._after_new_rows()
+        self.post_message(self.ViewUpdated(self))
 
     @work(thread=True, exclusive=True, group="presort")
     def _presort(self, rows: list[T], target: dict[int, list[int]]) -> None:
@@ -199,9 +281,12 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         """Build the search text now (e.g. when the filter box opens), not on the first key."""
         self._hay()
 
+    def _haystack_function(self) -> Callable[[T], str]:
+        return self.haystack_of or (lambda r: " ".join(c.text(r) for c in self.columns))
+
     def _hay(self) -> list[str]:
         if self._haystack is None:
-            of = self.haystack_of or (lambda r: " ".join(c.text(r) for c in self.columns))
+            of = self._haystack_function()
             self._haystack = [of(r).casefold() for r in self.rows]
         return self._haystack
 
@@ -230,8 +315,15 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if self.row_filter is not None and not narrower:
             rows, keep = self.rows, self.row_filter
             positions = [i for i in positions if keep(rows[i])]
+        if isinstance(positions, range) and len(positions) == len(self.rows):
+            view = self.rows  # every row in the given order: nothing to copy
+        else:
+            view = list(map(self.rows.__getitem__, positions))
+        self._show_view(positions, view)
+
+    def _show_view(self, positions: Sequence[int], view: list[T]) -> None:
         self._view_positions = positions
-        self._view = list(map(self.rows.__getitem__, positions))
+        self._view = view
         self._restore_cursor()
         self.virtual_size = Size(self._total_width(), len(self._view) + 1)
         self.refresh()
@@ -251,15 +343,20 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
 
     def _find(self, key: str) -> int:
         """Index in the view of the row with `key`, or -1. After a sort or filter the
-        row's position in `rows` is found among the view's positions (C-speed ints)."""
+        row's position in `rows` is found among the view's positions (C-speed ints);
+        after new rows, near where the cursor was first (a refresh moves rows a little)."""
         pos = self._cursor_pos
         if 0 <= pos < len(self.rows) and self.key_of(self.rows[pos]) == key:
             try:
                 return self._view_positions.index(pos)
             except ValueError:
                 return -1
-        key_of = self.key_of
-        return next((i for i, r in enumerate(self._view) if key_of(r) == key), -1)
+        key_of, view = self.key_of, self._view
+        low = max(0, self.cursor_row - FIND_WINDOW)
+        for i, row in enumerate(view[low : self.cursor_row + FIND_WINDOW], low):
+            if key_of(row) == key:
+                return i
+        return next((i for i, r in enumerate(view) if key_of(r) == key), -1)
 
     def set_cursor(self, index: int, *, scroll: bool = True) -> None:
         index = max(0, min(index, len(self._view) - 1)) if self._view else 0
