@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -49,7 +49,7 @@ class FetchResult:
     @classmethod
     def from_table(
         cls,
-        rows: Sequence[Sequence[Cell]],
+        rows: Iterable[Sequence[Cell]],
         aliases: Mapping[str, Sequence[str]],
         ctx: RowContext,
         scan: int = 10,

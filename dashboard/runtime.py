@@ -137,6 +137,12 @@ class Runtime:
         self._persist_lock = threading.Lock()  # one source's write at a time: merge reads every source
         self._history_pending = False
         self._persisting: set[asyncio.Future[None]] = set()  # store writes still running
+        # Open unless a screen holds the store writes back until it has shown new data
+        # (`hold_writes_until_shown`): at 100,000 items the first launch's writes would
+        # otherwise compete with evaluating and drawing for the interpreter.
+        self._writes_open = threading.Event()
+        self._writes_open.set()
+        self._hold_writes = False
         self._restore()
         # Rules, alert state, outbox and sinks (design §5); config errors surface here.
         self.alerts = AlertEngine(config, self.plugins, self.store)
@@ -211,13 +217,23 @@ class Runtime:
             state.restored = False
         # The store write runs behind the UI: a first launch at 100,000 items spends two
         # seconds recording history, and the screen need not wait for it. `flush()` waits.
+        if self._hold_writes:
+            self._writes_open.clear()
         task = asyncio.ensure_future(asyncio.to_thread(self._persist, state, changed))
         self._persisting.add(task)
         task.add_done_callback(self._persisting.discard)
         return state
 
+    def hold_writes_until_shown(self) -> None:
+        """From now on, store writes after a fetch wait until `writes_may_start()` (or `flush()`)."""
+        self._hold_writes = True
+
+    def writes_may_start(self) -> None:
+        self._writes_open.set()
+
     async def flush(self) -> None:
         """Wait until every fetched result is in the store (history, source state)."""
+        self._writes_open.set()
         while self._persisting:
             await asyncio.gather(*list(self._persisting))
 
@@ -225,6 +241,7 @@ class Runtime:
         """Record a source's state (with its items when they changed) and, after a
         good fetch, the history of the merged items. Runs in a worker thread; a store
         that cannot be written is reported, never a reason to drop the fetched data."""
+        self._writes_open.wait()
         with self._persist_lock:
             try:
                 self.store.save_source(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
@@ -377,9 +377,9 @@ def item_to_dict(item: Item) -> dict[str, Any]:
     d: dict[str, Any] = {}
     for name in _ITEM_FIELDS:
         value = getattr(item, name)
-        if value is None or value is False or (not value and isinstance(value, (str, dict))):
+        if value is None or value is False or (not value and isinstance(value, (str, Mapping))):
             continue
-        d[name] = value
+        d[name] = dict(value) if isinstance(value, Mapping) else value
     if item.as_of is not None:
         d["as_of"] = item.as_of.isoformat()
     return d

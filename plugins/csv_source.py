@@ -14,7 +14,7 @@ from pathlib import Path
 from dashboard import hookimpl
 from dashboard.contracts import FetchResult, SourceSpec, SourceType
 from dashboard.core.records import RowContext
-from dashboard.textfiles import read_csv_rows
+from dashboard.textfiles import iter_csv_rows
 
 OPTIONS = {
     "path": "CSV 文件路径（相对配置文件所在文件夹）",
@@ -46,7 +46,7 @@ class CsvSource:
         return await asyncio.to_thread(self.load)
 
     def load(self) -> FetchResult:
-        rows = read_csv_rows(self.path, self.encoding, self.delimiter)
+        rows = iter_csv_rows(self.path, self.encoding, self.delimiter)
         ctx = RowContext(source=self.name, location=str(self.path), as_of=self.as_of)
         return FetchResult.from_table(rows, self.aliases, ctx, self.scan)
 

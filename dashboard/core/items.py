@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
+from typing import Any
 
 
 class Status(str, enum.Enum):
@@ -34,6 +37,10 @@ STATUS_LABELS: dict[Status, str] = {
     Status.UNKNOWN: "未知",
 }
 _RANK = {s: i for i, s in enumerate(Status)}
+
+# The value of an item's mapping fields when it has nothing there: one shared read-only
+# mapping instead of four empty dicts per item (25 MiB at 100,000 items).
+NOTHING: Mapping[Any, Any] = MappingProxyType({})
 
 # Months whose updates (每月动态) a provincial item reports: March..December.
 UPDATE_MONTHS: tuple[int, ...] = tuple(range(3, 13))
@@ -65,16 +72,18 @@ class Item:
     measure: str = ""  # 计量单位
     acceptance_status: str = ""
     acceptance_ratio: float | None = None
-    monthly_updates: dict[int, int] = field(default_factory=dict)
-    disclosures: dict[str, int] = field(default_factory=dict)
+    # The mappings are never changed in place (loaders may share one empty mapping, see
+    # NOTHING): build a new dict and assign it.
+    monthly_updates: Mapping[int, int] = field(default_factory=dict)
+    disclosures: Mapping[str, int] = field(default_factory=dict)
     ratings: int | None = None
     satisfaction: float | None = None
     comments_received: int | None = None
     comments_answered: int | None = None
     updated_at: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=dict)
     # Field name -> source name, filled when several sources merge into one item.
-    field_sources: dict[str, str] = field(default_factory=dict)
+    field_sources: Mapping[str, str] = field(default_factory=dict)
     # Where the item came from, for error messages and drill-down ("file.csv:12").
     origin: str = ""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 
 from dashboard.core.items import Item
@@ -27,7 +27,7 @@ def merge_key(item: Item) -> str:
 
 
 def _empty(value: object) -> bool:
-    return value is None or value == "" or value == {} or value is False
+    return value is None or value == "" or value is False or (isinstance(value, Mapping) and not value)
 
 
 def merge_sources(batches: Sequence[tuple[str, Sequence[Item]]]) -> list[Item]:
@@ -60,22 +60,25 @@ def merge_sources(batches: Sequence[tuple[str, Sequence[Item]]]) -> list[Item]:
 
 
 def _copy(value: object) -> object:
-    return dict(value) if isinstance(value, dict) else value
+    return dict(value) if isinstance(value, Mapping) else value
 
 
 def _fill(base: Item, other: Item, source: str) -> None:
+    """Fill `base` (a merged copy, whose mappings are its own dicts) from `other`."""
+    sources = dict(base.field_sources)
     for name in _MERGEABLE:
         mine, theirs = getattr(base, name), getattr(other, name)
         if _empty(mine) and not _empty(theirs):
-            setattr(base, name, theirs)
-            base.field_sources[name] = source
-        elif isinstance(mine, dict) and isinstance(theirs, dict):
+            setattr(base, name, _copy(theirs))  # a copy: `other` is a source's own item
+            sources[name] = source
+        elif isinstance(mine, dict) and isinstance(theirs, Mapping):
             for k, v in theirs.items():
                 if k not in mine:
                     mine[k] = v
     if base.ratio_computed and other.ratio is not None and not other.ratio_computed:
         base.ratio, base.ratio_computed = other.ratio, False
-        base.field_sources["ratio"] = source
+        sources["ratio"] = source
+    base.field_sources = sources
 
 
 def carry_over(old: Sequence[Item], new: Sequence[Item]) -> tuple[list[Item], int]:

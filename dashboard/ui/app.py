@@ -84,8 +84,15 @@ class DashboardApp(App[None]):
         self._kiosk_timer: Timer | None = None
         # Each source refreshes on its own timer and when its file changes.
         self.scheduler = Scheduler(runtime, on_refresh=self._source_refreshed)
-        self._render_lock = asyncio.Lock()  # one snapshot + alert evaluation at a time
+        self._render_lock = asyncio.Lock()  # one snapshot at a time
         self._render_queued = False
+        self._renders_queued = 0  # renders queued by refreshed sources, ever
+        # The newest snapshot whose alerts are still to be evaluated, and whether a
+        # render is evaluating alerts now (the next one then leaves its snapshot here).
+        self._alerts_wanted: Snapshot | None = None
+        self._alerts_running = False
+        # New data first: the store writes of a fetch wait until it is on screen.
+        runtime.hold_writes_until_shown()
         self.title = config.title
         for theme in THEMES:
             self.register_theme(theme)
@@ -112,8 +119,10 @@ class DashboardApp(App[None]):
         """Refresh every source now (the first load, and `r`), then show the result."""
         if not self.scheduler.running:
             await self.scheduler.start(initial=False)
+        queued = self._renders_queued
         await self.scheduler.refresh_now()
-        await self._render()
+        if self._renders_queued == queued:  # else a refreshed source has queued a render already
+            await self._render()
 
     def _source_refreshed(self, state: SourceState) -> None:
         """Called by the scheduler after each source's refresh: re-render once, even
@@ -121,6 +130,7 @@ class DashboardApp(App[None]):
         if self._render_queued or not self.is_running:
             return
         self._render_queued = True
+        self._renders_queued += 1
         self.run_worker(self._render(), group="render")
 
     async def _render(self) -> None:
@@ -128,9 +138,21 @@ class DashboardApp(App[None]):
             self._render_queued = False
             snap = await asyncio.to_thread(self.runtime.snapshot)
             self.show(snap)  # the data first; the alert rules need the store written
-            await self.runtime.flush()
-            await asyncio.to_thread(self.runtime.evaluate_alerts, snap)
-            self.alerts_evaluated(snap)
+            self.runtime.writes_may_start()
+        # The alert rules of the newest snapshot, one evaluation at a time; a refresh that
+        # arrives meanwhile is shown at once, and its alerts are evaluated next.
+        self._alerts_wanted = snap
+        if self._alerts_running:
+            return
+        self._alerts_running = True
+        try:
+            while self._alerts_wanted is not None:
+                snap, self._alerts_wanted = self._alerts_wanted, None
+                await self.runtime.flush()
+                await asyncio.to_thread(self.runtime.evaluate_alerts, snap)
+                self.alerts_evaluated(snap)
+        finally:
+            self._alerts_running = False
 
     def show(self, snap: Snapshot) -> None:
         """The one way new data reaches the UI: every screen updates in place."""
@@ -145,7 +167,11 @@ class DashboardApp(App[None]):
         before = self.open_alerts
         self.update_alert_count()
         if snap.fired or snap.resolved:
-            self.snapshot = snap
+            if snap is self.snapshot:  # else newer data is on screen already: keep it
+                self.snapshot = snap
+            elif isinstance(self.screen, DataScreen) and self.snapshot is not None:
+                self.screen.show_counts(self.snapshot)
+                self.screen.show_status(self.snapshot)
             self.announce(snap)
         elif self.open_alerts != before and isinstance(self.screen, DataScreen):
             self.screen.show_counts(snap)
@@ -201,7 +227,7 @@ class DashboardApp(App[None]):
 
         return {e.extension.lstrip(".").lower(): e.format for e in exporters(self.runtime.plugins).values()}
 
-    @work(thread=True, group="export")
+    @work(thread=True, group="export", description="export")  # not the repr of every row
     def export(self, view: Any, name: str | None = None) -> None:
         """Write the view into the export folder (in a worker thread: a large XLSX
         takes seconds) and say where it went. `name` is what the user typed; its

@@ -192,7 +192,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def _view_params(self) -> tuple[Any, ...]:
         return (self.sort_column, self.sort_reverse, self.filter_text, self.row_filter)
 
-    @work(thread=True, exclusive=True, group="view")
+    # An explicit description: by default Textual builds one from the repr of every
+    # argument, which for 100,000 rows is a 250 MiB string and a second of work.
+    @work(thread=True, exclusive=True, group="view", description="build the table view")
     def _build_view(self, rows: list[T], params: tuple[Any, ...]) -> None:
         """The sorted, filtered view of new rows, off the UI thread; `_install_view` swaps it in."""
         column, reverse, text, keep = params
@@ -241,7 +243,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._after_new_rows()
         self.post_message(self.ViewUpdated(self))
 
-    @work(thread=True, exclusive=True, group="presort")
+    @work(thread=True, exclusive=True, group="presort", description="presort the table")
     def _presort(self, rows: list[T], target: dict[int, list[int]]) -> None:
         """Ascending orders of every column for `rows`, into `target` (the dict that
         belongs to these rows: new rows get a new one, so a late result is dropped)."""
