@@ -17,10 +17,8 @@ import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
-
-import httpx
 
 from dashboard import hookimpl
 from dashboard.contracts import FetchResult, SourceError, SourceSpec, SourceType, difflib_close
@@ -67,6 +65,10 @@ _SIZE_UNITS = {
     "g": 1024**3,
     "gb": 1024**3,
 }
+
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class _Retryable(Exception):
@@ -136,6 +138,8 @@ class RestSource:
                 raise SourceError(f"{self.url}: 环境变量 {self.token_env} 未设置，无法取得令牌")
             headers["Authorization"] = f"Bearer {token}"
         warnings: list[DataWarning] = []
+        import httpx  # here, not at the top: every plugin is imported at start-up, few use HTTP
+
         async with httpx.AsyncClient(
             verify=self.verify, follow_redirects=True, timeout=self.timeout, headers=headers
         ) as client:
@@ -238,6 +242,8 @@ class RestSource:
         raise SourceError(last + tried)
 
     async def _send(self, client: httpx.AsyncClient, request: httpx.Request) -> tuple[bytes, str | None]:
+        import httpx
+
         shown = str(request.url)
         try:
             response = await client.send(request, stream=True)
@@ -379,6 +385,8 @@ def _field_aliases(spec: SourceSpec, aliases: dict[str, tuple[str, ...]]) -> dic
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
+    import httpx
+
     u = httpx.URL(url)
     return u.scheme, u.host, u.port
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from dashboard import hookimpl
 from dashboard.core.alert_rules import rule_label
 from dashboard.core.alerts import AlertEvent, event_markdown, event_title
 from dashboard.sinks import DeliveryError, SinkSpec, SinkType, secret_from_env
+
+if TYPE_CHECKING:
+    import httpx
 
 HTTP_OPTIONS = {
     "timeout": "单次请求超时，默认 10s",
@@ -38,7 +39,7 @@ OPTIONS = {
 MAX_BACKOFF = 30.0
 
 # A reply check: raises DeliveryError for a reply that means "not delivered".
-ReplyCheck = Callable[[httpx.Response], None]
+ReplyCheck = Callable[["httpx.Response"], None]
 
 
 def url_option(spec: SinkSpec, default: str = "") -> tuple[str, str]:
@@ -121,6 +122,8 @@ class HttpDelivery:
                 delay = min(MAX_BACKOFF, self.backoff * 2 ** (attempt - 1))
                 retry_after = getattr(error, "retry_after", None)
                 self.sleep(max(delay, min(MAX_BACKOFF, retry_after or 0)))
+            import httpx  # here, not at the top: every plugin is imported at start-up
+
             try:
                 resp = httpx.post(url, json=dict(body), headers=dict(headers or {}), timeout=self.timeout)
             except httpx.TimeoutException:
