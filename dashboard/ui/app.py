@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 
@@ -64,7 +64,8 @@ class DashboardApp(App[None]):
     ]
 
     # The latest snapshot; every screen watches it and updates in place.
-    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True)
+    # A `var`: no repaint of the whole screen per refresh, each screen repaints what changed.
+    snapshot: var[Snapshot | None] = var(None, always_update=True)
 
     def __init__(
         self,

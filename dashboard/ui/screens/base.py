@@ -28,6 +28,7 @@ class DataScreen(Screen[None]):
     # Title of the view, used in exports and the header.
     VIEW_TITLE = ""
     _pending: Snapshot | None = None  # a snapshot that arrived while out of sight
+    _status_bars: list[StatusBar] | None = None
 
     @property
     def dash(self) -> DashboardApp:
@@ -54,7 +55,9 @@ class DataScreen(Screen[None]):
 
     def show_status(self, snap: Snapshot) -> None:
         """The status bar: sources, open alerts and the last refresh time."""
-        for bar in self.query(StatusBar):
+        if self._status_bars is None:  # looked up once: this runs on every refresh
+            self._status_bars = list(self.query(StatusBar))
+        for bar in self._status_bars:
             bar.show(snap.sources, self.dash.refreshed_text(snap), self.dash.now(), self.dash.open_alerts)
 
     def on_screen_resume(self) -> None:

@@ -47,9 +47,15 @@ class ItemsScreen(DataScreen):
         super().__init__()
         self.statuses: set[Status] = set()
 
+    _table: ItemTable | None = None
+    _note: Static | None = None
+    _note_text = ""
+
     @property
     def table(self) -> ItemTable:
-        return self.query_one("#items", ItemTable)
+        if self._table is None:  # looked up once: every refresh and keystroke needs it
+            self._table = self.query_one("#items", ItemTable)
+        return self._table
 
     def compose_table(self) -> ComposeResult:
         yield Static(id="view-note", classes="view-note")
@@ -124,7 +130,12 @@ class ItemsScreen(DataScreen):
     def _update_note(self) -> None:
         note = self.filter_description()
         shown = f"显示 {self.table.row_count} / {len(self.table.rows)} 项"
-        self.query_one("#view-note", Static).update(Text(f"{self.VIEW_TITLE}  {shown}  {note}".strip()))
+        text = f"{self.VIEW_TITLE}  {shown}  {note}".strip()
+        if self._note is None:
+            self._note = self.query_one("#view-note", Static)
+        if text != self._note_text:
+            self._note_text = text
+            self._note.update(Text(text), layout=False)  # one line, fixed height
 
     def on_virtual_table_view_updated(self, event: VirtualTable.ViewUpdated) -> None:
         self._update_note()  # a long table's new view arrived from its worker
@@ -148,6 +159,7 @@ class OverviewScreen(ItemsScreen):
     """总览: headline figures, then every item, worst first."""
 
     VIEW_TITLE = "总览 Overview"
+    _headline: Headline | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -160,7 +172,9 @@ class OverviewScreen(ItemsScreen):
 
     def show_counts(self, snap: Snapshot) -> None:
         stale = bool(stale_sources(snap.sources, self.dash.now()))
-        self.query_one(Headline).show(snap, self.dash.open_alerts, self.dash.refreshed_text(snap), stale)
+        if self._headline is None:
+            self._headline = self.query_one(Headline)
+        self._headline.show(snap, self.dash.open_alerts, self.dash.refreshed_text(snap), stale)
 
 
 class ItemListScreen(ItemsScreen):

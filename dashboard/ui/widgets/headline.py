@@ -25,6 +25,10 @@ CARDS = (
 class Headline(Vertical):
     """Cards: total, done, on track, lagging, severe, open alerts; then the as-of line."""
 
+    _cards: dict[str, Digits] | None = None
+    _line: Static
+    _shown: Text | None = None
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="cards"):
             for key, label, hotkey in CARDS:
@@ -36,8 +40,10 @@ class Headline(Vertical):
 
     def show(self, snap: Snapshot, open_alerts: int | None, refreshed: str, stale: bool) -> None:
         counts = dict(snap.by_status, total=len(snap.evaluated), alerts=open_alerts)
-        for key, _, _ in CARDS:
-            digits = self.query_one(f"#card-{key}", Digits)
+        if self._cards is None:  # looked up once: this runs on every refresh
+            self._cards = {key: self.query_one(f"#card-{key}", Digits) for key, _, _ in CARDS}
+            self._line = self.query_one("#asof-line", Static)
+        for key, digits in self._cards.items():
             value = counts.get(key)
             text = "–" if value is None else str(value)
             if digits.value != text:  # a refresh usually moves few counts, if any
@@ -52,4 +58,6 @@ class Headline(Vertical):
             line.append(" 数据过期 STALE ", "reverse bold")
         if counts["unknown"]:
             line.append(f"   未知 {counts['unknown']}", "dim")
-        self.query_one("#asof-line", Static).update(line)
+        if line != self._shown:
+            self._shown = line
+            self._line.update(line, layout=False)  # one line, fixed height (dashboard.tcss)

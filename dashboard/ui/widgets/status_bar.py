@@ -69,4 +69,4 @@ class StatusBar(Static):
             text.append(f"   未处理预警 {open_alerts}", "bold yellow")
         if text != self._shown:
             self._shown = text
-            self.update(text)
+            self.update(text, layout=False)  # one line, fixed height (dashboard.tcss)

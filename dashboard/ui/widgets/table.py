@@ -113,6 +113,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.empty_text = empty_text
         self.rows: list[T] = []  # as given (the caller's default order)
         self._incoming: list[T] = self.rows  # the newest rows given, maybe still being sorted
+        self._replaced: list[T] | None = None  # the view new rows replace (for `_show_view`)
         self._order: Sequence[int] = range(0)  # positions in `rows`, in the current sort
         self._view_positions: Sequence[int] = range(0)  # sorted positions passing the filters
         self._view: list[T] = []  # the rows on show
@@ -172,6 +173,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         ):
             self._build_view(rows, self._view_params())
             return
+        self._replaced = self._view
         self._take_rows(rows)
         self._reorder()
         self._after_new_rows()
@@ -231,6 +233,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     ) -> None:
         if rows is not self._incoming:
             return  # newer rows arrived meanwhile
+        self._replaced = self._view
         self._take_rows(rows)
         if params != self._view_params():  # the sort or filter changed meanwhile
             self._reorder()
@@ -326,9 +329,34 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def _show_view(self, positions: Sequence[int], view: list[T]) -> None:
         self._view_positions = positions
         self._view = view
+        replaced, self._replaced = self._replaced, None
         self._restore_cursor()
-        self.virtual_size = Size(self._total_width(), len(self._view) + 1)
-        self.refresh()
+        size = Size(self._total_width(), len(self._view) + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
+        if replaced is None:
+            self.refresh()  # a new sort or filter: every line
+        else:
+            self._refresh_changed_lines(replaced)
+
+    def _refresh_changed_lines(self, replaced: list[T]) -> None:
+        """After new rows: repaint only the visible lines whose row is not the same object
+        as before (an unchanged item keeps its object), so a refresh where 1% changed
+        repaints the few changed lines on screen, if any."""
+        view = self._view
+        top = round(self.scroll_y)
+        run_start = -1
+        for i in range(top, top + max(0, self.size.height - 1) + 1):
+            old = replaced[i] if i < len(replaced) else None
+            new = view[i] if i < len(view) else None
+            if old is not new:
+                if run_start < 0:
+                    run_start = i
+            elif run_start >= 0:
+                self.refresh_lines(run_start + 1, i - run_start)  # line 0 is the header
+                run_start = -1
+        if run_start >= 0:
+            self.refresh_lines(run_start + 1, top + self.size.height - run_start)
 
     def _restore_cursor(self) -> None:
         index = 0
@@ -362,7 +390,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
 
     def set_cursor(self, index: int, *, scroll: bool = True) -> None:
         index = max(0, min(index, len(self._view) - 1)) if self._view else 0
-        self.cursor_row = index
+        if index != self.cursor_row:  # a reactive set (and a refresh) only when it moves
+            self.cursor_row = index
         value = self.cursor_value
         self.cursor_key = self.key_of(value) if value is not None else None
         self._cursor_pos = self._view_positions[index] if value is not None else -1
