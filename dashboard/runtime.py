@@ -150,8 +150,8 @@ class Runtime:
         # Open alerts, counted by the worker that evaluated them: counting reads every alert
         # (5,000 at 100,000 items, 90 ms), too slow for the UI thread that shows the number.
         self._open_alerts: int | None = None
-        # The last snapshot's evaluated items by id: the next one evaluates only what changed.
-        self._evaluated: dict[str, Evaluated] = {}
+        # The last snapshot's evaluated items, in merge order: the next one evaluates only what changed.
+        self._evaluated: list[Evaluated] = []
         self._evaluate_lock = threading.Lock()
 
     def _restore(self) -> None:
@@ -365,8 +365,8 @@ class Runtime:
             unordered, changed = reevaluate(self.items(), expected, self.config.thresholds, previous)
             kept = len(unordered) - len(changed)
             if kept < len(previous):  # some ids are gone
-                changed |= previous.keys() - {e.item.id for e in unordered}
-            self._evaluated = {e.item.id: e for e in unordered}
+                changed |= {e.item.id for e in previous} - {e.item.id for e in unordered}
+            self._evaluated = unordered
         evaluated = default_order(unordered)
         warnings = [w for s in self.states.values() for w in s.warnings]
         return Snapshot(

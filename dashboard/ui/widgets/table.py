@@ -11,6 +11,7 @@ Modelled on Toolong's `LogLines` (Textualize/toolong).
 
 from __future__ import annotations
 
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -38,6 +39,14 @@ __all__ = ["Column", "VirtualTable", "fit"]
 FIND_WINDOW = 500  # rows either side of the cursor searched first for its row after new data
 SAMPLE_SIZE = 300  # rows measured to size columns; wider cells widen on demand
 STRIP_CACHE_SIZE = 2000
+
+
+def sort_positions(rows: Sequence[T], col: Column[T]) -> Sequence[int]:
+    """Row positions in ascending order of the column's sort key, as a compact array
+    (4 bytes a row instead of a list of int objects: 25 MiB less for seven columns
+    of 100,000 rows kept ready by the presort)."""
+    keys = list(map(col.sort_key or col.text, rows))
+    return array("i", sorted(range(len(rows)), key=keys.__getitem__))
 
 
 class VirtualTable(ScrollView, Generic[T], can_focus=True):
@@ -118,7 +127,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._view_positions: Sequence[int] = range(0)  # sorted positions passing the filters
         self._view: list[T] = []  # the rows on show
         self._cursor_pos = -1  # the cursor row's position in `rows`
-        self._sorted: dict[int, list[int]] = {}  # column -> ascending positions, until new rows
+        self._sorted: dict[int, Sequence[int]] = {}  # column -> ascending positions, until new rows
         self._haystack: list[str] | None = None  # lower-cased search text, parallel to `rows`
         self.sort_column: int | None = None
         self.sort_reverse = False
@@ -200,12 +209,11 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def _build_view(self, rows: list[T], params: tuple[Any, ...]) -> None:
         """The sorted, filtered view of new rows, off the UI thread; `_install_view` swaps it in."""
         column, reverse, text, keep = params
-        ascending: list[int] | None = None
+        ascending: Sequence[int] | None = None
         order: Sequence[int] = range(len(rows))
         if column is not None:
             col = self.columns[column]
-            keys = list(map(col.sort_key or col.text, rows))
-            ascending = sorted(range(len(rows)), key=keys.__getitem__)
+            ascending = sort_positions(rows, col)
             order = ascending[::-1] if reverse else ascending
         hay: list[str] | None = None
         positions: Sequence[int] = order
@@ -225,7 +233,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self,
         rows: list[T],
         params: tuple[Any, ...],
-        ascending: list[int] | None,
+        ascending: Sequence[int] | None,
         order: Sequence[int],
         hay: list[str] | None,
         positions: Sequence[int],
@@ -247,7 +255,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.post_message(self.ViewUpdated(self))
 
     @work(thread=True, exclusive=True, group="presort", description="presort the table")
-    def _presort(self, rows: list[T], target: dict[int, list[int]]) -> None:
+    def _presort(self, rows: list[T], target: dict[int, Sequence[int]]) -> None:
         """Ascending orders of every column for `rows`, into `target` (the dict that
         belongs to these rows: new rows get a new one, so a late result is dropped)."""
         worker = get_current_worker()
@@ -256,8 +264,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
                 return
             if index in target:
                 continue
-            keys = list(map(col.sort_key or col.text, rows))
-            target.setdefault(index, sorted(range(len(rows)), key=keys.__getitem__))
+            target.setdefault(index, sort_positions(rows, col))
 
     def _signature(self, row: T) -> tuple[str, ...]:
         return (*(c.text(row) for c in self.columns), self.row_class(row) if self.row_class else "")
@@ -302,10 +309,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         else:
             ascending = self._sorted.get(self.sort_column)
             if ascending is None:
-                col = self.columns[self.sort_column]
-                keys = list(map(col.sort_key or col.text, self.rows))
-                ascending = self._sorted[self.sort_column] = sorted(
-                    range(len(self.rows)), key=keys.__getitem__
+                ascending = self._sorted[self.sort_column] = sort_positions(
+                    self.rows, self.columns[self.sort_column]
                 )
             self._order = ascending[::-1] if self.sort_reverse else ascending
         self._apply_filter()
