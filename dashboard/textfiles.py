@@ -55,21 +55,57 @@ def read_csv_rows(path: Path, encoding: str | None = None, delimiter: str = ",")
 
 def iter_csv_rows(path: Path, encoding: str | None = None, delimiter: str = ",") -> Iterator[list[str]]:
     """Like `read_csv_rows`, one row at a time: a loader that turns each row into an item
-    never holds every row (60 MiB of cell strings at 100,000 rows). The file is read and
-    decoded first, so a bad file fails here, before any row is given."""
-    text, _encoding = read_text(path, encoding)
-    # Lines sliced from the text as the reader asks, not `io.StringIO(text)`: that copies
-    # the whole text into a 4-byte-per-character buffer (20 MiB at 100,000 rows).
-    if text.count("\r") != text.count("\r\n"):  # old Mac line ends: let io split them
-        return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return csv.reader(_lines(text), delimiter=delimiter)
+    never holds every row (60 MiB of cell strings at 100,000 rows), nor, for UTF-8 and
+    GB18030 files, the decoded text: the encoding is checked over the whole file first
+    (so a bad file fails here, before any row is given), then the rows are read from it."""
+    found = _stream_encoding(path, encoding)
+    if found is not None:
+        return _stream_rows(path, found, delimiter)
+    text, _encoding = read_text(path, encoding)  # only the statistical detector can tell
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
-def _lines(text: str) -> Iterator[str]:
-    """The lines of `text` (ending in LF or CRLF) with their endings, as a file opened
-    with newline="" gives them to the csv module (which joins a quoted field's lines)."""
-    find, start, size = text.find, 0, len(text)
-    while start < size:
-        end = find("\n", start) + 1 or size
-        yield text[start:end]
-        start = end
+_CHUNK = 1 << 20
+
+
+def _stream_encoding(path: Path, encoding: str | None) -> str | None:
+    """The encoding `decode_bytes` would choose, found by decoding the file in chunks
+    without keeping the text; None when neither UTF-8 nor GB18030 decodes it."""
+    try:
+        f = path.open("rb")
+    except FileNotFoundError:
+        raise SourceError(f"{path}: 文件不存在") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: 无法读取: {exc.strerror or exc}") from None
+    with f:
+        if not encoding and f.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
+            return "utf-8-sig"  # decoded with errors="replace", as decode_bytes does
+        for candidate in (encoding,) if encoding else ("utf-8", "gb18030"):
+            f.seek(0)
+            try:
+                decoder = codecs.getincrementaldecoder(candidate)()
+                while chunk := f.read(_CHUNK):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+                return candidate
+            except (UnicodeDecodeError, LookupError) as exc:
+                if encoding:
+                    raise SourceError(f"{path}: 无法按指定编码 {encoding} 解码: {exc}") from None
+            except OSError as exc:
+                raise SourceError(f"{path}: 无法读取: {exc.strerror or exc}") from None
+    return None
+
+
+def _stream_rows(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
+    errors = "replace" if encoding == "utf-8-sig" else "strict"
+    try:
+        with path.open(encoding=encoding, errors=errors, newline="") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            try:
+                yield from reader
+            except csv.Error as exc:
+                raise SourceError(f"{path}: 第{reader.line_num}行不是合法的 CSV: {exc}") from None
+    except UnicodeDecodeError as exc:  # replaced since it was checked: the next refresh reads it again
+        raise SourceError(f"{path}: 文件在读取时被改写，无法按 {encoding} 解码: {exc}") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: 无法读取: {exc.strerror or exc}") from None
