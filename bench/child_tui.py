@@ -11,11 +11,14 @@ Definitions, the same for every contender:
   the messages pending when it was called, the process went idle (Textual's idle detection: a
   20 ms sleep during which the process used under 1 ms of CPU), and a compositor update of the
   screen was forced. So each figure includes about 20 ms of idle detection, equally for all.
-- **first paint**: from the parent's spawn of this process to the first settled frame after which
-  the rendered screen (`App.export_screenshot`, as text) contains `first_paint_text()`. The app
-  runs headless at SIZE: Textual composes every frame (each widget renders its lines) but skips
-  writing escape codes to a terminal. The screenshots taken to check are not counted: their time
-  is subtracted from the readings that follow them.
+- **first paint**: from the parent's spawn of this process to the start of the first frame
+  after which the rendered screen (`App.export_screenshot`, as text) contains
+  `first_paint_text()`. A frame is a call of `App._display`, which Textual makes for every
+  compositor update it would write to a terminal (headless, it composes the frame and skips
+  writing the escape codes); the screen is checked right after each frame until the text is
+  there. Not a settled frame: Textual's idle detection waits up to a second while any thread of
+  the process is busy, which would charge a contender for work it does after the rows are on
+  screen. The screenshots taken to check are not counted: their time is subtracted.
 - **refresh (UI thread)**: the time of `apply_refresh(changes)`, a synchronous call on the app's
   event loop, unless the target reports its own UI-thread time (returned by `apply_refresh`, or
   by an optional `refresh_ui_time()` once the refresh is done, for a target whose work lands on
@@ -66,9 +69,44 @@ async def settle(pilot: Any, done: Callable[[], bool]) -> tuple[float, int]:
         checking += clock() - reading
 
 
+class FirstFrame:
+    """When the first frame showing the probe text started (None until then), net of the
+    time spent checking frames, and how many frames were composed up to it."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+        self.frames = 0
+        self.checking = 0.0
+
+
+def watch_frames(app: Any, probe: str) -> FirstFrame:
+    """Wrap this app's `_display` (every composed frame passes through it) to find the
+    first frame whose screen contains `probe`; unwrapped once found."""
+    from bench.tui import screen_text
+
+    seen = FirstFrame()
+    original = app._display
+
+    def display(screen: Any, renderable: Any) -> None:
+        start = clock()
+        original(screen, renderable)
+        if renderable is None or seen.at is not None:
+            return
+        seen.frames += 1
+        check = clock()
+        found = probe in screen_text(app)
+        if found:
+            seen.at = start - seen.checking
+            app._display = original
+        seen.checking += clock() - check
+
+    app._display = display
+    return seen
+
+
 async def measure(factory_spec: str, spec: dict[str, Any]) -> dict[str, Any]:
     from bench.generate import Change
-    from bench.tui import TargetFiles, screen_text
+    from bench.tui import TargetFiles
 
     module, _, name = factory_spec.partition(":")
     factory = getattr(importlib.import_module(module), name)
@@ -84,9 +122,11 @@ async def measure(factory_spec: str, spec: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"t_start": T_START, "t_imported": t_imported, "t_target": t_target}
     app = target.app
     probe = target.first_paint_text()
+    painted = watch_frames(app, probe)
     async with app.run_test(size=tuple(spec.get("size", SIZE))) as pilot:
-        t_paint, frames = await settle(pilot, lambda: probe in screen_text(app))
-        result.update(t_paint=t_paint, paint_frames=frames, rss_paint=peak_rss_bytes())
+        while painted.at is None:
+            await asyncio.sleep(0.005)
+        result.update(t_paint=painted.at, paint_frames=painted.frames, rss_paint=peak_rss_bytes())
         if changes:
             t_refresh = clock()
             ui_time = target.apply_refresh(changes)
