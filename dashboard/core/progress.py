@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
-from dashboard.core.items import Evaluated, Item, Status
+from dashboard.core.items import Evaluated, Item, Status, paused_gc
 
 Method = Literal["months", "days", "workdays"]
 _EPS = 1e-9
@@ -127,20 +127,21 @@ def evaluate(items: Iterable[Item], expected: float, thresholds: Thresholds) -> 
     )
     out: list[Evaluated] = []
     append = out.append
-    for item in items:
-        ratio = item.ratio
-        if ratio is None:
-            append(Evaluated(item, unknown, expected, None))
-            continue
-        if ratio >= done_at:
-            status = done
-        elif ratio < severe_line:
-            status = severe
-        elif ratio < lag_line:
-            status = lagging
-        else:
-            status = on_track
-        append(Evaluated(item, status, expected, expected - ratio))
+    with paused_gc():
+        for item in items:
+            ratio = item.ratio
+            if ratio is None:
+                append(Evaluated(item, unknown, expected, None))
+                continue
+            if ratio >= done_at:
+                status = done
+            elif ratio < severe_line:
+                status = severe
+            elif ratio < lag_line:
+                status = lagging
+            else:
+                status = on_track
+            append(Evaluated(item, status, expected, expected - ratio))
     return out
 
 
