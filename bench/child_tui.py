@@ -77,6 +77,7 @@ class FirstFrame:
         self.at: float | None = None
         self.frames = 0
         self.checking = 0.0
+        self.rss = 0  # peak RSS (bytes) when that frame was composed
 
 
 def watch_frames(app: Any, probe: str) -> FirstFrame:
@@ -94,9 +95,11 @@ def watch_frames(app: Any, probe: str) -> FirstFrame:
             return
         seen.frames += 1
         check = clock()
+        rss = peak_rss_bytes()  # before the check: the screenshot's own memory is the harness's
         found = probe in screen_text(app)
         if found:
             seen.at = start - seen.checking
+            seen.rss = rss
             app._display = original
         seen.checking += clock() - check
 
@@ -126,7 +129,12 @@ async def measure(factory_spec: str, spec: dict[str, Any]) -> dict[str, Any]:
     async with app.run_test(size=tuple(spec.get("size", SIZE))) as pilot:
         while painted.at is None:
             await asyncio.sleep(0.005)
-        result.update(t_paint=painted.at, paint_frames=painted.frames, rss_paint=peak_rss_bytes())
+        result.update(
+            t_paint=painted.at,
+            paint_frames=painted.frames,
+            rss_paint=painted.rss,
+            rss_checked=peak_rss_bytes(),
+        )
         if changes:
             t_refresh = clock()
             ui_time = target.apply_refresh(changes)

@@ -39,6 +39,10 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
+        # SQLite's own page cache is a second copy of what the OS already caches, and it
+        # grows with the file up to its size (2 MiB by default): a dashboard left running
+        # for weeks should not grow with its history. Reads by key need only a few pages.
+        self.conn.execute("PRAGMA cache_size=-512")
         self.lock = threading.RLock()
         self.conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"

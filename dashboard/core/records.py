@@ -218,8 +218,10 @@ def _rows_to_items(
     share = {"": ""}.setdefault
     # The parsers are pure, and bulletins repeat their cells (targets, notes, ratios to
     # one decimal): each distinct text is parsed once per load.
+    # Bounded: a column of distinct numbers gains nothing from it and would hold a dict of
+    # every cell at the load's peak.
     targets: dict[Cell, Target] = {}
-    actuals: dict[tuple[Cell, bool], float | None] = {}
+    actuals: tuple[dict[Cell, float | None], dict[Cell, float | None]] = ({}, {})  # by is_rate
     percents: dict[Cell, float | None] = {}
 
     def warn(row_no: int, column: str | None, message: str) -> None:
@@ -272,7 +274,7 @@ def _rows_to_items(
             target = targets.get(target_cell) if isinstance(target_cell, str) else None
             if target is None:
                 target = parse_target(target_cell)
-                if isinstance(target_cell, str):
+                if isinstance(target_cell, str) and len(targets) < _MEMO_SIZE:
                     targets[target_cell] = target
         else:
             target = _NO_TARGET
@@ -280,10 +282,12 @@ def _rows_to_items(
         if progress_cell is None:
             actual = None
         else:
-            key = (progress_cell, target.is_rate)
-            actual = actuals.get(key, _UNSEEN)
+            memo = actuals[target.is_rate]
+            actual = memo.get(progress_cell, _UNSEEN)
             if actual is _UNSEEN:
-                actual = actuals[key] = _actual(progress_cell, target.is_rate)
+                actual = _actual(progress_cell, target.is_rate)
+                if len(memo) < _MEMO_SIZE:
+                    memo[progress_cell] = actual
         ratio: float | None = None
         computed = False
         if i_ratio >= 0:
@@ -293,7 +297,9 @@ def _rows_to_items(
             else:
                 ratio = percents.get(ratio_cell, _UNSEEN)
                 if ratio is _UNSEEN:
-                    ratio = percents[ratio_cell] = parse_percent(ratio_cell)
+                    ratio = parse_percent(ratio_cell)
+                    if len(percents) < _MEMO_SIZE:
+                        percents[ratio_cell] = ratio
                 if ratio is None and not is_na(ratio_cell):
                     warn(row_no, ratio_header, f"无法识别的完成比例「{_text(ratio_cell)}」")
         if ratio is None:
@@ -364,6 +370,7 @@ def _rows_to_items(
 
 
 _NO_TARGET = Target("", None)
+_MEMO_SIZE = 4096  # distinct cell texts remembered per column and load
 _UNSEEN: float = float("nan")  # a marker (compared by identity) for a cell not parsed yet
 
 
