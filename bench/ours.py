@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.childlib import swap_link
 from bench.harness import Case, Comparison, Contender, Figure, Goal
 from bench.measure import tui_run
 from bench.proc import ChildFailed, python_module, run_child
@@ -236,8 +237,12 @@ def _store_items(case: Case) -> tuple[Any, Any]:
     if path not in _store_inputs:
         _store_inputs.clear()  # one size at a time: 100,000 items are 100+ MB
         # In the merge's order, as the runtime records them (not the worst-first order).
-        _snap, before = _run_runtime(make_setup(case, "store-in").config)
-        _snap, after = _run_runtime(make_setup(case, "store-in", case.refresh()[0]).config)
+        # Both through the same source (the refresh replaces its file), as in the app: the
+        # items' origins (file:row) are then the same, and only the changed rows differ.
+        setup = make_setup(case, "store-in")
+        _snap, before = _run_runtime(setup.config)
+        swap_link(setup.link, case.refresh()[0])
+        _snap, after = _run_runtime(setup.config)
         _store_inputs[path] = (before, after)
     return _store_inputs[path]
 

@@ -54,7 +54,7 @@ class Store:
         self._latest: dict[str, tuple[float | None, ...]] | None = None
         # The items of the last `record_history` and their history keys, by position: an
         # item that is the same object at the same position is not looked at again.
-        self._recorded: tuple[list[Item], list[str]] = ([], [])
+        self._recorded: tuple[list[Item], list[str], list[str]] = ([], [], [])  # items, keys, base keys
         # Each source's items as last written, by position (see `save_source`).
         self._saved_items: dict[str, Sequence[Item]] = {}
 
@@ -96,12 +96,12 @@ class Store:
         items = items if isinstance(items, list) else list(items)
         with self.lock:
             latest = self._load_latest()
-            old_items, old_keys = self._recorded
-            keys = history_keys(items, old_items, old_keys)
+            old_items, old_keys, old_base = self._recorded
+            keys, base = history_keys(items, old_items, old_base)
             changed: list[tuple[Any, ...]] = []
             n_old = len(old_items)
             for i, (key, item) in enumerate(zip(keys, items, strict=True)):
-                if i < n_old and item is old_items[i] and key is old_keys[i]:
+                if i < n_old and item is old_items[i] and key == old_keys[i]:
                     continue  # the same object under the same key: recorded last time
                 figures = (item.ratio, item.actual, item.target, item.acceptance_ratio)
                 if latest.get(key) != figures:
@@ -127,9 +127,9 @@ class Store:
                         )
             except BaseException:
                 # The cache ran ahead of the database: reload next time.
-                self._latest, self._recorded = None, ([], [])
+                self._latest, self._recorded = None, ([], [], [])
                 raise
-            self._recorded = (list(items), keys)  # a copy: the caller may change its list
+            self._recorded = (list(items), keys, base)  # a copy: the caller may change its list
             return len(changed)
 
     def history(self, key: str) -> list[HistoryPoint]:
@@ -338,21 +338,23 @@ def history_key(item: Item) -> str:
 
 
 def history_keys(
-    items: Sequence[Item], old_items: Sequence[Item] = (), old_keys: Sequence[str] = ()
-) -> list[str]:
-    """The history key of each item (see `keyed_items`). Where an item is the same object
-    at the same position as in `old_items`, its key is taken from `old_keys` instead of
-    normalising its name again, unless duplicates make it `#n`: then all are computed."""
+    items: Sequence[Item], old_items: Sequence[Item] = (), old_base: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
+    """The history key of each item (as `keyed_items` gives them: a key seen again in the
+    list gets `#2`, `#3`, ...), and the keys before numbering. Where an item is the same
+    object at the same position as in `old_items`, its key is taken from `old_base`
+    instead of normalising its name again."""
     n_old = len(old_items)
+    base = [
+        old_base[i] if i < n_old and item is old_items[i] else merge_key(item) for i, item in enumerate(items)
+    ]
+    seen: dict[str, int] = {}
     keys: list[str] = []
-    for i, item in enumerate(items):
-        if i < n_old and item is old_items[i] and "#" not in old_keys[i]:
-            keys.append(old_keys[i])
-        else:
-            keys.append(merge_key(item))
-    if len(set(keys)) == len(keys):
-        return keys
-    return [key for key, _ in keyed_items(items)]
+    for key in base:
+        n = seen.get(key, 0) + 1
+        seen[key] = n
+        keys.append(key if n == 1 else f"{key}#{n}")
+    return keys, base
 
 
 def keyed_items(items: Iterable[Item]) -> Iterator[tuple[str, Item]]:
