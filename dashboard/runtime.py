@@ -140,7 +140,9 @@ class Runtime:
         # Open unless a screen holds the store writes back until it has shown new data
         # (`hold_writes_until_shown`): at 100,000 items the first launch's writes would
         # otherwise compete with evaluating and drawing for the interpreter.
-        self._writes_open = threading.Event()
+        # An asyncio event, awaited before a write takes a worker thread: a write waiting
+        # in a thread would hold one of the few executor threads the fetches need.
+        self._writes_open = asyncio.Event()
         self._writes_open.set()
         self._hold_writes = False
         self._restore()
@@ -219,7 +221,7 @@ class Runtime:
         # seconds recording history, and the screen need not wait for it. `flush()` waits.
         if self._hold_writes:
             self._writes_open.clear()
-        task = asyncio.ensure_future(asyncio.to_thread(self._persist, state, changed))
+        task = asyncio.ensure_future(self._persist_when_open(state, changed))
         self._persisting.add(task)
         task.add_done_callback(self._persisting.discard)
         return state
@@ -231,6 +233,10 @@ class Runtime:
     def writes_may_start(self) -> None:
         self._writes_open.set()
 
+    async def _persist_when_open(self, state: SourceState, changed: bool) -> None:
+        await self._writes_open.wait()
+        await asyncio.to_thread(self._persist, state, changed)
+
     async def flush(self) -> None:
         """Wait until every fetched result is in the store (history, source state)."""
         self._writes_open.set()
@@ -241,7 +247,6 @@ class Runtime:
         """Record a source's state (with its items when they changed) and, after a
         good fetch, the history of the merged items. Runs in a worker thread; a store
         that cannot be written is reported, never a reason to drop the fetched data."""
-        self._writes_open.wait()
         with self._persist_lock:
             try:
                 self.store.save_source(

@@ -5,6 +5,7 @@ worker. Real files, a real SQLite store and the real app; no timings here."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -153,3 +154,23 @@ async def test_new_rows_repaint_only_the_changed_lines_on_screen() -> None:
         redrawn = {key for key in drawn if again.get(key) is not drawn[key]}
         assert redrawn == {changed[3].item.id}  # the other lines on screen are the strips drawn before
         assert "12.3%" in str(table.get_row_at(3)[5])
+
+
+async def test_many_sources_are_shown_and_stored_while_writes_wait_for_the_screen(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
+    """Store writes wait until the data is on screen; waiting must not hold the worker
+    threads that the fetches and the evaluation need (more sources than threads)."""
+    from dashboard.ui.app import make_app
+
+    data = write_csv(tmp_path / "bulletin.csv", sample_rows())
+    names = [f"通报{n}" for n in range(40)]
+    cfg = config_writer([{"name": name, "type": "csv", "path": data.name} for name in names])
+    app = make_app(load_config(cfg))
+    async with app.run_test(size=(120, 40)) as pilot:
+        async with asyncio.timeout(30):
+            while app.snapshot is None or len(app.snapshot.evaluated) != 45:
+                await pilot.pause(0.05)
+            await app.runtime.flush()
+        stored = app.runtime.store.load_sources()
+        assert sorted(stored) == sorted(names) and all(len(s.items) == 45 for s in stored.values())

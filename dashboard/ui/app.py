@@ -137,9 +137,11 @@ class DashboardApp(App[None]):
     async def _render(self) -> None:
         async with self._render_lock:
             self._render_queued = False
-            snap = await asyncio.to_thread(self.runtime.snapshot)
-            self.show(snap)  # the data first; the alert rules need the store written
-            self.runtime.writes_may_start()
+            try:
+                snap = await asyncio.to_thread(self.runtime.snapshot)
+                self.show(snap)  # the data first; the alert rules need the store written
+            finally:
+                self.runtime.writes_may_start()  # whatever happened, the fetched data gets stored
         # The alert rules of the newest snapshot, one evaluation at a time; a refresh that
         # arrives meanwhile is shown at once, and its alerts are evaluated next.
         self._alerts_wanted = snap
