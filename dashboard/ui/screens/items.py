@@ -46,14 +46,14 @@ class ItemsScreen(DataScreen):
     def __init__(self) -> None:
         super().__init__()
         self.statuses: set[Status] = set()
-
-    _table: ItemTable | None = None
-    _note: Static | None = None
-    _note_text = ""
+        # Looked up once (every refresh and keystroke needs them), and the note's last text.
+        self._table: ItemTable | None = None
+        self._note: Static | None = None
+        self._note_text = ""
 
     @property
     def table(self) -> ItemTable:
-        if self._table is None:  # looked up once: every refresh and keystroke needs it
+        if self._table is None:
             self._table = self.query_one("#items", ItemTable)
         return self._table
 
