@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,7 @@ from dashboard.core.alerts import (
     RuleConfig,
     SourceInfo,
 )
+from dashboard.core.items import Evaluated
 from dashboard.sinks import (
     COMMON_SINK_KEYS,
     DeliveryError,
@@ -198,6 +199,9 @@ class AlertEngine:
             raise config.error("alerts.enabled", f"应为 true 或 false，实为 {self.enabled!r}", "true | false")
         self.rules: dict[str, Rule] = {r.name: r for r in BUILTIN_RULES}
         self.rule_errors: dict[str, str] = {}  # rule name → why its check raised last time
+        # Per-item rule → (serial of the snapshot checked, its basis, item id → conditions).
+        self._item_conditions: dict[str, tuple[int, tuple[Any, ...], dict[str, list[Condition]]]] = {}
+        self._changed_of: tuple[AlertContext, list[Evaluated]] | None = None
         self.sink_types: dict[str, SinkType] = {}
         if plugins is not None:
             self._collect_plugins(plugins)
@@ -245,7 +249,15 @@ class AlertEngine:
             sources=sources,
             history=history or {},
             today=today,
+            serial=snap.serial or None,
+            changed=snap.changed,
         )
+
+    def stalled_before(self, now: datetime) -> date:
+        """Items whose figures last changed on or after this day cannot be stalled yet."""
+        cfg = self.rule_configs.get("stalled")
+        days = int(cfg.params.get("days", 30)) if cfg is not None else 30
+        return now.date() - timedelta(days=max(0, days - 1))
 
     def wants_history(self) -> bool:
         """Only the `stalled` rule reads the history; skip the query when it is off."""
@@ -263,15 +275,59 @@ class AlertEngine:
             if not cfg.enabled:
                 continue
             try:
-                conditions = [c for c in rule.check(ctx, cfg) if isinstance(c, Condition)]
+                if rule.per_item:
+                    conditions = self._per_item_conditions(name, rule, ctx, cfg)
+                else:
+                    conditions = [c for c in rule.check(ctx, cfg) if isinstance(c, Condition)]
             except Exception as exc:
                 failed.add(name)
                 self.rule_errors[name] = f"{type(exc).__name__}: {exc}"
+                self._item_conditions.pop(name, None)
                 continue
             for condition in conditions:
                 if condition.rule == name:
                     found.setdefault(condition.key, condition)
         return found, failed
+
+    def _per_item_conditions(
+        self, name: str, rule: Rule, ctx: AlertContext, cfg: RuleConfig
+    ) -> list[Condition]:
+        """A per-item rule's conditions, checking only the items changed since the snapshot
+        it last checked (the one just before `ctx`'s, or the same), under the same settings,
+        as-of date and expected progress; otherwise every item."""
+        basis = (ctx.as_of, ctx.expected, cfg)
+        cached = self._item_conditions.get(name)
+        by_item: dict[str, list[Condition]]
+        if (
+            cached is not None
+            and ctx.serial is not None
+            and ctx.changed is not None
+            and cached[0] in (ctx.serial - 1, ctx.serial)
+            and cached[1] == basis
+        ):
+            by_item = cached[2]
+            changed = ctx.changed
+            for item_id in changed:
+                by_item.pop(item_id, None)
+            subset = self._changed_items(ctx)
+            checked = rule.check(replace(ctx, evaluated=subset), cfg) if subset else ()
+        else:
+            by_item = {}
+            checked = rule.check(ctx, cfg)
+        for condition in checked:
+            if isinstance(condition, Condition):
+                by_item.setdefault(condition.item_id or condition.subject, []).append(condition)
+        if ctx.serial is not None:
+            self._item_conditions[name] = (ctx.serial, basis, by_item)
+        return [c for conditions in by_item.values() for c in conditions]
+
+    def _changed_items(self, ctx: AlertContext) -> list[Evaluated]:
+        """The evaluated items named in `ctx.changed`, found once per context."""
+        if self._changed_of is None or self._changed_of[0] is not ctx:
+            changed = ctx.changed or frozenset()
+            items = [e for e in ctx.evaluated if e.item.id in changed] if changed else []
+            self._changed_of = (ctx, items)
+        return self._changed_of[1]
 
     def evaluate(self, ctx: AlertContext) -> CycleResult:
         """Decide what fires, repeats and resolves, and commit it with the outbox rows

@@ -107,6 +107,7 @@ class Snapshot:
     # everything is to be taken as new (the first one, or a changed expected progress).
     # Unchanged items keep their `Evaluated` objects, so `is` tells the same.
     changed: frozenset[str] | None = None
+    serial: int = 0  # one more than the snapshot `changed` is counted from
 
     def __repr__(self) -> str:
         return f"Snapshot(as_of={self.as_of}, items={len(self.evaluated)}, by_status={self.by_status})"
@@ -154,6 +155,7 @@ class Runtime:
         self._open_alerts: int | None = None
         # The last snapshot's evaluated items, in merge order: the next one evaluates only what changed.
         self._evaluated: list[Evaluated] = []
+        self._serial = 0
         self._evaluate_lock = threading.Lock()
 
     def _restore(self) -> None:
@@ -295,8 +297,11 @@ class Runtime:
         commit the decisions, then deliver every sink's outbox. Blocking (sinks may
         post to the network): the TUI and `cycle` run it in a worker thread."""
         try:
-            history = stalled_history(self.store, snap.evaluated) if self.alerts.wants_history() else {}
-            ctx = self.alerts.context(snap, now or now_local(), history)
+            at = now or now_local()
+            history: dict[str, list[tuple[date, float]]] = {}
+            if self.alerts.wants_history():
+                history = stalled_history(self.store, snap.evaluated, self.alerts.stalled_before(at))
+            ctx = self.alerts.context(snap, at, history)
             result = self.alerts.evaluate(ctx)
             snap.fired, snap.resolved = result.fired, result.resolved
             self.alerts.deliver(now)
@@ -372,6 +377,8 @@ class Runtime:
             if kept < len(previous):  # some ids are gone
                 changed |= {e.item.id for e in previous} - {e.item.id for e in unordered}
             self._evaluated = unordered
+            self._serial += 1
+            serial = self._serial
         evaluated = default_order(unordered)
         warnings = [w for s in self.states.values() for w in s.warnings]
         return Snapshot(
@@ -383,6 +390,7 @@ class Runtime:
             warnings=warnings,
             taken_at=datetime.now(),
             changed=frozenset(changed) if previous else None,
+            serial=serial,
         )
 
 

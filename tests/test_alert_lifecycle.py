@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from conftest import DEFAULT_CONFIG, run_cli, sample_rows, write_csv
 
 from dashboard.config import load_config
@@ -246,6 +247,19 @@ async def test_stalled_reads_the_store_history(isolated_state: Path) -> None:
     # Every item not done (19 on track and item 45) has not moved for 31 days.
     assert len(stalled) == 20 and "stalled:45" in {e.key for e in stalled}
     assert all("31 天" in e.message for e in stalled)
+    runtime.close()
+
+
+@pytest.mark.parametrize(("days", "stalled"), [(29, 0), (30, 20)])
+async def test_stalled_starts_on_the_30th_day_without_a_change(
+    isolated_state: Path, days: int, stalled: int
+) -> None:
+    # The store is asked only for items unchanged since before the cut-off day: the boundary holds.
+    runtime = Runtime(load_config(DEFAULT_CONFIG))
+    await runtime.refresh_all()
+    later = datetime.now().astimezone() + timedelta(days=days)
+    snap = runtime.evaluate_alerts(runtime.snapshot(), later)
+    assert len([e for e in snap.fired if e.rule == "stalled"]) == stalled
     runtime.close()
 
 

@@ -174,3 +174,38 @@ async def test_many_sources_are_shown_and_stored_while_writes_wait_for_the_scree
             await app.runtime.flush()
         stored = app.runtime.store.load_sources()
         assert sorted(stored) == sorted(names) and all(len(s.items) == 45 for s in stored.values())
+
+
+async def test_per_item_alert_rules_check_only_changed_items_and_agree_with_a_full_check(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
+    from conftest import SAMPLE_MST_XLSX
+
+    from dashboard.alerting import AlertEngine, now_local
+
+    data = write_csv(tmp_path / "bulletin.csv", sample_rows())
+    cfg = config_writer(
+        [
+            {"name": "通报", "type": "csv", "path": data.name},
+            {"name": "码上通", "type": "mashangtong", "path": str(SAMPLE_MST_XLSX)},
+        ]
+    )
+    runtime = Runtime(load_config(cfg))
+    first = await runtime.cycle()
+    assert {e.key for e in first.fired} >= {"severe:45", "acceptance_behind:26", "comments_unanswered:27"}
+
+    rows = with_ratio(sample_rows(), ITEM45, "80.0%")  # severe → on track
+    rows = with_ratio(rows, rows[3][2], "10.0%")  # an item done or on track → severe
+    write_csv(data, rows)
+    second = await runtime.cycle()
+    assert second.serial == first.serial + 1 and second.changed == {"45", rows[3][0]}
+    assert runtime.alerts._item_conditions["severe"][0] == second.serial  # checked from the cache
+    assert "severe:45" in {e.key for e in second.resolved}
+    assert f"severe:{rows[3][0]}" in {e.key for e in second.fired}
+
+    # The same conditions as a fresh engine's check of every item.
+    ctx = runtime.alerts.context(second, now_local())
+    incremental, _ = runtime.alerts.conditions(ctx)
+    full, _ = AlertEngine(runtime.config, runtime.plugins, runtime.store).conditions(ctx)
+    assert {k: c.message for k, c in incremental.items()} == {k: c.message for k, c in full.items()}
+    runtime.close()

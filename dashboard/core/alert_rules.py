@@ -164,6 +164,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         severity="critical",
         repeat="1d",
         description="完成比例低于序时进度的严重滞后线（默认 25 个百分点）",
+        per_item=True,
     ),
     Rule(
         "lagging",
@@ -172,6 +173,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         severity="warning",
         repeat="7d",
         description="完成比例低于序时进度，但未到严重滞后",
+        per_item=True,
     ),
     Rule(
         "stalled",
@@ -190,6 +192,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         severity="warning",
         repeat="7d",
         description="省实事在上一个完整月份没有在省平台发布工作动态",
+        per_item=True,
     ),
     Rule(
         "acceptance_behind",
@@ -200,6 +203,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         params={"points": 10.0},
         help={"points": "完成比例超过验收率多少个百分点"},
         description="完成比例减验收率超过阈值",
+        per_item=True,
     ),
     Rule(
         "comments_unanswered",
@@ -210,6 +214,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         params={"min_unanswered": 1},
         help={"min_unanswered": "未回复条数达到多少时预警"},
         description="群众意见建议有未回复的",
+        per_item=True,
     ),
     Rule(
         "source_stale",

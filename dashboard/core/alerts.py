@@ -58,6 +58,10 @@ class AlertContext:
     sources: Sequence[SourceInfo] = ()
     history: Mapping[str, Sequence[tuple[date, float]]] = field(default_factory=dict)
     today: date | None = None
+    # The snapshot's serial number, and the ids of the items that are new, changed or gone
+    # since the snapshot before it (None: take everything as changed).
+    serial: int | None = None
+    changed: frozenset[str] | None = None
 
     @property
     def day(self) -> date:
@@ -110,6 +114,10 @@ class Rule:
     params: Mapping[str, Any] = field(default_factory=dict)
     help: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    # True when `check` looks at each evaluated item on its own (with the context's as-of
+    # date and expected progress, nothing else): the engine then checks only the items
+    # that changed since the snapshot it checked before, and keeps the others' conditions.
+    per_item: bool = False
 
 
 def alert_key(rule: str, subject: str) -> str:
