@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rich.markup import escape
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Digits, Static
 
 from dashboard.core.parse import format_percent
@@ -27,7 +27,7 @@ class Headline(Vertical):
 
     _cards: dict[str, Digits] | None = None
     _line: Static
-    _shown: Text | None = None
+    _shown: list[tuple[str, str] | str] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="cards"):
@@ -48,16 +48,18 @@ class Headline(Vertical):
             text = "–" if value is None else str(value)
             if digits.value != text:  # a refresh usually moves few counts, if any
                 digits.update(text)
-        line = Text()
-        line.append(f"截止 {snap.as_of:%Y-%m-%d}", "bold")
-        line.append("   序时进度 expected ")
-        line.append(format_percent(snap.expected, 0), "bold")
-        line.append(f"   更新于 {refreshed}")
+        parts: list[tuple[str, str] | str] = [
+            (f"截止 {snap.as_of:%Y-%m-%d}", "bold"),
+            "   序时进度 expected ",
+            (format_percent(snap.expected, 0), "bold"),
+            f"   更新于 {refreshed}",
+        ]
         if stale:
-            line.append("   ")
-            line.append(" 数据过期 STALE ", "reverse bold")
+            parts += ["   ", (" 数据过期 STALE ", "reverse bold")]
         if counts["unknown"]:
-            line.append(f"   未知 {counts['unknown']}", "dim")
-        if line != self._shown:
-            self._shown = line
-            self._line.update(line, layout=False)  # one line, fixed height (dashboard.tcss)
+            parts.append((f"   未知 {counts['unknown']}", "dim"))
+        if parts != self._shown:  # Textual `Content`, not a rich `Text`: no conversion per refresh
+            self._shown = parts
+            self._line.update(
+                Content.assemble(*parts), layout=False
+            )  # one line, fixed height (dashboard.tcss)

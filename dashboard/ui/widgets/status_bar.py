@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rich.text import Text
+from textual.content import Content
 from textual.widgets import Static
 
 from dashboard.runtime import SourceState
@@ -42,31 +42,31 @@ def age_text(seconds: float | None) -> str:
 class StatusBar(Static):
     """One line: failed sources in red, else how many are fine; always the refresh time."""
 
-    _shown: Text | None = None
+    _shown: list[tuple[str, str]] | None = None
 
     def show(self, states: list[SourceState], refreshed: str, now: datetime, open_alerts: int | None) -> None:
-        text = Text()
-        text.append(f"更新于 {refreshed}   ", "bold")  # first, so it never scrolls out of view
+        # Textual `Content`, not a rich `Text`: no conversion on every refresh. `ansi_*` colours
+        # are the terminal's own red and yellow, as rich's `red` and `yellow` were.
+        parts: list[tuple[str, str]] = [
+            (f"更新于 {refreshed}   ", "bold")
+        ]  # first: never scrolls out of view
         failed = [s for s in states if s.ok is False]
         if failed:
-            text.append("  ".join(f"✗ {s.name}: {s.error}" for s in failed), "bold red")
+            parts.append(("  ".join(f"✗ {s.name}: {s.error}" for s in failed), "bold ansi_red"))
         else:
-            text.append(f"数据源 {len(states)} 个正常 sources ok", "dim")
+            parts.append((f"数据源 {len(states)} 个正常 sources ok", "dim"))
         stale = stale_sources(states, now)
         if stale:
             # Each with the age of the items still on screen (its last good fetch).
-            text.append(
-                "   数据过期: "
-                + "、".join(
-                    f"{s.name}（{age_text((now - s.last_success).total_seconds())}前）"
-                    if s.last_success
-                    else s.name
-                    for s in stale
-                ),
-                "bold yellow",
+            ages = (
+                f"{s.name}（{age_text((now - s.last_success).total_seconds())}前）"
+                if s.last_success
+                else s.name
+                for s in stale
             )
+            parts.append(("   数据过期: " + "、".join(ages), "bold ansi_yellow"))
         if open_alerts:
-            text.append(f"   未处理预警 {open_alerts}", "bold yellow")
-        if text != self._shown:
-            self._shown = text
-            self.update(text, layout=False)  # one line, fixed height (dashboard.tcss)
+            parts.append((f"   未处理预警 {open_alerts}", "bold ansi_yellow"))
+        if parts != self._shown:
+            self._shown = parts
+            self.update(Content.assemble(*parts), layout=False)  # one line, fixed height (dashboard.tcss)
