@@ -312,9 +312,12 @@ class Runtime:
             log.warning(self.alert_error)
         return snap
 
-    def alert_records(self, states: Iterable[str] | None = None) -> list[AlertRecord]:
-        """Alerts in the given states (open, acknowledged, silenced, resolved), open first."""
-        return self.alerts.records(states)
+    def alert_records(
+        self, states: Iterable[str] | None = None, item_id: str | None = None
+    ) -> list[AlertRecord]:
+        """Alerts in the given states (open, acknowledged, silenced, resolved), open first;
+        with `item_id`, only that item's."""
+        return self.alerts.records(states, item_id=item_id)
 
     def acknowledge(self, key: str, until: date | None = None) -> bool:
         """Acknowledge an alert (quiet until it resolves), or with `until` silence it

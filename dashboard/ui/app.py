@@ -198,9 +198,9 @@ class DashboardApp(App[None]):
     def alerts_supported(self) -> bool:
         return hasattr(self.runtime, "alert_records")
 
-    def alert_records(self, states: Iterable[str] | None = None) -> list[Any]:
+    def alert_records(self, states: Iterable[str] | None = None, item_id: str | None = None) -> list[Any]:
         records = getattr(self.runtime, "alert_records", None)
-        return list(records(states)) if records else []
+        return list(records(states, item_id=item_id)) if records else []
 
     def update_alert_count(self) -> None:
         """Read the open-alert count once (the header and every screen show it)."""

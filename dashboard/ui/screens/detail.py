@@ -232,7 +232,7 @@ class ItemDetailScreen(DataScreen):
         return out
 
     def _alerts_text(self) -> Text:
-        records = [r for r in self.dash.alert_records() if str(getattr(r, "item_id", "")) == self.item_id]
+        records = self.dash.alert_records(item_id=self.item_id)
         text = Text()
         if not records:
             text.append("（没有预警 no alerts）", "dim")
