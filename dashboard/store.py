@@ -340,8 +340,8 @@ def history_key(item: Item) -> str:
 def history_keys(
     items: Sequence[Item], old_items: Sequence[Item] = (), old_base: Sequence[str] = ()
 ) -> tuple[list[str], list[str]]:
-    """The history key of each item (as `keyed_items` gives them: a key seen again in the
-    list gets `#2`, `#3`, ...), and the keys before numbering. Where an item is the same
+    """The history key of each item (`history_key`; a key seen again in the list gets `#2`,
+    `#3`, ... in order), and the keys before numbering. Where an item is the same
     object at the same position as in `old_items`, its key is taken from `old_base`
     instead of normalising its name again."""
     n_old = len(old_items)
@@ -355,16 +355,6 @@ def history_keys(
         seen[key] = n
         keys.append(key if n == 1 else f"{key}#{n}")
     return keys, base
-
-
-def keyed_items(items: Iterable[Item]) -> Iterator[tuple[str, Item]]:
-    """(history key, item); a key seen twice in one list gets `#2`, `#3`, ... in order."""
-    seen: dict[str, int] = {}
-    for item in items:
-        key = merge_key(item)
-        n = seen.get(key, 0) + 1
-        seen[key] = n
-        yield (key if n == 1 else f"{key}#{n}"), item
 
 
 def spec_key(type_name: str, options: dict[str, Any]) -> str:
