@@ -41,11 +41,16 @@ def decode_bytes(data: bytes, location: str, encoding: str | None = None) -> tup
 def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise SourceError(f"{path}: 文件不存在") from None
     except OSError as exc:
-        raise SourceError(f"{path}: 无法读取: {exc.strerror or exc}") from None
+        raise _read_error(path, exc) from None
     return decode_bytes(data, str(path), encoding)
+
+
+def _read_error(path: Path, exc: OSError) -> SourceError:
+    """What a user is told when a file cannot be opened or read."""
+    if isinstance(exc, FileNotFoundError):
+        return SourceError(f"{path}: 文件不存在")
+    return SourceError(f"{path}: 无法读取: {exc.strerror or exc}")
 
 
 def read_csv_rows(path: Path, encoding: str | None = None, delimiter: str = ",") -> list[list[str]]:
@@ -73,10 +78,8 @@ def _stream_encoding(path: Path, encoding: str | None) -> str | None:
     without keeping the text; None when neither UTF-8 nor GB18030 decodes it."""
     try:
         f = path.open("rb")
-    except FileNotFoundError:
-        raise SourceError(f"{path}: 文件不存在") from None
     except OSError as exc:
-        raise SourceError(f"{path}: 无法读取: {exc.strerror or exc}") from None
+        raise _read_error(path, exc) from None
     with f:
         if not encoding and f.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
             return "utf-8-sig"  # decoded with errors="replace", as decode_bytes does
@@ -92,7 +95,7 @@ def _stream_encoding(path: Path, encoding: str | None) -> str | None:
                 if encoding:
                     raise SourceError(f"{path}: 无法按指定编码 {encoding} 解码: {exc}") from None
             except OSError as exc:
-                raise SourceError(f"{path}: 无法读取: {exc.strerror or exc}") from None
+                raise _read_error(path, exc) from None
     return None
 
 
@@ -108,4 +111,4 @@ def _stream_rows(path: Path, encoding: str, delimiter: str) -> Iterator[list[str
     except UnicodeDecodeError as exc:  # replaced since it was checked: the next refresh reads it again
         raise SourceError(f"{path}: 文件在读取时被改写，无法按 {encoding} 解码: {exc}") from None
     except OSError as exc:
-        raise SourceError(f"{path}: 无法读取: {exc.strerror or exc}") from None
+        raise _read_error(path, exc) from None
