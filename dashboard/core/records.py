@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain, islice
+from typing import TypeVar
 
 from dashboard.core.items import NOTHING, DataWarning, Item, paused_gc
 from dashboard.core.parse import (
@@ -25,6 +26,7 @@ from dashboard.core.parse import (
 )
 
 Cell = str | int | float | None
+_V = TypeVar("_V")
 
 # Canonical field → header names, most specific first. `name` is resolved before
 # `project_name` so that in a 码上通 export (指标名称 + 项目名称) the indicator is the
@@ -217,12 +219,10 @@ def _rows_to_items(
 
     share = {"": ""}.setdefault
     # The parsers are pure, and bulletins repeat their cells (targets, notes, ratios to
-    # one decimal): each distinct text is parsed once per load.
-    # Bounded: a column of distinct numbers gains nothing from it and would hold a dict of
-    # every cell at the load's peak.
-    targets: dict[Cell, Target] = {}
-    actuals: tuple[dict[Cell, float | None], dict[Cell, float | None]] = ({}, {})  # by is_rate
-    percents: dict[Cell, float | None] = {}
+    # one decimal): each distinct cell is parsed once per load.
+    targets = _Parsed(parse_target)
+    actuals = (_Parsed(lambda c: _actual(c, False)), _Parsed(lambda c: _actual(c, True)))  # by is_rate
+    percents = _Parsed(parse_percent)
 
     def warn(row_no: int, column: str | None, message: str) -> None:
         warnings.append(DataWarning(source, message, location, row_no, column))
@@ -269,25 +269,9 @@ def _rows_to_items(
             warn(row_no, headers[i_name] if i_name >= 0 else "名称", "缺少名称，该行未载入")
             continue
 
-        if i_target >= 0:
-            target_cell = row[i_target]
-            target = targets.get(target_cell) if isinstance(target_cell, str) else None
-            if target is None:
-                target = parse_target(target_cell)
-                if isinstance(target_cell, str) and len(targets) < _MEMO_SIZE:
-                    targets[target_cell] = target
-        else:
-            target = _NO_TARGET
+        target = targets[row[i_target]] if i_target >= 0 else _NO_TARGET
         progress_cell = row[i_progress] if i_progress >= 0 else None
-        if progress_cell is None:
-            actual = None
-        else:
-            memo = actuals[target.is_rate]
-            actual = memo.get(progress_cell, _UNSEEN)
-            if actual is _UNSEEN:
-                actual = _actual(progress_cell, target.is_rate)
-                if len(memo) < _MEMO_SIZE:
-                    memo[progress_cell] = actual
+        actual = actuals[target.is_rate][progress_cell] if progress_cell is not None else None
         ratio: float | None = None
         computed = False
         if i_ratio >= 0:
@@ -295,11 +279,7 @@ def _rows_to_items(
             if numeric_fraction and isinstance(ratio_cell, (int, float)) and not isinstance(ratio_cell, bool):
                 ratio = float(ratio_cell)
             else:
-                ratio = percents.get(ratio_cell, _UNSEEN)
-                if ratio is _UNSEEN:
-                    ratio = parse_percent(ratio_cell)
-                    if len(percents) < _MEMO_SIZE:
-                        percents[ratio_cell] = ratio
+                ratio = percents[ratio_cell]
                 if ratio is None and not is_na(ratio_cell):
                     warn(row_no, ratio_header, f"无法识别的完成比例「{_text(ratio_cell)}」")
         if ratio is None:
@@ -370,8 +350,23 @@ def _rows_to_items(
 
 
 _NO_TARGET = Target("", None)
-_MEMO_SIZE = 4096  # distinct cell texts remembered per column and load
-_UNSEEN: float = float("nan")  # a marker (compared by identity) for a cell not parsed yet
+_MEMO_SIZE = 4096  # distinct cells remembered per column and load
+
+
+class _Parsed(dict[Cell, _V]):
+    """cell → `parse(cell)`, parsed on the first lookup of each distinct cell. A hit costs
+    a dict lookup in C (no Python call on the hot path). Bounded: a column of distinct
+    numbers gains nothing from it and would hold every cell at the load's peak."""
+
+    def __init__(self, parse: Callable[[Cell], _V]) -> None:
+        super().__init__()
+        self.parse = parse
+
+    def __missing__(self, cell: Cell) -> _V:
+        value = self.parse(cell)
+        if len(self) < _MEMO_SIZE:
+            self[cell] = value
+        return value
 
 
 def _actual(cell: Cell, rate: bool) -> float | None:
