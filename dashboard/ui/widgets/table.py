@@ -51,6 +51,31 @@ def sort_positions(rows: Sequence[T], col: Column[T]) -> Sequence[int]:
         return array("i", sorted(range(len(rows)), key=keys.__getitem__))
 
 
+def filter_positions(
+    positions: Sequence[int],
+    rows: Sequence[T],
+    text: str,
+    hay: Sequence[str] | None,
+    keep: Callable[[T], bool] | None,
+) -> Sequence[int]:
+    """The positions whose search text (`hay`, parallel to `rows`) holds every
+    whitespace-separated term of `text` (as `dashboard export --filter`) and whose row
+    `keep` accepts, in the given order."""
+    if text and hay is not None:
+        for term in text.split():
+            positions = [i for i in positions if term in hay[i]]
+    if keep is not None:
+        positions = [i for i in positions if keep(rows[i])]
+    return positions
+
+
+def view_of(rows: list[T], positions: Sequence[int]) -> list[T]:
+    """The rows at `positions`; `rows` itself when that is every row in order (no copy)."""
+    if isinstance(positions, range) and len(positions) == len(rows):
+        return rows
+    return list(map(rows.__getitem__, positions))
+
+
 class VirtualTable(ScrollView, Generic[T], can_focus=True):
     """A sortable, filterable table over a list of rows, rendered line by line."""
 
@@ -217,16 +242,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             col = self.columns[column]
             ascending = sort_positions(rows, col)
             order = ascending[::-1] if reverse else ascending
-        hay: list[str] | None = None
-        positions: Sequence[int] = order
-        if text:
-            of = self._haystack_function()
-            hay = [of(r).casefold() for r in rows]
-            for term in text.split():
-                positions = [i for i in positions if term in hay[i]]
-        if keep is not None:
-            positions = [i for i in positions if keep(rows[i])]
-        view = list(map(rows.__getitem__, positions))
+        hay = self._build_haystack(rows) if text else None
+        positions = filter_positions(order, rows, text, hay, keep)
+        view = view_of(rows, positions)
         if get_current_worker().is_cancelled:
             return
         self.app.call_from_thread(self._install_view, rows, params, ascending, order, hay, positions, view)
@@ -295,13 +313,14 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         """Build the search text now (e.g. when the filter box opens), not on the first key."""
         self._hay()
 
-    def _haystack_function(self) -> Callable[[T], str]:
-        return self.haystack_of or (lambda r: " ".join(c.text(r) for c in self.columns))
+    def _build_haystack(self, rows: Sequence[T]) -> list[str]:
+        """Each row's lower-cased search text (what `/` looks in), parallel to `rows`."""
+        of = self.haystack_of or (lambda r: " ".join(c.text(r) for c in self.columns))
+        return [of(r).casefold() for r in rows]
 
     def _hay(self) -> list[str]:
         if self._haystack is None:
-            of = self._haystack_function()
-            self._haystack = [of(r).casefold() for r in self.rows]
+            self._haystack = self._build_haystack(self.rows)
         return self._haystack
 
     def _reorder(self) -> None:
@@ -318,20 +337,14 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._apply_filter()
 
     def _apply_filter(self, narrower: bool = False) -> None:
-        positions: Sequence[int] = self._view_positions if narrower else self._order
-        if self.filter_text:
-            # Every whitespace-separated term must occur (as `dashboard export --filter`).
-            hay, terms = self._hay(), self.filter_text.split()
-            for term in terms:
-                positions = [i for i in positions if term in hay[i]]
-        if self.row_filter is not None and not narrower:
-            rows, keep = self.rows, self.row_filter
-            positions = [i for i in positions if keep(rows[i])]
-        if isinstance(positions, range) and len(positions) == len(self.rows):
-            view = self.rows  # every row in the given order: nothing to copy
-        else:
-            view = list(map(self.rows.__getitem__, positions))
-        self._show_view(positions, view)
+        positions = filter_positions(
+            self._view_positions if narrower else self._order,
+            self.rows,
+            self.filter_text,
+            self._hay() if self.filter_text else None,
+            None if narrower else self.row_filter,  # the rows shown passed it already
+        )
+        self._show_view(positions, view_of(self.rows, positions))
 
     def _show_view(self, positions: Sequence[int], view: list[T]) -> None:
         self._view_positions = positions
