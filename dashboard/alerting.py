@@ -201,7 +201,6 @@ class AlertEngine:
         self.rule_errors: dict[str, str] = {}  # rule name → why its check raised last time
         # Per-item rule → (serial of the snapshot checked, its basis, item id → conditions).
         self._item_conditions: dict[str, tuple[int, tuple[Any, ...], dict[str, list[Condition]]]] = {}
-        self._changed_of: tuple[AlertContext, list[Evaluated]] | None = None
         self.sink_types: dict[str, SinkType] = {}
         if plugins is not None:
             self._collect_plugins(plugins)
@@ -270,13 +269,16 @@ class AlertEngine:
         found: dict[str, Condition] = {}
         failed: set[str] = set()
         self.rule_errors.clear()
+        subset: list[Evaluated] | None = None  # the changed items, found once for every per-item rule
+        if ctx.changed is not None:
+            subset = [e for e in ctx.evaluated if e.item.id in ctx.changed] if ctx.changed else []
         for name, rule in self.rules.items():
             cfg = self.rule_configs[name]
             if not cfg.enabled:
                 continue
             try:
                 if rule.per_item:
-                    conditions = self._per_item_conditions(name, rule, ctx, cfg)
+                    conditions = self._per_item_conditions(name, rule, ctx, cfg, subset)
                 else:
                     conditions = [c for c in rule.check(ctx, cfg) if isinstance(c, Condition)]
             except Exception as exc:
@@ -290,7 +292,7 @@ class AlertEngine:
         return found, failed
 
     def _per_item_conditions(
-        self, name: str, rule: Rule, ctx: AlertContext, cfg: RuleConfig
+        self, name: str, rule: Rule, ctx: AlertContext, cfg: RuleConfig, subset: list[Evaluated] | None
     ) -> list[Condition]:
         """A per-item rule's conditions, checking only the items changed since the snapshot
         it last checked (the one just before `ctx`'s, or the same), under the same settings,
@@ -302,14 +304,13 @@ class AlertEngine:
             cached is not None
             and ctx.serial is not None
             and ctx.changed is not None
+            and subset is not None  # (None exactly when ctx.changed is)
             and cached[0] in (ctx.serial - 1, ctx.serial)
             and cached[1] == basis
         ):
             by_item = cached[2]
-            changed = ctx.changed
-            for item_id in changed:
+            for item_id in ctx.changed:
                 by_item.pop(item_id, None)
-            subset = self._changed_items(ctx)
             checked = rule.check(replace(ctx, evaluated=subset), cfg) if subset else ()
         else:
             by_item = {}
@@ -320,14 +321,6 @@ class AlertEngine:
         if ctx.serial is not None:
             self._item_conditions[name] = (ctx.serial, basis, by_item)
         return [c for conditions in by_item.values() for c in conditions]
-
-    def _changed_items(self, ctx: AlertContext) -> list[Evaluated]:
-        """The evaluated items named in `ctx.changed`, found once per context."""
-        if self._changed_of is None or self._changed_of[0] is not ctx:
-            changed = ctx.changed or frozenset()
-            items = [e for e in ctx.evaluated if e.item.id in changed] if changed else []
-            self._changed_of = (ctx, items)
-        return self._changed_of[1]
 
     def evaluate(self, ctx: AlertContext) -> CycleResult:
         """Decide what fires, repeats and resolves, and commit it with the outbox rows
