@@ -169,16 +169,15 @@ class DashboardApp(App[None]):
         when something fired or resolved (a full redraw costs a 100,000-row refresh)."""
         before = self.open_alerts
         self.update_alert_count()
-        if snap.fired or snap.resolved:
-            if snap is self.snapshot:  # else newer data is on screen already: keep it
-                self.snapshot = snap
-            elif isinstance(self.screen, DataScreen) and self.snapshot is not None:
-                self.screen.show_counts(self.snapshot)
-                self.screen.show_status(self.snapshot)
+        changed = bool(snap.fired or snap.resolved)
+        shown = self.snapshot  # `snap`, or newer data already on screen (kept)
+        if changed and snap is shown:
+            self.snapshot = snap
+        elif (changed or self.open_alerts != before) and isinstance(self.screen, DataScreen) and shown:
+            self.screen.show_counts(shown)
+            self.screen.show_status(shown)
+        if changed:
             self.announce(snap)
-        elif self.open_alerts != before and isinstance(self.screen, DataScreen):
-            self.screen.show_counts(snap)
-            self.screen.show_status(snap)
 
     def announce(self, snap: Snapshot) -> None:
         """A bell and a toast for the alerts that fired with this snapshot."""
