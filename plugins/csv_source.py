@@ -2,19 +2,16 @@
 
 The worked example for writing a source plugin: declare a SourceType in
 `dashboard_source_types`, validate the options in the factory, and return an
-object whose `async fetch()` gives a FetchResult. Parsing is shared with every
-other tabular source through `dashboard.core.records`.
+object whose `async fetch()` gives a FetchResult. What every table file source
+shares (options, fetch, watching the file, parsing through `dashboard.core.records`)
+is `dashboard.filesources.TableFileSource`.
 """
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
 from dashboard import hookimpl
-from dashboard.contracts import FetchResult, SourceSpec, SourceType
-from dashboard.core.records import RowContext
-from dashboard.textfiles import iter_csv_rows
+from dashboard.contracts import SourceSpec, SourceType
+from dashboard.filesources import TableFileSource
 
 OPTIONS = {
     "path": "CSV 文件路径（相对配置文件所在文件夹）",
@@ -26,29 +23,9 @@ OPTIONS = {
 }
 
 
-class CsvSource:
+class CsvSource(TableFileSource):
     def __init__(self, spec: SourceSpec) -> None:
-        spec.check_options(OPTIONS)
-        self.name = spec.name
-        self.path = spec.path("path")
-        self.encoding = spec.options.get("encoding") or None
-        self.delimiter = str(spec.options.get("delimiter", ","))
-        self.aliases = spec.aliases()
-        self.scan = int(spec.options.get("header_scan", 10))
-        from dashboard.config import parse_as_of
-
-        self.as_of = parse_as_of(spec.options.get("as_of"), f"{spec.key_prefix}.as_of", spec.config_file)
-
-    def watch_paths(self) -> list[Path]:
-        return [self.path]
-
-    async def fetch(self) -> FetchResult:
-        return await asyncio.to_thread(self.load)
-
-    def load(self) -> FetchResult:
-        rows = iter_csv_rows(self.path, self.encoding, self.delimiter)
-        ctx = RowContext(source=self.name, location=str(self.path), as_of=self.as_of)
-        return FetchResult.from_table(rows, self.aliases, ctx, self.scan)
+        super().__init__(spec, OPTIONS)
 
 
 @hookimpl

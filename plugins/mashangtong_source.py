@@ -10,16 +10,15 @@ rows go through the same parsing layer as the CSV source.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from dashboard import hookimpl
-from dashboard.contracts import FetchResult, SourceError, SourceSpec, SourceType
-from dashboard.core.records import Cell, RowContext
-from dashboard.textfiles import read_csv_rows
+from dashboard.contracts import SourceError, SourceSpec, SourceType
+from dashboard.core.records import Cell
+from dashboard.filesources import TableFileSource
 
 OPTIONS = {
     "path": "码上通导出文件 .xlsx 或 .csv（相对配置文件所在文件夹）",
@@ -33,38 +32,17 @@ OPTIONS = {
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 
 
-class MashangtongSource:
+class MashangtongSource(TableFileSource):
     def __init__(self, spec: SourceSpec) -> None:
-        spec.check_options(OPTIONS)
-        self.name = spec.name
-        self.path = spec.path("path")
+        super().__init__(spec, OPTIONS)
         suffix = self.path.suffix.lower()
         if suffix not in (*XLSX_SUFFIXES, ".csv"):
             raise spec.error("path", f"不支持的文件类型 {suffix or '（无扩展名）'}", ".xlsx 或 .csv")
         self.is_xlsx = suffix in XLSX_SUFFIXES
         self.sheet = str(spec.options["sheet"]) if "sheet" in spec.options else None
-        self.encoding = spec.options.get("encoding") or None
-        self.delimiter = str(spec.options.get("delimiter", ","))
-        self.aliases = spec.aliases()
-        self.scan = int(spec.options.get("header_scan", 10))
-        from dashboard.config import parse_as_of
 
-        self.as_of = parse_as_of(spec.options.get("as_of"), f"{spec.key_prefix}.as_of", spec.config_file)
-
-    def watch_paths(self) -> list[Path]:
-        return [self.path]
-
-    async def fetch(self) -> FetchResult:
-        return await asyncio.to_thread(self.load)
-
-    def load(self) -> FetchResult:
-        rows: Sequence[Sequence[Cell]]
-        if self.is_xlsx:
-            rows = read_xlsx(self.path, self.sheet)
-        else:
-            rows = read_csv_rows(self.path, self.encoding, self.delimiter)
-        ctx = RowContext(source=self.name, location=str(self.path), as_of=self.as_of)
-        return FetchResult.from_table(rows, self.aliases, ctx, self.scan)
+    def rows(self) -> Iterable[Sequence[Cell]]:
+        return read_xlsx(self.path, self.sheet) if self.is_xlsx else super().rows()
 
 
 def read_xlsx(path: Path, sheet: str | None = None) -> list[list[Cell]]:
