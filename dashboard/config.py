@@ -6,11 +6,12 @@ Source, sink and rule tables are validated by the plugin that owns them.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import sys
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,17 @@ PROGRESS_KEYS = {
 }
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+# Floors: a refresh faster than this hammers a server or disk for nothing; a timeout
+# shorter than this fails every real request.
+MIN_REFRESH = 1.0
+MIN_TIMEOUT = 0.1
+MIN_KIOSK_INTERVAL = 1.0
 
 
 def parse_duration(value: object) -> float | None:
-    """`30s`, `5m`, `1h`, `2d` or a number of seconds → seconds."""
+    """`30s`, `5m`, `1h`, `2d` or a number of seconds → seconds (None: not a finite duration)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return float(value) if math.isfinite(value) else None
     if not isinstance(value, str):
         return None
     m = _DURATION_RE.match(value)
@@ -140,32 +146,124 @@ def check_keys(table: dict[str, Any], known: dict[str, str] | set[str], prefix: 
 
 
 def _month_day(value: object, key: str, file: Path) -> tuple[int, int]:
-    if isinstance(value, date):
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value.month, value.day
-    m = re.match(r"^(?:\d{4}-)?(\d{1,2})-(\d{1,2})$", str(value))
-    if not m or not (1 <= int(m.group(1)) <= 12 and 1 <= int(m.group(2)) <= 31):
+    m = re.match(r"^(?:\d{4}-)?(\d{1,2})-(\d{1,2})$", value) if isinstance(value, str) else None
+    try:
+        # 2000 is a leap year: 02-29 is a real day, 02-30 and 04-31 are not.
+        day = date(2000, int(m.group(1)), int(m.group(2))) if m else None
+    except ValueError:
+        day = None
+    if day is None:
         raise ConfigError(key, f"无法识别的日期 {value!r}", expected="MM-DD，例如 11-30", file=file)
-    return int(m.group(1)), int(m.group(2))
+    return day.month, day.day
 
 
 def parse_as_of(value: object, key: str = "as_of", file: Path | None = None) -> date | None:
     if value is None or value == "auto":
         return None
+    if isinstance(value, datetime):
+        raise ConfigError(
+            key, f"应为日期，不含时间，实为 {value!r}", expected="YYYY-MM-DD 或 auto", file=file
+        )
     if isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(str(value))
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return date.fromisoformat(value)
     except ValueError:
         raise ConfigError(
             key, f"无法识别的日期 {value!r}", expected="YYYY-MM-DD 或 auto", file=file
         ) from None
 
 
-def _number(table: dict[str, Any], key: str, default: float, prefix: str, file: Path) -> float:
+# -- typed getters: every key is read through one of these, so no value is coerced -----
+def _number(
+    table: dict[str, Any],
+    key: str,
+    default: float,
+    prefix: str,
+    file: Path,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+) -> float:
     value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(f"{prefix}{key}", f"应为数字，实为 {value!r}", expected="数字", file=file)
+    if value < low or value > high or (low_open and value == low):
+        bounds = f"{'大于' if low_open else '不小于'} {low:g}、不大于 {high:g} 的数字"
+        raise ConfigError(f"{prefix}{key}", f"超出范围: {value!r}", expected=bounds, file=file)
     return float(value)
+
+
+def _bool(table: dict[str, Any], key: str, default: bool, prefix: str, file: Path) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        # `kiosk = "no"` must not turn kiosk on: only TOML's own true / false count.
+        raise ConfigError(
+            f"{prefix}{key}", f"应为 true 或 false，实为 {value!r}", expected="true | false", file=file
+        )
+    return value
+
+
+def _str(
+    table: dict[str, Any],
+    key: str,
+    default: str,
+    prefix: str,
+    file: Path,
+    *,
+    choices: tuple[str, ...] = (),
+    nonempty: bool = False,
+) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"{prefix}{key}",
+            f"应为字符串，实为 {type(value).__name__} {value!r}",
+            expected=" | ".join(choices) or "字符串",
+            file=file,
+        )
+    if choices and value not in choices:
+        raise ConfigError(
+            f"{prefix}{key}",
+            f"未知的值 {value!r}{suggest(value, choices)}",
+            expected=" | ".join(choices),
+            file=file,
+        )
+    if nonempty and not value.strip():
+        raise ConfigError(f"{prefix}{key}", "不能为空", expected="非空字符串", file=file)
+    return value
+
+
+def _duration(
+    table: dict[str, Any], key: str, default: str, prefix: str, file: Path, *, minimum: float
+) -> float:
+    value = table.get(key, default)
+    seconds = parse_duration(value)
+    if seconds is None:
+        raise ConfigError(f"{prefix}{key}", f"无法识别的时间 {value!r}", expected="如 30s、5m、1h", file=file)
+    if seconds < minimum:
+        raise ConfigError(
+            f"{prefix}{key}",
+            f"{value!r} 太短",
+            expected=f"不小于 {minimum:g} 秒（如 {minimum:g}s）",
+            file=file,
+        )
+    return seconds
+
+
+def _path(cfg: Config, table: dict[str, Any], key: str, prefix: str) -> Path | None:
+    """A path option resolved against the config's folder; None when absent."""
+    if key not in table:
+        return None
+    value = table[key]
+    if not isinstance(value, str) or not value.strip():
+        raise cfg.error(f"{prefix}{key}", f"应为文件夹或文件路径，实为 {value!r}", "非空字符串")
+    return cfg.resolve(value)
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -179,43 +277,41 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError("(文件)", f"无法读取: {exc}", file=file) from None
     check_keys(raw, TOP_KEYS, "", file)
     cfg = Config(path=file, base_dir=file.parent, raw=raw)
-    if "title" in raw:
-        cfg.title = str(raw["title"])
+    cfg.title = _str(raw, "title", cfg.title, "", file)
     cfg.as_of = parse_as_of(raw.get("as_of"), file=file)
 
     progress = _table(raw, "progress", file)
     check_keys(progress, PROGRESS_KEYS, "progress.", file)
     cfg.period_start = _month_day(progress.get("period_start", "01-01"), "progress.period_start", file)
     cfg.period_end = _month_day(progress.get("period_end", "12-31"), "progress.period_end", file)
-    cfg.method = str(progress.get("method", "months"))
-    if cfg.method not in ("months", "days", "workdays"):
-        raise cfg.error("progress.method", f"未知的计算方式 {cfg.method!r}", "months | days | workdays")
-    mode = str(progress.get("threshold_mode", "points"))
-    if mode not in ("points", "share"):
-        raise cfg.error("progress.threshold_mode", f"未知的阈值方式 {mode!r}", "points | share")
-    lagging = _number(progress, "lagging_below", 0, "progress.", file)
-    severe = _number(progress, "severe_below", 25, "progress.", file)
+    if cfg.period_start >= cfg.period_end:
+        # Otherwise expected progress is 0 all year and every item shows as on track.
+        start, end = (f"{m:02d}-{d:02d}" for m, d in (cfg.period_start, cfg.period_end))
+        raise cfg.error("progress.period_start", f"起始日 {start} 不早于结束日 {end}", f"早于 {end} 的 MM-DD")
+    cfg.method = _str(progress, "method", "months", "progress.", file, choices=("months", "days", "workdays"))
+    mode = _str(progress, "threshold_mode", "points", "progress.", file, choices=("points", "share"))
+    lagging = _number(progress, "lagging_below", 0, "progress.", file, low=0, high=100)
+    severe = _number(progress, "severe_below", 25, "progress.", file, low=0, high=100)
     if severe < lagging:
         raise cfg.error("progress.severe_below", "严重滞后阈值小于滞后阈值", f">= {lagging:g}")
-    done_at = _number(progress, "done_at", 100, "progress.", file)
+    done_at = _number(progress, "done_at", 100, "progress.", file, low=0, high=100, low_open=True)
     cfg.thresholds = Thresholds(mode, lagging / 100, severe / 100, done_at / 100)  # type: ignore[arg-type]
 
-    if "plugins_dir" in raw:
-        cfg.plugins_dir = cfg.resolve(str(raw["plugins_dir"]))
+    cfg.plugins_dir = _path(cfg, raw, "plugins_dir", "")
 
     store = _table(raw, "store", file)
     check_keys(store, {"path"}, "store.", file)
     cfg.store_path = cfg.resolve(str(store["path"])) if "path" in store else state_dir() / "dashboard.sqlite3"
     export = _table(raw, "export", file)
     check_keys(export, {"dir"}, "export.", file)
-    cfg.export_dir = cfg.resolve(str(export["dir"])) if "dir" in export else state_dir() / "exports"
+    cfg.export_dir = _path(cfg, export, "dir", "export.") or state_dir() / "exports"
 
     ui = _table(raw, "ui", file)
     check_keys(ui, {"theme", "kiosk", "kiosk_interval"}, "ui.", file)
     cfg.ui = UiConfig(
-        theme=str(ui.get("theme", "dark")),
-        kiosk=bool(ui.get("kiosk", False)),
-        kiosk_interval=parse_duration(ui.get("kiosk_interval", "20s")) or 20.0,
+        theme=_str(ui, "theme", "dark", "ui.", file, nonempty=True),
+        kiosk=_bool(ui, "kiosk", False, "ui.", file),
+        kiosk_interval=_duration(ui, "kiosk_interval", "20s", "ui.", file, minimum=MIN_KIOSK_INTERVAL),
     )
     cfg.alerts = _table(raw, "alerts", file)
     sinks = raw.get("sinks", [])
@@ -249,15 +345,9 @@ def _sources(value: object, cfg: Config) -> list[SourceSpec]:
         type_name = table.get("type")
         if not isinstance(type_name, str) or not type_name:
             raise cfg.error(f"{prefix}.type", "缺少数据源类型", "例如 csv、rest、mashangtong")
-        refresh = parse_duration(table.get("refresh", "5m"))
-        if refresh is None or refresh <= 0:
-            raise cfg.error(
-                f"{prefix}.refresh", f"无法识别的时间间隔 {table.get('refresh')!r}", "如 30s、5m、1h"
-            )
-        timeout = parse_duration(table.get("timeout", "60s"))
-        if timeout is None or timeout <= 0:
-            raise cfg.error(f"{prefix}.timeout", f"无法识别的超时 {table.get('timeout')!r}", "如 10s")
-        if table.get("enabled", True) is False:
+        refresh = _duration(table, "refresh", "5m", f"{prefix}.", cfg.path, minimum=MIN_REFRESH)
+        timeout = _duration(table, "timeout", "60s", f"{prefix}.", cfg.path, minimum=MIN_TIMEOUT)
+        if not _bool(table, "enabled", True, f"{prefix}.", cfg.path):
             continue
         options = {k: v for k, v in table.items() if k not in COMMON_SOURCE_KEYS}
         specs.append(
