@@ -13,17 +13,26 @@ This module owns two features itself:
 from __future__ import annotations
 
 import json
+import logging
+import math
+import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from dashboard.core.items import DataWarning, Item, paused_gc
 from dashboard.core.merge import merge_key
+
+log = logging.getLogger(__name__)
+_TABLE_RE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
+# History points older than this are thinned to the last one of each day (`trim_history`).
+THIN_AFTER = timedelta(days=7)
 
 
 class Store:
@@ -34,21 +43,28 @@ class Store:
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.in_memory = str(path) == ":memory:"
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.notes: list[str] = []  # stored rows that no longer decode, skipped (shown as store notes)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        # SQLite's own page cache is a second copy of what the OS already caches, and it
-        # grows with the file up to its size (2 MiB by default): a dashboard left running
-        # for weeks should not grow with its history. Reads by key need only a few pages.
-        self.conn.execute("PRAGMA cache_size=-512")
         self.lock = threading.RLock()
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-        )
-        self.ensure_schema("history", 1, _HISTORY_DDL)
-        self.ensure_schema("sources", 2, _SOURCES_DDL)
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            # SQLite's own page cache is a second copy of what the OS already caches, and it
+            # grows with the file up to its size (2 MiB by default): a dashboard left running
+            # for weeks should not grow with its history. Reads by key need only a few pages.
+            self.conn.execute("PRAGMA cache_size=-512")
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+            )
+            self.ensure_schema("history", 1, _HISTORY_DDL)
+            self.ensure_schema("sources", 2, _SOURCES_DDL)
+        except BaseException:
+            self.conn.close()  # a file that is not a database: no connection left behind
+            raise
+        self._identity = self.file_identity()  # of the file just opened (see `replaced`)
         # history key → last recorded figures; loaded on first use, then kept in step
         # with item_latest so a refresh compares in memory, not row by row in SQL.
         self._latest: dict[str, tuple[float | None, ...]] | None = None
@@ -63,7 +79,7 @@ class Store:
         (CREATE ... IF NOT EXISTS) up to `version`."""
         with self.lock:
             row = self.conn.execute("SELECT version FROM schema_versions WHERE name = ?", (name,)).fetchone()
-            if row is not None and row["version"] >= version:
+            if row is not None and row["version"] >= version and not self.missing_tables(ddl):
                 return
             self.conn.executescript(f"BEGIN;\n{ddl}\nCOMMIT;")
             self.conn.execute(
@@ -72,17 +88,48 @@ class Store:
                 (name, version),
             )
 
+    def missing_tables(self, ddl: str) -> list[str]:
+        """The tables `ddl` creates that the file does not hold (dropped by hand, or lost)."""
+        wanted = _TABLE_RE.findall(ddl)
+        with self.lock:
+            have = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return [t for t in wanted if t not in have]
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction under the lock; rolled back if the block raises."""
+        """One write transaction under the lock; rolled back if the block or the COMMIT
+        raises (a COMMIT that fails on a full disk leaves the transaction open, and every
+        later BEGIN would fail with it)."""
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
+                self.conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self.conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:  # SQLite may have rolled back already (I/O error, full disk)
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:  # the original error is the one to report
+                log.warning("ROLLBACK failed in %s: %s", self.path, exc)
+
+    def file_identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the file at `path` now; None when there is none."""
+        if self.in_memory:
+            return None
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def replaced(self) -> bool:
+        """The file at `path` is gone or is another file than the one this connection
+        writes: SQLite would go on writing to the unlinked file without an error."""
+        return not self.in_memory and self.file_identity() != self._identity
 
     def close(self) -> None:
         with self.lock:
@@ -140,23 +187,46 @@ class Store:
                 " WHERE key = ? ORDER BY at, rowid",
                 (key,),
             ).fetchall()
-        return [
-            HistoryPoint(
-                datetime.fromisoformat(r["at"]),
-                r["ratio"],
-                r["actual"],
-                r["target"],
-                r["acceptance"],
-                r["source"],
-            )
-            for r in rows
-        ]
+        points = []
+        for r in rows:
+            try:
+                at = datetime.fromisoformat(r["at"])
+                figures = [_finite_or_none(r[k]) for k in ("ratio", "actual", "target", "acceptance")]
+            except (TypeError, ValueError) as exc:
+                self._skipped(f"进度历史中有无法解码的行，已跳过 (item_history: {exc})")
+                continue
+            points.append(HistoryPoint(at, *figures, str(r["source"] or "")))
+        return points
 
     def last_changes(self) -> dict[str, datetime]:
         """History key → when its figures last changed (for the "stalled" rule)."""
         with self.lock:
             rows = self.conn.execute("SELECT key, at FROM item_latest").fetchall()
-        return {r["key"]: datetime.fromisoformat(r["at"]) for r in rows}
+        changes: dict[str, datetime] = {}
+        for r in rows:
+            try:
+                changes[r["key"]] = datetime.fromisoformat(r["at"])
+            except (TypeError, ValueError) as exc:
+                self._skipped(f"最近进度表中有无法解码的行，已跳过 (item_latest: {exc})")
+        return changes
+
+    def trim_history(self, keep: timedelta | None, now: datetime, thin_after: timedelta = THIN_AFTER) -> int:
+        """Delete history points older than `keep` (None: keep them all), and thin the
+        points older than `thin_after` to the last one of each item and day (intra-day
+        changes are noise once a week old). `item_latest` is untouched. Returns the rows
+        deleted. One transaction."""
+        thin_before = (now - thin_after).date().isoformat()  # whole days only: `at` compares as text
+        with self.transaction() as conn:
+            deleted = 0
+            if keep is not None:
+                cutoff = (now - keep).isoformat(timespec="seconds")
+                deleted += conn.execute("DELETE FROM item_history WHERE at < ?", (cutoff,)).rowcount
+            deleted += conn.execute(
+                "DELETE FROM item_history WHERE at < ?1 AND rowid NOT IN (SELECT max(rowid) FROM item_history"
+                " WHERE at < ?1 GROUP BY key, substr(at, 1, 10))",
+                (thin_before,),
+            ).rowcount
+        return deleted
 
     def _load_latest(self) -> dict[str, tuple[float | None, ...]]:
         if self._latest is None:
@@ -234,34 +304,69 @@ class Store:
             self._saved_items[name] = list(items)  # a copy: the caller may change its list
 
     def load_sources(self) -> dict[str, SavedSource]:
-        """Every source's recorded state with its last good items, by source name."""
+        """Every source's recorded state with its last good items, by source name. A row
+        that no longer decodes (written by a buggy plugin, or damaged) is skipped with a
+        warning on its source and a note in `notes`, never a crash."""
         with self.lock:
             rows = self.conn.execute("SELECT * FROM source_state").fetchall()
         saved: dict[str, SavedSource] = {}
         for r in rows:
+            name = str(r["name"])
+            skipped: list[DataWarning] = []
+            try:
+                state = SavedSource(
+                    name=name,
+                    spec_key=str(r["spec_key"]),
+                    ok=None if r["ok"] is None else bool(r["ok"]),
+                    error=str(r["error"] or ""),
+                    last_attempt=_from_iso(r["last_attempt"]),
+                    last_success=_from_iso(r["last_success"]),
+                    as_of=date.fromisoformat(r["as_of"]) if r["as_of"] else None,
+                    item_count=int(r["item_count"] or 0),
+                )
+            except (TypeError, ValueError) as exc:
+                self._skipped(f"数据源 {name} 的状态行无法解码，已跳过 (source_state: {exc})")
+                continue
+            try:
+                if r["warnings"]:
+                    state.warnings = [DataWarning(**d) for d in json.loads(r["warnings"])]
+            except (TypeError, ValueError) as exc:
+                self._skipped(f"数据源 {name} 保存的警告无法解码，已跳过 ({exc})")
             if r["items"]:  # written by an older version: one JSON document
-                items = [item_from_dict(d) for d in json.loads(r["items"])]
+                try:
+                    state.items = [item_from_dict(d) for d in json.loads(r["items"])]
+                except (TypeError, ValueError, AttributeError) as exc:
+                    skipped.append(self._bad_item(name, None, exc))
             else:
                 with self.lock:
                     cur = self.conn.execute(
-                        "SELECT data FROM source_items WHERE source = ? ORDER BY pos", (r["name"],)
+                        "SELECT pos, data FROM source_items WHERE source = ? ORDER BY pos", (name,)
                     )
                     with paused_gc():  # 100,000 items and their dicts: nothing cyclic to scan
-                        items = [item_from_dict(json.loads(d)) for (d,) in cur]
-                    self._saved_items[r["name"]] = items
-            saved[r["name"]] = SavedSource(
-                name=r["name"],
-                spec_key=r["spec_key"],
-                ok=None if r["ok"] is None else bool(r["ok"]),
-                error=r["error"] or "",
-                last_attempt=_from_iso(r["last_attempt"]),
-                last_success=_from_iso(r["last_success"]),
-                as_of=date.fromisoformat(r["as_of"]) if r["as_of"] else None,
-                item_count=r["item_count"] or 0,
-                items=items,
-                warnings=[DataWarning(**d) for d in json.loads(r["warnings"])] if r["warnings"] else [],
-            )
+                        for pos, data in cur:
+                            try:
+                                state.items.append(item_from_dict(json.loads(data)))
+                            except (TypeError, ValueError, AttributeError) as exc:
+                                skipped.append(self._bad_item(name, pos, exc))
+                    # Positions no longer match what was written: rewrite all on the next save.
+                    if skipped:
+                        self._saved_items.pop(name, None)
+                    else:
+                        self._saved_items[name] = state.items
+            state.warnings.extend(skipped)
+            saved[name] = state
         return saved
+
+    def _bad_item(self, source: str, pos: int | None, exc: Exception) -> DataWarning:
+        where = "" if pos is None else f"第 {pos + 1} 项"
+        message = f"存储中保存的{where}项目无法解码，已跳过 stored item skipped: {type(exc).__name__}: {exc}"
+        self._skipped(f"数据源 {source}: {message}")
+        return DataWarning(source, message, location=str(self.path), row=None if pos is None else pos + 1)
+
+    def _skipped(self, note: str) -> None:
+        log.warning("%s", note)
+        if note not in self.notes and len(self.notes) < 50:  # a note per kind of damage, not per row
+            self.notes.append(note)
 
 
 _HISTORY_DDL = """
@@ -382,8 +487,40 @@ def item_to_dict(item: Item) -> dict[str, Any]:
     return d
 
 
+_NUMBER_FIELDS = frozenset({"target", "actual", "ratio", "acceptance_ratio", "satisfaction"})
+_INT_FIELDS = frozenset({"ratings", "comments_received", "comments_answered"})
+_BOOL_FIELDS = frozenset({"target_is_rate", "ratio_computed"})
+_TEXT_MAP_FIELDS = frozenset({"extra", "field_sources"})
+
+
 def item_from_dict(d: dict[str, Any]) -> Item:
+    """The item `item_to_dict` wrote. Raises ValueError (or TypeError) for a row that does
+    not decode to a well-formed item: the wrong type in a field, a number not finite, no
+    id or name; a row taken as it is would crash the evaluation later instead."""
+    if not isinstance(d, dict):
+        raise TypeError(f"应为对象，实为 {type(d).__name__}")
     known = {k: v for k, v in d.items() if k in _ITEM_FIELDS}
+    for name, value in known.items():
+        if name in _NUMBER_FIELDS or name in _INT_FIELDS:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} 应为有限数字，实为 {value!r}")
+        elif name in _BOOL_FIELDS:
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} 应为 true/false，实为 {value!r}")
+        elif name in _TEXT_MAP_FIELDS:
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ValueError(f"{name} 应为文本映射，实为 {value!r}")
+        elif name in ("monthly_updates", "disclosures"):
+            if not isinstance(value, dict) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value.values()
+            ):
+                raise ValueError(f"{name} 应为整数映射，实为 {value!r}")
+        elif name != "as_of" and not isinstance(value, str):
+            raise ValueError(f"{name} 应为文本，实为 {value!r}")
+    known.setdefault("id", "")  # empty text is left out when written
+    known.setdefault("name", "")
+    if not known["id"] and not known["name"]:
+        raise ValueError("缺少 id 和 name")
     if known.get("as_of"):
         known["as_of"] = date.fromisoformat(known["as_of"])
     if known.get("monthly_updates"):
@@ -403,6 +540,14 @@ def _warning_to_dict(w: DataWarning) -> dict[str, Any]:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _finite_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"应为有限数字，实为 {value!r}")
+    return float(value)
 
 
 def _iso(value: datetime | None) -> str | None:
