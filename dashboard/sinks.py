@@ -7,9 +7,8 @@ gets a `SinkSpec` (one `[[sinks]]` table) and returns an object with
 
 from __future__ import annotations
 
-import itertools
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -167,43 +166,11 @@ def default_alert_file(name: str) -> Path:
     return state_dir() / name
 
 
-# -- for file sinks -------------------------------------------------------------------
-# Only events still in the outbox can already be in a sink's file (written, then a crash
-# before the outbox was updated), and those are the file's last lines. So a file sink
-# remembers the ids of its file's tail and of its own recent writes: bounded memory
-# for a sink that runs for weeks, whatever the file's size.
-TAIL_BYTES = 8 << 20
-RECENT_IDS = 50_000
-
-
-def tail_lines(path: Path, tail_bytes: int = TAIL_BYTES) -> list[str]:
-    """The complete lines in the last `tail_bytes` of a text file ([] when missing)."""
-    if not path.exists():
-        return []
-    with path.open("rb") as f:
-        size = f.seek(0, os.SEEK_END)
-        start = max(0, size - tail_bytes)
-        f.seek(start)
-        data = f.read()
-    lines = data.decode("utf-8-sig", errors="replace").splitlines()
-    return lines[1:] if start > 0 else lines  # the first line of a tail may be partial
-
-
-class RecentIds:
-    """Event ids a file sink holds, forgetting the oldest beyond `limit`."""
-
-    def __init__(self, ids: Iterable[str] = (), limit: int = RECENT_IDS) -> None:
-        self.limit = limit
-        self._ids: dict[str, None] = {}
-        self.add(ids)
-
-    def __contains__(self, event_id: object) -> bool:
-        return event_id in self._ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def add(self, ids: Iterable[str]) -> None:
-        self._ids.update(dict.fromkeys(ids))
-        for old in list(itertools.islice(self._ids, max(0, len(self._ids) - self.limit))):
-            del self._ids[old]
+# -- for file sinks: in dashboard.alert_files, re-exported here for sink plugins ---------
+from dashboard.alert_files import (  # noqa: E402, F401
+    RECENT_IDS,
+    TAIL_BYTES,
+    RecentIds,
+    SharedLineFile,
+    tail_lines,
+)

@@ -1,17 +1,27 @@
 """The CSV alert sink: one row per event, UTF-8 with BOM so Excel opens it, cells
 that start with = + - @ neutralised. Like the JSONL sink it skips event ids the
-file already holds, so a crash never leaves a duplicate row."""
+file already holds (re-read whenever another process changed the file), so a crash
+or a second writer never leaves a duplicate row; a torn last row (a full disk) is cut
+before the next append and written whole again."""
 
 from __future__ import annotations
 
 import csv
 import io
-import os
+from pathlib import Path
 
 from dashboard import hookimpl
 from dashboard.core.alerts import KIND_LABELS, SEVERITY_LABELS, AlertEvent
 from dashboard.exporting import neutralise
-from dashboard.sinks import DeliveryError, RecentIds, SinkSpec, SinkType, default_alert_file, tail_lines
+from dashboard.sinks import (
+    DeliveryError,
+    RecentIds,
+    SharedLineFile,
+    SinkSpec,
+    SinkType,
+    default_alert_file,
+    tail_lines,
+)
 
 OPTIONS = {
     "path": "文件路径，默认数据目录下的 alerts.csv（相对路径相对配置文件所在文件夹）",
@@ -34,6 +44,11 @@ HEADER = [
 ]
 
 
+def _cell(text: str) -> str:
+    # One event, one line: the tail reader and the torn-row repair cut at newlines.
+    return neutralise(" ".join(text.splitlines()) if "\n" in text or "\r" in text else text)
+
+
 def _row(event: AlertEvent) -> list[str]:
     f = event.figures
 
@@ -42,7 +57,7 @@ def _row(event: AlertEvent) -> list[str]:
         return "" if not isinstance(value, (int, float)) else f"{value * 100:.1f}%"
 
     # Text from the data is neutralised; the figures we format ourselves stay numbers.
-    text = [neutralise(t) for t in (event.key, event.item_id, event.item_name, event.unit)]
+    text = [_cell(t) for t in (event.key, event.item_id, event.item_name, event.unit)]
     return [
         event.id,
         event.at.isoformat(timespec="seconds"),
@@ -53,8 +68,23 @@ def _row(event: AlertEvent) -> list[str]:
         pct("ratio"),
         pct("expected"),
         pct("gap"),
-        neutralise(event.message),
+        _cell(event.message),
     ]
+
+
+def read_ids(path: Path) -> RecentIds:
+    """Ids in the file's tail (its first column); a torn row never reaches here (cut first)."""
+    return RecentIds(row[0] for row in csv.reader(tail_lines(path)) if row)
+
+
+def render(events: list[AlertEvent], new_file: bool) -> bytes:
+    """The rows; a new file starts with the BOM (so Excel reads UTF-8) and the header."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    if new_file:
+        writer.writerow(HEADER)
+    writer.writerows(_row(e) for e in events)
+    return ("\ufeff" if new_file else "").encode() + buf.getvalue().encode("utf-8")
 
 
 class CsvSink:
@@ -62,36 +92,17 @@ class CsvSink:
         spec.check_options(OPTIONS)
         self.path = spec.path("path", default_alert_file("alerts.csv"))
         self.fsync = bool(spec.options.get("fsync", True))
-        self._ids: RecentIds | None = None
-
-    def _read_ids(self) -> RecentIds:
-        """Ids in the file's tail (its first column)."""
-        return RecentIds(row[0] for row in csv.reader(tail_lines(self.path)) if row)
+        # A row cut short cannot be told from a whole one by its cells: always cut it.
+        self.file = SharedLineFile(self.path, read_ids, fsync=self.fsync)
 
     def deliver(self, event: AlertEvent) -> None:
         self.deliver_batch([event])
 
     def deliver_batch(self, events: list[AlertEvent]) -> None:
         try:
-            ids = self._ids = self._ids if self._ids is not None else self._read_ids()
-            fresh = [e for e in events if e.id not in ids]
-            if not fresh:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            new = not self.path.exists() or self.path.stat().st_size == 0
-            buf = io.StringIO()
-            writer = csv.writer(buf, lineterminator="\r\n")
-            if new:
-                writer.writerow(HEADER)
-            writer.writerows(_row(e) for e in fresh)
-            with self.path.open("a", encoding="utf-8-sig" if new else "utf-8", newline="") as f:
-                f.write(buf.getvalue())
-                f.flush()
-                if self.fsync:
-                    os.fsync(f.fileno())
+            self.file.append(events, render)
         except OSError as exc:
             raise DeliveryError(f"无法写入 {self.path}: {exc.strerror or exc}") from None
-        ids.add(e.id for e in fresh)
 
 
 @hookimpl

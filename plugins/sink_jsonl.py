@@ -1,22 +1,47 @@
 """The JSON Lines alert sink, the default: one event per line, appended and fsynced
-before the event counts as delivered. Event ids already in the file are skipped, so
-a run that crashed after writing but before the outbox was updated never leaves a
-duplicate line."""
+before the event counts as delivered. Strict JSON (RFC 8259, no NaN or Infinity), so
+`jq` and any other reader take every line. The file may be shared with other
+processes (the TUI and a cron `check`, or two dashboards): see `SharedLineFile` for
+how each event id ends up in it exactly once and how a torn last line is repaired."""
 
 from __future__ import annotations
 
 import json
-import os
+import math
+import sys
 from pathlib import Path
+from typing import Any
 
 from dashboard import hookimpl
 from dashboard.core.alerts import AlertEvent
-from dashboard.sinks import DeliveryError, RecentIds, SinkSpec, SinkType, default_alert_file, tail_lines
+from dashboard.sinks import (
+    DeliveryError,
+    RecentIds,
+    SharedLineFile,
+    SinkSpec,
+    SinkType,
+    default_alert_file,
+    tail_lines,
+)
 
 OPTIONS = {
     "path": "文件路径，默认数据目录下的 alerts.jsonl（相对路径相对配置文件所在文件夹）",
     "fsync": "写入后是否 fsync 到磁盘，默认 true",
 }
+
+
+def read_events(path: Path, tail_bytes: int | None = None) -> list[dict[str, Any]]:
+    """The events in the file (or its last `tail_bytes`), skipping a torn or foreign
+    line: a reader never fails on a file a full disk once cut short."""
+    events: list[dict[str, Any]] = []
+    for line in tail_lines(path, tail_bytes or sys.maxsize):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and "id" in event:
+            events.append(event)
+    return events
 
 
 def read_ids(path: Path, field: str = "id") -> RecentIds:
@@ -25,9 +50,37 @@ def read_ids(path: Path, field: str = "id") -> RecentIds:
     for line in tail_lines(path):
         try:
             ids.append(str(json.loads(line)[field]))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, IndexError):
             continue
     return RecentIds(ids)
+
+
+def _is_event(line: bytes) -> bool:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(event, dict) and "id" in event
+
+
+def _finite(value: Any) -> Any:
+    """The value with every NaN / ±Infinity replaced by null (RFC 8259 has no such number)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def event_line(event: AlertEvent) -> str:
+    data = event.to_dict()
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a non-finite figure slipped through: null, not an unreadable line
+        text = json.dumps(_finite(data), ensure_ascii=False, allow_nan=False)
+    return text + "\n"
 
 
 class JsonlSink:
@@ -38,7 +91,7 @@ class JsonlSink:
         if not isinstance(fsync, bool):
             raise spec.error("fsync", f"应为 true 或 false，实为 {fsync!r}", "true | false")
         self.fsync = fsync
-        self._ids: RecentIds | None = None  # read lazily, once per process
+        self.file = SharedLineFile(self.path, read_ids, fsync=fsync, whole=_is_event)
 
     def deliver(self, event: AlertEvent) -> None:
         self.deliver_batch([event])
@@ -46,31 +99,9 @@ class JsonlSink:
     def deliver_batch(self, events: list[AlertEvent]) -> None:
         """Append the events not yet in the file, then one flush and fsync for all."""
         try:
-            if self._ids is None:
-                self._ids = read_ids(self.path)
-            ids = self._ids
-            # Written by an earlier run that died before marking them delivered: skip.
-            fresh = [e for e in events if e.id not in ids]
-            if not fresh:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            text = "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in fresh)
-            with self.path.open("a", encoding="utf-8") as f:
-                if f.tell() > 0 and not _ends_with_newline(self.path):
-                    f.write("\n")  # a torn line from a crash must not swallow this event
-                f.write(text)
-                f.flush()
-                if self.fsync:
-                    os.fsync(f.fileno())
+            self.file.append(events, lambda fresh, _new: "".join(map(event_line, fresh)).encode("utf-8"))
         except OSError as exc:
             raise DeliveryError(f"无法写入 {self.path}: {exc.strerror or exc}") from None
-        ids.add(e.id for e in fresh)
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with path.open("rb") as f:
-        f.seek(-1, os.SEEK_END)
-        return f.read(1) == b"\n"
 
 
 @hookimpl
