@@ -8,7 +8,9 @@ text (errors, warnings, events) before it is shown, stored or pushed to a robot.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 MASK = "***"
@@ -165,3 +167,24 @@ def redact_text(text: str) -> str:
         return redact_url(core) + rest
 
     return redact_pairs(_URL_IN_TEXT.sub(one, text))
+
+
+def env_name_problem(value: object, environ: Mapping[str, str]) -> str | None:
+    """Why `value` is not usable as an `*_env` option (None: it is a variable's name).
+    A value that may be a pasted secret is never repeated in the message."""
+    if not isinstance(value, str) or not value.strip():
+        return f"应为环境变量名，实为 {type(value).__name__}"
+    if value in environ or is_env_name(value):
+        return None
+    return "应为环境变量名（值未显示）：这里写变量的名字，令牌本身放进环境变量"
+
+
+def is_loopback_host(host: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost: plain http there never leaves the machine."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -5,33 +5,55 @@ goes through the same parsing layer as a CSV row (`records_to_items`), so object
 keyed by the bulletin's column names (项目名称, 牵头单位, 完成比例, ...) load as they
 are, and `fields` maps other JSON keys to item fields. Pagination by page/size
 parameters or a next link; retries with backoff on connection errors, timeouts and
-5xx (never on 4xx); a cap on the response size; TLS verification always on.
+5xx (never on 4xx), and on 429 after the server's `Retry-After`; a cap on the response
+size; TLS verification always on.
+
+Credentials come only from environment variables (`token_env`, `headers_env`,
+`params_env`): the config refuses credential-looking headers, parameters and URLs.
+Redirects are followed by hand, only within the configured origin, so a header or
+token never travels to another server; every error has its URLs redacted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from dashboard import hookimpl
 from dashboard.contracts import FetchResult, SourceError, SourceSpec, SourceType, difflib_close
 from dashboard.core.items import DataWarning
 from dashboard.core.records import FIELDS, RowContext, records_to_items
+from dashboard.redact import (
+    env_name_problem,
+    is_credential_name,
+    is_loopback_host,
+    looks_like_secret,
+    redact_text,
+    redact_url,
+    url_credentials,
+)
+from dashboard.retry_after import retry_after_seconds
 
 OPTIONS = {
     "url": "接口地址 http(s)://...",
     "method": "GET（默认）或 POST",
-    "headers": '附加请求头，如 { Accept = "application/json" }',
-    "params": "查询参数，如 { year = 2024 }",
+    "headers": '附加请求头，如 { Accept = "application/json" }（不要写密钥）',
+    "headers_env": '从环境变量取值的请求头，如 { X-Api-Key = "MY_API_KEY" }',
+    "params": "查询参数，如 { year = 2024 }（不要写密钥）",
+    "params_env": '从环境变量取值的查询参数，如 { access_token = "MY_TOKEN" }',
     "body": "POST 时发送的 JSON 对象（可选）",
     "token_env": "存放 Bearer 令牌的环境变量名（令牌不写进配置）",
+    "allow_insecure_http": "允许经明文 http:// 向非本机地址发送令牌，默认 false",
     "items_path": "JSON 中项目列表的位置，如 data.items；省略时响应本身应为列表",
     "fields": 'JSON 键 → 项目字段，如 { title = "name", dept = "unit" }；省略时按内置表头别名识别',
     "aliases": "表头别名，同 CSV 数据源",
@@ -54,6 +76,9 @@ PAGINATION_KEYS = (
     "total_path",
     "next_path",
 )
+MAX_REDIRECTS = 5
+RETRY_AFTER_CAP = 60.0  # longest Retry-After waited for within one fetch
+MAX_INT_DIGITS = 300  # beyond float's range: not a figure, and int() of 4300+ digits raises
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {
     None: 1,
@@ -72,7 +97,11 @@ if TYPE_CHECKING:
 
 
 class _Retryable(Exception):
-    """A failure worth another try: connection error, timeout, 5xx."""
+    """A failure worth another try: connection error, timeout, 5xx, 429."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(slots=True, frozen=True)
@@ -92,24 +121,46 @@ class RestSource:
         spec.check_options(OPTIONS)
         opts = spec.options
         self.name = spec.name
-        self.url = str(opts.get("url") or "")
+        url = opts.get("url")
+        self.url = url if isinstance(url, str) else ""
         if not re.match(r"^https?://", self.url, re.IGNORECASE):
-            raise spec.error("url", f"不是 http(s) 地址: {self.url!r}", "http://... 或 https://...")
-        self.method = str(opts.get("method", "GET")).upper()
-        if self.method not in ("GET", "POST"):
-            raise spec.error("method", f"不支持的请求方法 {self.method}", "GET 或 POST")
+            raise spec.error(
+                "url", f"不是 http(s) 地址: {redact_text(repr(url))}", "http://... 或 https://..."
+            )
+        found = url_credentials(self.url)
+        if found:
+            raise spec.error(
+                "url",
+                f"地址中含有凭据（{'、'.join(found)}）：令牌不要写进配置文件",
+                'params_env = { access_token = "环境变量名" }，或 token_env',
+            )
+        method = opts.get("method", "GET")
+        if not isinstance(method, str) or method.upper() not in ("GET", "POST"):
+            raise spec.error("method", f"不支持的请求方法 {method!r}", "GET 或 POST")
+        self.method = method.upper()
         self.headers = _str_table(spec, "headers")
-        self.params: dict[str, Any] = _table(spec, "params")
+        self.params: dict[str, Any] = _plain_params(spec)
         self.body: dict[str, Any] | None = _table(spec, "body") if "body" in opts else None
-        self.token_env = str(opts.get("token_env") or "")
+        self.headers_env = _env_table(spec, "headers_env")
+        self.params_env = _env_table(spec, "params_env")
+        self.token_env = ""
         if "token_env" in opts:
-            if not self.token_env:
-                raise spec.error("token_env", "应为环境变量名", "如 MSSS_TOKEN")
-            if not os.environ.get(self.token_env):
-                raise spec.error(
-                    "token_env", f"环境变量 {self.token_env} 未设置或为空", f"export {self.token_env}=..."
-                )
-        self.items_path = str(opts.get("items_path", ""))
+            self.token_env = _env_var(spec, "token_env", opts["token_env"])
+        insecure = opts.get("allow_insecure_http", False)
+        if not isinstance(insecure, bool):
+            raise spec.error("allow_insecure_http", f"应为 true 或 false，实为 {insecure!r}", "true | false")
+        parts = urlsplit(self.url)
+        sends_secret = [k for k in ("token_env", "headers_env", "params_env") if opts.get(k)]
+        plain = parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname or "")
+        if sends_secret and plain and not insecure:
+            raise spec.error(
+                sends_secret[0],
+                f"令牌会经明文 http:// 发往 {parts.hostname}，可被窃听，已拒绝",
+                "https:// 地址，或确需时设 allow_insecure_http = true",
+            )
+        self.items_path = opts.get("items_path", "")
+        if not isinstance(self.items_path, str):
+            raise spec.error("items_path", f"应为字符串，实为 {self.items_path!r}", "如 data.items")
         self.aliases = _field_aliases(spec, spec.aliases())
         self.pagination = _pagination(spec)
         self.retries = _int(spec, "retries", 2, minimum=0)
@@ -121,7 +172,11 @@ class RestSource:
         self.backoff = backoff
         self.max_bytes = _size(spec, opts.get("max_bytes", "20MB"))
         self.verify = _verify(spec)
-        self.ratio_is_fraction = bool(opts.get("ratio_is_fraction", False))
+        self.ratio_is_fraction = opts.get("ratio_is_fraction", False)
+        if not isinstance(self.ratio_is_fraction, bool):
+            raise spec.error(
+                "ratio_is_fraction", f"应为 true 或 false，实为 {self.ratio_is_fraction!r}", "true | false"
+            )
         self.as_of = parse_as_of(opts.get("as_of"), f"{spec.key_prefix}.as_of", spec.config_file)
         self.timeout = spec.timeout  # per request, start to last byte
         per_page = self.timeout * (self.retries + 1) + self.backoff * (2**self.retries)
@@ -129,24 +184,41 @@ class RestSource:
         # The runtime's own limit on a whole fetch: generous, so that our messages,
         # which name the URL, are the ones a user sees.
         self.fetch_timeout = min(per_page * pages, 3600.0) + 1.0
+        self.request_params: dict[str, Any] = dict(self.params)  # with params_env, per fetch
+        self._deadline = 0.0  # monotonic end of the running fetch's budget
 
     async def fetch(self) -> FetchResult:
+        """Every error it raises has its URLs redacted (it reaches the screen, the store
+        and, inside `source_stale`, every robot)."""
+        try:
+            return await self._fetch()
+        except SourceError as exc:
+            raise SourceError(redact_text(str(exc))) from None
+        except RecursionError:
+            raise SourceError(f"{redact_url(self.url)}: 响应 JSON 嵌套过深，无法处理") from None
+
+    async def _fetch(self) -> FetchResult:
+        self._deadline = time.monotonic() + self.fetch_timeout - 1.0
         headers = {"User-Agent": "zhuanban-dashboard", "Accept": "application/json", **self.headers}
+        for header, var in self.headers_env.items():
+            headers[header] = _env_value(self.url, var)
         if self.token_env:
-            token = os.environ.get(self.token_env)
-            if not token:
-                raise SourceError(f"{self.url}: 环境变量 {self.token_env} 未设置，无法取得令牌")
-            headers["Authorization"] = f"Bearer {token}"
+            headers["Authorization"] = f"Bearer {_env_value(self.url, self.token_env)}"
+        self.request_params = {
+            **self.params,
+            **{k: _env_value(self.url, v) for k, v in self.params_env.items()},
+        }
         warnings: list[DataWarning] = []
         import httpx  # here, not at the top: every plugin is imported at start-up, few use HTTP
 
+        # Redirects by hand (see _send): httpx would carry our headers to any host.
         async with httpx.AsyncClient(
-            verify=self.verify, follow_redirects=True, timeout=self.timeout, headers=headers
+            verify=self.verify, follow_redirects=False, timeout=self.timeout, headers=headers
         ) as client:
             records = await self._all_pages(client, warnings)
         ctx = RowContext(
             source=self.name,
-            location=self.url,
+            location=redact_url(self.url),
             as_of=self.as_of,
             numeric_ratio_is_fraction=self.ratio_is_fraction,
         )
@@ -162,13 +234,13 @@ class RestSource:
     ) -> list[dict[str, Any]]:
         p = self.pagination
         if p.mode == "none":
-            url, data = await self._get_json(client, self.url, self.params)
+            url, data = await self._get_json(client, self.url, self.request_params, warnings)
             return self._records(url, data)
         records: list[dict[str, Any]] = []
         if p.mode == "page":
             for n in range(p.max_pages):
-                params = {**self.params, p.page_param: p.start + n, p.size_param: p.size}
-                url, data = await self._get_json(client, self.url, params)
+                params = {**self.request_params, p.page_param: p.start + n, p.size_param: p.size}
+                url, data = await self._get_json(client, self.url, params, warnings)
                 batch = self._records(url, data)
                 records += batch
                 total = _at_path(data, p.total_path) if p.total_path else None
@@ -176,11 +248,11 @@ class RestSource:
                     return records
         else:
             next_url: str | None = self.url
-            params: Mapping[str, Any] | None = self.params
+            params: Mapping[str, Any] | None = self.request_params
             seen: set[str] = set()
             for _ in range(p.max_pages):
                 assert next_url is not None
-                url, data = await self._get_json(client, next_url, params)
+                url, data = await self._get_json(client, next_url, params, warnings)
                 seen.add(url)
                 records += self._records(url, data)
                 link = _at_path(data, p.next_path)
@@ -190,11 +262,13 @@ class RestSource:
                 if _origin(next_url) != _origin(self.url):
                     # The bearer token must not travel to another server.
                     raise SourceError(f"{url}: 下一页链接指向其他服务器 {next_url}，已停止")
-                if next_url in seen:
+                if redact_url(next_url) in seen:
                     raise SourceError(f"{url}: 下一页链接回到了已读过的页 {next_url}")
         warnings.append(
             DataWarning(
-                self.name, f"已读取 {p.max_pages} 页（pagination.max_pages 上限），其余页未载入", self.url
+                self.name,
+                f"已读取 {p.max_pages} 页（pagination.max_pages 上限），其余页未载入",
+                redact_url(self.url),
             )
         )
         return records
@@ -216,37 +290,94 @@ class RestSource:
 
     # -- one request, with retries ------------------------------------------------------
     async def _get_json(
-        self, client: httpx.AsyncClient, url: str, params: Mapping[str, Any] | None
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        params: Mapping[str, Any] | None,
+        warnings: list[DataWarning],
     ) -> tuple[str, Any]:
-        """(the URL as requested, the parsed JSON)."""
+        """(the URL as requested, redacted; the parsed JSON)."""
         request = client.build_request(self.method, url, params=params, json=self.body)
-        shown = str(request.url)
+        shown = redact_url(str(request.url))
         last = ""
+        wait: float | None = None
         for attempt in range(self.retries + 1):
             if attempt:
-                await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+                await asyncio.sleep(self.backoff * 2 ** (attempt - 1) if wait is None else wait)
             try:
                 body, charset = await asyncio.wait_for(self._send(client, request), self.timeout)
             except _Retryable as exc:
-                last = str(exc)
+                last, wait = str(exc), exc.retry_after
+                if wait is not None and attempt < self.retries:
+                    self._check_wait(last, wait)
                 continue
             except asyncio.TimeoutError:
-                last = f"{shown}: 超时（{self.timeout:g} 秒内未收完响应）"
+                last, wait = f"{shown}: 超时（{self.timeout:g} 秒内未收完响应）", None
                 continue
             try:
                 text = body.decode(charset) if charset else body
-                return shown, json.loads(text)
             except (ValueError, LookupError) as exc:
                 raise SourceError(f"{shown}: 响应不是合法的 JSON: {exc}") from None
+            return shown, self._loads(shown, text, warnings)
         tried = f"（共尝试 {self.retries + 1} 次）" if self.retries else ""
         raise SourceError(last + tried)
+
+    def _check_wait(self, error: str, wait: float) -> None:
+        """A Retry-After is waited for only up to the cap and within this fetch's budget
+        (leaving room for the request itself); beyond that the fetch fails saying when."""
+        room = min(RETRY_AFTER_CAP, self._deadline - time.monotonic() - self.timeout)
+        if wait <= room:
+            return
+        when = (datetime.now() + timedelta(seconds=wait)).strftime("%H:%M:%S")
+        raise SourceError(
+            f"{error}，服务器要求 {wait:g} 秒后再试（{when} 以后），超过本次可等待的 {max(room, 0):.0f} 秒，"
+            "已放弃，下次刷新时再试"
+        )
+
+    def _loads(self, shown: str, text: str | bytes, warnings: list[DataWarning]) -> Any:
+        """Strict numbers: NaN / Infinity / 1e999 and integers beyond float's range become
+        null with one warning (json.loads would take NaN as a number)."""
+        bad: list[str] = []
+
+        def constant(name: str) -> None:
+            bad.append(name)
+
+        def integer(digits: str) -> int | None:
+            if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+                bad.append(f"{len(digits)} 位整数")
+                return None
+            return int(digits)
+
+        def number(literal: str) -> float | None:
+            value = float(literal)
+            if math.isfinite(value):
+                return value
+            bad.append(literal[:20])
+            return None
+
+        try:
+            data = json.loads(text, parse_constant=constant, parse_int=integer, parse_float=number)
+        except RecursionError:
+            raise SourceError(f"{shown}: 响应 JSON 嵌套过深，无法解析") from None
+        except (ValueError, LookupError) as exc:
+            raise SourceError(f"{shown}: 响应不是合法的 JSON: {exc}") from None
+        if bad:
+            examples = "、".join(dict.fromkeys(bad[:5]))
+            warnings.append(
+                DataWarning(
+                    self.name,
+                    f"响应 JSON 中有 {len(bad)} 个非有限或超大的数值（{examples}），已按空值处理",
+                    shown,
+                )
+            )
+        return data
 
     async def _send(self, client: httpx.AsyncClient, request: httpx.Request) -> tuple[bytes, str | None]:
         import httpx
 
-        shown = str(request.url)
+        shown = redact_url(str(request.url))
         try:
-            response = await client.send(request, stream=True)
+            response = await self._follow(client, request, shown)
         except httpx.TimeoutException:
             raise _Retryable(f"{shown}: 超时（{self.timeout:g} 秒）") from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
@@ -259,8 +390,10 @@ class RestSource:
             raise SourceError(f"{shown}: 请求失败: {exc or type(exc).__name__}") from None
         try:
             status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-            if response.status_code >= 500:
-                raise _Retryable(f"{shown}: {status}")
+            if response.status_code == 429 or response.status_code >= 500:
+                raise _Retryable(
+                    f"{shown}: {status}", retry_after_seconds(response.headers.get("retry-after"))
+                )
             if response.status_code >= 400:
                 hint = "（令牌无效或无权限？）" if response.status_code in (401, 403) else ""
                 raise SourceError(f"{shown}: {status}{hint}")
@@ -283,6 +416,26 @@ class RestSource:
         finally:
             await response.aclose()
 
+    async def _follow(self, client: httpx.AsyncClient, request: httpx.Request, shown: str) -> httpx.Response:
+        """Send, following at most MAX_REDIRECTS redirects within the request's origin; a
+        redirect to another host, scheme or port is refused before anything is sent there."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await client.send(request, stream=True)
+            if not response.is_redirect:
+                return response
+            await response.aclose()
+            target = request.url.join(response.headers["location"])
+            if _origin(str(target)) != _origin(str(request.url)):
+                raise SourceError(
+                    f"{shown}: 重定向到其他服务器 {redact_url(str(target))}（原服务器 {_host(request.url)}），"
+                    "已拒绝，未向其发送请求头与令牌；如接口已迁移，请改 url"
+                )
+            # 307/308 repeat the request as it was; 301/302/303 become a GET (as browsers do).
+            keep = response.status_code in (307, 308)
+            method = request.method if keep else "GET"
+            request = client.build_request(method, target, json=self.body if keep else None)
+        raise SourceError(f"{shown}: 重定向超过 {MAX_REDIRECTS} 次，已停止")
+
 
 # -- options ------------------------------------------------------------------------------
 def _table(spec: SourceSpec, key: str) -> dict[str, Any]:
@@ -297,9 +450,50 @@ def _str_table(spec: SourceSpec, key: str) -> dict[str, str]:
     for k, v in table.items():
         if not isinstance(v, str):
             raise spec.error(f"{key}.{k}", f"应为字符串，实为 {type(v).__name__}", "字符串")
-        if k.lower() == "authorization":
-            raise spec.error(f"{key}.{k}", "令牌不要写进配置文件", 'token_env = "环境变量名"')
+        _refuse_secret(spec, key, k, v)
     return dict(table)
+
+
+def _plain_params(spec: SourceSpec) -> dict[str, Any]:
+    table = _table(spec, "params")
+    for k, v in table.items():
+        if isinstance(v, (dict, list)):
+            raise spec.error(f"params.{k}", f"应为字符串或数字，实为 {type(v).__name__}", "字符串或数字")
+        _refuse_secret(spec, "params", k, str(v))
+    return dict(table)
+
+
+def _refuse_secret(spec: SourceSpec, key: str, name: str, value: str) -> None:
+    """A credential in the config would sit in backups and screenshots: point to `*_env`."""
+    if is_credential_name(name) or looks_like_secret(value):
+        if key == "headers" and name.lower() == "authorization":
+            expected = 'token_env = "环境变量名"'
+        else:
+            expected = f'{key}_env = {{ {name} = "环境变量名" }}'
+        raise spec.error(f"{key}.{name}", "看起来是令牌或密钥（值未显示）：不要写进配置文件", expected)
+
+
+def _env_var(spec: SourceSpec, key: str, value: object) -> str:
+    """An environment variable's name, set now; a pasted secret is never echoed."""
+    problem = env_name_problem(value, os.environ)
+    if problem:
+        raise spec.error(key, problem, "如 MSSS_TOKEN")
+    assert isinstance(value, str)
+    if not os.environ.get(value):
+        raise spec.error(key, f"环境变量 {value} 未设置或为空", f"export {value}=...")
+    return value
+
+
+def _env_table(spec: SourceSpec, key: str) -> dict[str, str]:
+    """`headers_env` / `params_env`: name → environment variable holding its value."""
+    return {name: _env_var(spec, f"{key}.{name}", var) for name, var in _table(spec, key).items()}
+
+
+def _env_value(url: str, var: str) -> str:
+    value = os.environ.get(var)
+    if not value:
+        raise SourceError(f"{redact_url(url)}: 环境变量 {var} 未设置，无法取得令牌")
+    return value
 
 
 def _int(spec: SourceSpec, key: str, default: int, minimum: int) -> int:
@@ -388,7 +582,12 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     import httpx
 
     u = httpx.URL(url)
-    return u.scheme, u.host, u.port
+    default = {"http": 80, "https": 443}.get(u.scheme)
+    return u.scheme, u.host, u.port or default
+
+
+def _host(url: httpx.URL) -> str:
+    return f"{url.host}:{url.port}" if url.port else url.host
 
 
 # -- JSON helpers ---------------------------------------------------------------------------
