@@ -90,10 +90,17 @@ class SinkSpec:
         return seconds
 
     def env_name(self, key: str) -> str:
-        """An `*_env` option: the name of the environment variable holding a secret."""
-        name = self.string(key)
-        if name and not name.replace("_", "").isalnum():
-            raise self.error(key, f"应为环境变量名，实为 {name!r}", "如 DINGTALK_SECRET")
+        """An `*_env` option: the name of the environment variable holding a secret (read
+        at delivery time). A value that may be the secret itself is never echoed."""
+        from dashboard.redact import env_name_problem
+
+        name = self.options.get(key, "")
+        if name == "":
+            return ""
+        problem = env_name_problem(name, os.environ)
+        if problem:
+            raise self.error(key, problem, "如 DINGTALK_SECRET")
+        assert isinstance(name, str)
         return name
 
 

@@ -4,7 +4,9 @@
 robot is a webhook with its own body, signing and reply check (design §5).
 
 Secrets (tokens, robot keys, signing secrets) come only from environment variables
-named by `*_env` options, are read at delivery time, and never appear in errors.
+named by `*_env` options, are read at delivery time, and never appear in errors: a
+literal `url` holding a key (`?access_token=`, `?key=`, `/hook/<token>`, `user:pass@`)
+is refused, and every error is masked and has its URLs redacted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from urllib.parse import quote
 from dashboard import hookimpl
 from dashboard.core.alert_rules import rule_label
 from dashboard.core.alerts import AlertEvent, event_markdown, event_title
+from dashboard.redact import is_credential_name, looks_like_secret, redact_text, url_credentials
+from dashboard.retry_after import retry_after_seconds
 from dashboard.sinks import DeliveryError, SinkSpec, SinkType, secret_from_env
 
 if TYPE_CHECKING:
@@ -49,7 +53,16 @@ def url_option(spec: SinkSpec, default: str = "") -> tuple[str, str]:
     if not url and not url_env:
         raise spec.error("url", "需要 url 或 url_env", "http(s) 地址，或保存地址的环境变量名")
     if url and not url.startswith(("http://", "https://")):
-        raise spec.error("url", f"不是 http(s) 地址: {url!r}", "http(s)://...")
+        raise spec.error("url", f"不是 http(s) 地址: {redact_text(repr(url))}", "http(s)://...")
+    found = url_credentials(url, paths=True)
+    if found:
+        env_keys = [k for k in spec.options if k.endswith("_env") or k == "url_env"]
+        hint = "、".join(sorted({"url_env", *env_keys}))
+        raise spec.error(
+            "url",
+            f"地址中含有密钥（{'、'.join(found)}）：不要写进配置文件",
+            f"把完整地址放进环境变量，用 {hint} 写变量名",
+        )
     return url, url_env
 
 
@@ -115,6 +128,24 @@ class HttpDelivery:
         headers: Mapping[str, str] | None = None,
         secrets: tuple[str, ...] = (),
     ) -> None:
+        try:
+            self._post(url, body, check, headers=headers, secrets=secrets)
+        except DeliveryError as exc:
+            # The message reaches the outbox, the alerts screen and `dashboard alerts`.
+            clean = redact_text(_mask(str(exc), secrets))
+            if clean == str(exc):
+                raise
+            raise DeliveryError(clean, permanent=exc.permanent) from None
+
+    def _post(
+        self,
+        url: str,
+        body: Mapping[str, Any],
+        check: ReplyCheck | None,
+        *,
+        headers: Mapping[str, str] | None,
+        secrets: tuple[str, ...],
+    ) -> None:
         self._take_quota()
         error = DeliveryError("未发送")
         for attempt in range(self.retries + 1):
@@ -152,10 +183,7 @@ class HttpDelivery:
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
-    try:
-        return float(resp.headers.get("retry-after", ""))
-    except ValueError:
-        return None
+    return retry_after_seconds(resp.headers.get("retry-after"))
 
 
 def _mask(text: str, secrets: tuple[str, ...]) -> str:
@@ -184,6 +212,13 @@ class WebhookSink:
         headers = spec.options.get("headers", {})
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             raise spec.error("headers", '应为表，名 = "值"', '{ X-Team = "zhuanban" }')
+        for name, value in headers.items():
+            if is_credential_name(name) or looks_like_secret(value):
+                raise spec.error(
+                    f"headers.{name}",
+                    "看起来是令牌或密钥（值未显示）：不要写进配置文件",
+                    'token_env = "环境变量名"（以 Authorization: Bearer 发送），或把地址放进 url_env',
+                )
         self.headers = {str(k): v for k, v in headers.items()}
         self.http = HttpDelivery(spec)
 
