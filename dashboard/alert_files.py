@@ -77,6 +77,9 @@ class RecentIds:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
     def add(self, ids: Iterable[str]) -> None:
         self._ids.update(dict.fromkeys(ids))
         for old in list(itertools.islice(self._ids, max(0, len(self._ids) - self.limit))):

@@ -11,6 +11,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from dashboard.core.alerts import AlertEvent, AlertRecord
 from dashboard.core.items import Evaluated, Status
 from dashboard.sinks import SinkSpec
@@ -90,28 +92,30 @@ def record_from_row(row: Mapping[str, Any]) -> AlertRecord:
 
 @contextmanager
 def delivery_lock(store_path: Path) -> Iterator[bool]:
-    """An OS lock next to the store, held while delivering: two processes never send
-    the same outbox at once. The OS drops it when its holder dies, so a crash never
-    blocks the next run. Yields False when another process holds it."""
-    try:
-        import fcntl
-    except ImportError:  # no flock (Windows): at-least-once still holds
-        yield True
-        return
+    """A lock next to the store, held while delivering: two processes, or two threads
+    of one (the TUI's workers), never send the same outbox at once. `filelock`: flock
+    on POSIX, msvcrt on Windows; the OS drops it when its holder dies, so a crash never
+    blocks the next run. Yields False at once when another holder has it."""
     if str(store_path) == ":memory:":
         yield True
         return
-    lock_path = store_path.with_name(store_path.name + ".deliver.lock")
-    with lock_path.open("a") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    # A new lock object per call, not thread-local: a second thread is refused as a
+    # second process is. No soft (marker-file) fallback: a killed holder's marker stays.
+    lock = FileLock(
+        store_path.with_name(store_path.name + ".deliver.lock"),
+        timeout=0,
+        thread_local=False,
+        fallback_to_soft=False,
+    )
+    try:
+        lock.acquire()
+    except Timeout:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
 
 
 # -- the engine --------------------------------------------------------------------------
