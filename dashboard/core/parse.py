@@ -38,6 +38,28 @@ def is_na(text: object) -> bool:
     return normalise_numeric(str(text)).lower() in NA_TOKENS
 
 
+def finite(value: int | float) -> float | None:
+    """`value` as a finite float, or None: NaN, ±inf and ints beyond float range
+    (`float(10**400)` raises OverflowError) are not numbers a bulletin can hold."""
+    try:
+        x = float(value)
+    except OverflowError:
+        return None
+    return x if x - x == 0 else None
+
+
+# Numeric-looking text that still is no usable number (NaN, Infinity, 1e999, 400
+# digits): the row layer warns about these instead of reading them as plain text.
+_NUMERIC_LIKE_RE = re.compile(r"^[+-]?(nan|inf(inity)?|(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?)%?$", re.IGNORECASE)
+
+
+def looks_numeric(value: object) -> bool:
+    """A cell that is meant as a number (finite or not); `已完成` is not."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return True
+    return isinstance(value, str) and _NUMERIC_LIKE_RE.match(normalise_numeric(value)) is not None
+
+
 def _float(text: str) -> float | None:
     """float() as the fast path: it already accepts spaces around and full-width digits."""
     try:
@@ -56,12 +78,12 @@ def parse_number(value: object) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        return finite(value)
     s = normalise_numeric(str(value))
     if s.lower() in NA_TOKENS:
         return None
     if _NUMBER_RE.match(s):
-        return float(s)
+        return finite(float(s))  # 400 digits parse to inf
     return None
 
 
@@ -79,7 +101,8 @@ def parse_percent(value: object, *, bare_is_percent: bool = True) -> float | Non
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) if not bare_is_percent else float(value) / 100.0
+        x = finite(value)
+        return None if x is None else (x / 100.0 if bare_is_percent else x)
     s = normalise_numeric(str(value))
     if s.lower() in NA_TOKENS:
         return None
@@ -107,7 +130,10 @@ def parse_target(value: object) -> Target:
     if value is None:
         return Target("", None)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return Target(_format_number(float(value)), float(value))
+        x = finite(value)
+        if x is None:
+            return Target("", None)  # NaN / inf / 10**400: no target, the row layer warns
+        return Target(_format_number(x), x)
     text = str(value).strip()
     number = _float(text) if "_" not in text else None
     if number is None:
@@ -115,10 +141,13 @@ def parse_target(value: object) -> Target:
     if number is not None:
         return Target(text, number)
     normalised = normalise_numeric(text)
+    if looks_numeric(normalised) and ((pct := parse_percent(normalised)) is None or pct < 0):
+        return Target(text, None)  # `1e999%`, `NaN`, `-5%`: meant as a number, none usable
     rates = _RATE_TARGET_RE.findall(normalised)
     # Only a single rate is unambiguous: `全覆盖/30%` mixes two goals.
     if len(rates) == 1 and "/" not in normalised:
-        return Target(text, float(rates[0]), is_rate=True)
+        rate = finite(float(rates[0]))
+        return Target(text, rate, is_rate=rate is not None)
     return Target(text, None)
 
 
@@ -126,7 +155,8 @@ def compute_ratio(target: Target, actual: float | None) -> float | None:
     """actual / target when both are numbers (`455` → `535` is 1.176)."""
     if actual is None or target.value is None or target.value == 0:
         return None
-    return actual / target.value
+    ratio = actual / target.value
+    return ratio if ratio - ratio == 0 else None  # 1e300 / 1e-300 is inf
 
 
 def is_total_row(*cells: str) -> bool:
@@ -140,7 +170,7 @@ def is_total_row(*cells: str) -> bool:
 
 def parse_int(value: object) -> int | None:
     number = parse_number(value)
-    return None if number is None else round(number)
+    return None if number is None else round(number)  # finite, so round() cannot raise
 
 
 def _format_number(x: float) -> str:

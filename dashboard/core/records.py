@@ -17,8 +17,10 @@ from dashboard.core.items import NOTHING, DataWarning, Item, paused_gc
 from dashboard.core.parse import (
     Target,
     compute_ratio,
+    finite,
     is_na,
     is_total_row,
+    looks_numeric,
     parse_int,
     parse_number,
     parse_percent,
@@ -27,6 +29,11 @@ from dashboard.core.parse import (
 
 Cell = str | int | float | None
 _V = TypeVar("_V")
+
+# Plausible figures (the same bounds as dashboard.core.validate): a ratio is a fraction
+# in 0..100 (0%..10,000%), a target or actual within ±1e15, a count 0..1e15.
+MAX_RATIO = 100.0
+MAX_FIGURE = 1e15
 
 # Canonical field → header names, most specific first. `name` is resolved before
 # `project_name` so that in a 码上通 export (指标名称 + 项目名称) the indicator is the
@@ -136,6 +143,8 @@ def _text(cell: Cell) -> str:
         return ""
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
+    if isinstance(cell, int) and not -(10**30) < cell < 10**30:
+        return f"{'-' if cell < 0 else ''}{len(str(abs(cell))) if abs(cell) < 10**4000 else '4000+'} 位整数"
     return str(cell).strip()
 
 
@@ -143,7 +152,8 @@ def _tick(cell: Cell) -> int:
     if cell is None:
         return 0
     if isinstance(cell, (int, float)):
-        return int(cell)
+        x = finite(cell)
+        return int(x) if x is not None and 0 <= x <= MAX_FIGURE else 0
     s = header_key(cell)
     if s in _TICKS:
         return 1
@@ -161,6 +171,9 @@ class RowContext:
     fill_down: tuple[str, ...] = ("category", "unit")
     # JSON numbers in the ratio column: fractions (0.32) or percents (32)?
     numeric_ratio_is_fraction: bool = False
+    # False when the file does not end in a line break: a last row shorter than the
+    # header is then a half-written export, not a row with empty cells.
+    ends_with_newline: bool = True
 
 
 def rows_to_items(
@@ -228,6 +241,7 @@ def _rows_to_items(
         warnings.append(DataWarning(source, message, location, row_no, column))
 
     row_no = first_row_number - 1
+    n = width
     for row in rows:
         row_no += 1
         n = len(row)
@@ -270,20 +284,47 @@ def _rows_to_items(
             continue
 
         target = targets[row[i_target]] if i_target >= 0 else _NO_TARGET
+        value = target.value
+        if value is None:
+            if target.text and looks_numeric(target.text):
+                warn(row_no, headers[i_target], f"任务数「{_clip(target.text)}」不是有限的数字，已视为未知")
+        elif not -MAX_FIGURE <= value <= MAX_FIGURE:
+            warn(row_no, headers[i_target], f"任务数 {value:g} 超出合理范围（±{MAX_FIGURE:g}），已视为未知")
+            target = Target(target.text, None, target.is_rate)
         progress_cell = row[i_progress] if i_progress >= 0 else None
         actual = actuals[target.is_rate][progress_cell] if progress_cell is not None else None
+        if actual is None:
+            if progress_cell is not None and looks_numeric(progress_cell):
+                warn(
+                    row_no,
+                    headers[i_progress],
+                    f"完成值「{_clip(_text(progress_cell))}」不是有限的数字，已视为未知",
+                )
+        elif not -MAX_FIGURE <= actual <= MAX_FIGURE:
+            warn(
+                row_no, headers[i_progress], f"完成值 {actual:g} 超出合理范围（±{MAX_FIGURE:g}），已视为未知"
+            )
+            actual = None
         ratio: float | None = None
         computed = False
         if i_ratio >= 0:
             ratio_cell = row[i_ratio]
             if numeric_fraction and isinstance(ratio_cell, (int, float)) and not isinstance(ratio_cell, bool):
-                ratio = float(ratio_cell)
+                ratio = finite(ratio_cell)
             else:
                 ratio = percents[ratio_cell]
-                if ratio is None and not is_na(ratio_cell):
-                    warn(row_no, ratio_header, f"无法识别的完成比例「{_text(ratio_cell)}」")
+            if ratio is None:
+                if not is_na(ratio_cell):
+                    warn(row_no, ratio_header, f"无法识别的完成比例「{_clip(_text(ratio_cell))}」")
+            elif not 0.0 <= ratio <= MAX_RATIO:
+                warn(row_no, ratio_header, f"完成比例 {ratio * 100:g}% 不在 0%–10000% 之间，已视为未知")
+                ratio = None
         if ratio is None:
             ratio = compute_ratio(target, actual)
+            if ratio is not None and not 0.0 <= ratio <= MAX_RATIO:
+                column = headers[i_progress] if i_progress >= 0 else None
+                warn(row_no, column, f"完成值/任务数 = {ratio * 100:g}%，不在 0%–10000% 之间，比例视为未知")
+                ratio = None
             computed = ratio is not None
 
         item_id = id_text or _fallback_id(row, cols, row_no - first_row_number)
@@ -334,9 +375,25 @@ def _rows_to_items(
                 value = carry_optional[f] = value or carry_optional.get(f, "")
             setattr(item, f, value)
         for g, idx in optional_int:
-            setattr(item, g, parse_int(row[idx]))
+            count = parse_int(cell := row[idx])
+            if (count is None and not is_na(cell)) or (count is not None and not 0 <= count <= MAX_FIGURE):
+                warn(
+                    row_no,
+                    headers[idx],
+                    f"无法识别的数字「{_clip(_text(cell))}」（应为非负整数），已视为未知",
+                )
+                count = None
+            setattr(item, g, count)
         for h, idx in optional_pct:
-            setattr(item, h, parse_percent(row[idx]))
+            pct = parse_percent(cell := row[idx])
+            if (pct is None and not is_na(cell)) or (pct is not None and not 0.0 <= pct <= MAX_RATIO):
+                warn(
+                    row_no,
+                    headers[idx],
+                    f"无法识别的比例「{_clip(_text(cell))}」（应在 0%–10000% 之间），已视为未知",
+                )
+                pct = None
+            setattr(item, h, pct)
         if disclosure_cols:
             counts = {label: parse_int(row[idx]) for label, idx in disclosure_cols}
             item.disclosures = {label: n for label, n in counts.items() if n is not None}
@@ -346,7 +403,15 @@ def _rows_to_items(
             texts = ((header, _text(row[idx])) for header, idx in extra_cols)
             item.extra = {header: value for header, value in texts if value} or NOTHING
         items.append(item)
+    if n < width and not ctx.ends_with_newline:
+        raise ValueError(
+            f"第{row_no}行不完整（只有 {n} 列，表头有 {width} 列，且文件不以换行结尾）：文件可能仍在写入或被截断"
+        )
     return items, warnings
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _NO_TARGET = Target("", None)
