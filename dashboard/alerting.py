@@ -238,7 +238,8 @@ class AlertEngine:
         today: date | None = None,
     ) -> AlertContext:
         sources = [
-            SourceInfo(s.name, s.ok, s.error, _aware(s.last_success), s.spec.refresh) for s in snap.sources
+            SourceInfo(s.name, s.ok, s.error, _aware(s.last_success), s.spec.refresh, s.refused)
+            for s in snap.sources
         ]
         return AlertContext(
             now=now,

@@ -347,6 +347,20 @@ def _sources(value: object, cfg: Config) -> list[SourceSpec]:
             raise cfg.error(f"{prefix}.type", "缺少数据源类型", "例如 csv、rest、mashangtong")
         refresh = _duration(table, "refresh", "5m", f"{prefix}.", cfg.path, minimum=MIN_REFRESH)
         timeout = _duration(table, "timeout", "60s", f"{prefix}.", cfg.path, minimum=MIN_TIMEOUT)
+        max_shrink = table.get("max_shrink", 0.5)
+        if (
+            isinstance(max_shrink, bool)
+            or not isinstance(max_shrink, (int, float))
+            or not 0 <= max_shrink <= 1
+        ):
+            raise cfg.error(
+                f"{prefix}.max_shrink", f"无法识别的比例 {max_shrink!r}", "0 到 1 之间的数，如 0.5"
+            )
+        allow_shrink = table.get("allow_shrink", False)
+        if not isinstance(allow_shrink, bool):
+            raise cfg.error(
+                f"{prefix}.allow_shrink", f"应为 true 或 false，实为 {allow_shrink!r}", "true | false"
+            )
         if not _bool(table, "enabled", True, f"{prefix}.", cfg.path):
             continue
         options = {k: v for k, v in table.items() if k not in COMMON_SOURCE_KEYS}
@@ -360,6 +374,8 @@ def _sources(value: object, cfg: Config) -> list[SourceSpec]:
                 config_file=cfg.path,
                 key_prefix=prefix,
                 timeout=timeout,
+                max_shrink=float(max_shrink),
+                allow_shrink=allow_shrink,
             )
         )
     return specs

@@ -14,7 +14,7 @@ from dashboard.core.items import DataWarning, Item
 from dashboard.core.records import Cell, RowContext, table_to_items
 
 # Keys every [[sources]] table may have; the rest belong to the source's plugin.
-COMMON_SOURCE_KEYS = ("name", "type", "refresh", "enabled", "timeout")
+COMMON_SOURCE_KEYS = ("name", "type", "refresh", "enabled", "timeout", "max_shrink", "allow_shrink")
 
 
 class ConfigError(Exception):
@@ -76,6 +76,10 @@ class SourceSpec:
     config_file: Path | None = None
     key_prefix: str = "sources"  # e.g. `sources[0]`, for error messages
     timeout: float = 60.0
+    # Shrink guard: a fetch that drops more than this share of the last good items
+    # (or drops to zero) is refused and the last good items kept, unless allow_shrink.
+    max_shrink: float = 0.5
+    allow_shrink: bool = False
 
     def path(self, key: str) -> Path:
         """An option that is a path, resolved against the config's folder."""

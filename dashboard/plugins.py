@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pluggy
 
 from dashboard import hookspecs
-from dashboard.contracts import SourceType
+from dashboard.contracts import SourceType, difflib_close
 
 D = TypeVar("D")
 ENTRY_POINT_GROUP = "dashboard.plugins"
@@ -30,6 +30,22 @@ KINDS = {
     "dashboard_exporters": "exporter",
     "dashboard_alert_rules": "rule",
 }
+# For messages: what a name conflict is about.
+KIND_NAMES = {
+    "dashboard_source_types": "数据源类型 source type",
+    "dashboard_sink_types": "推送类型 sink type",
+    "dashboard_exporters": "导出格式 export format",
+    "dashboard_alert_rules": "预警规则 alert rule",
+}
+
+
+# Hook name → the attribute that names each descriptor it returns.
+LABELS = {
+    "dashboard_source_types": "name",
+    "dashboard_sink_types": "name",
+    "dashboard_exporters": "format",
+    "dashboard_alert_rules": "name",
+}
 
 
 @dataclass(slots=True)
@@ -38,7 +54,11 @@ class PluginRecord:
     origin: str  # "内置 builtin", "<dist> <version>", or a file path
     kinds: list[str] = field(default_factory=list)
     provides: list[str] = field(default_factory=list)  # source types, sink types, formats...
-    error: str = ""
+    error: str = ""  # every problem found with this plugin, joined by "；"
+
+    def add_error(self, message: str) -> None:
+        if message not in self.error.split("；"):
+            self.error = f"{self.error}；{message}" if self.error else message
 
 
 class PluginManager:
@@ -48,17 +68,31 @@ class PluginManager:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
+        # Each hook is called once per plugin (hookspecs: "called once at start").
+        self._collected: dict[str, list[tuple[str, Any]]] = {}
+        # (hook, label) → the plugin that keeps that source type / format name.
+        self._owners: dict[tuple[str, str], str] = {}
         if entry_point_group:
             self._load_entry_points()
         if plugins_dir is not None:
             self._load_dir(plugins_dir)
-        # A misspelled hook implementation is an error, not silence.
-        self.pm.check_pending()
 
     # -- loading --------------------------------------------------------------
     def register(self, plugin: object, name: str, origin: str) -> None:
-        self.pm.register(plugin, name=name)
-        self.records[name] = PluginRecord(name, origin)
+        """Register one plugin. A hookimpl whose signature does not match its spec
+        leaves nothing registered (PluginValidationError, reported by the loaders); a
+        misspelled hook name is recorded against the plugin and that hook ignored
+        (pluggy's `check_pending` would stop every command instead)."""
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError:
+            if self.pm.has_plugin(name):  # pluggy may have registered part of it
+                self.pm.unregister(name=name)
+            raise
+        record = self.records[name] = PluginRecord(name, origin)
+        for hook_name in _unknown_hooks(self.pm, name):
+            hint = difflib_close(hook_name, list(KINDS))
+            record.add_error(f"未知的钩子 unknown hook {hook_name}{hint}（已忽略 ignored）")
 
     def _load_entry_points(self) -> None:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -74,7 +108,7 @@ class PluginManager:
             try:
                 module = ep.load()
                 self.register(module, ep.name, origin)
-            except Exception as exc:  # a broken plugin must not stop the others
+            except (Exception, SystemExit) as exc:  # a broken plugin (even sys.exit) must not stop the others
                 self.records[ep.name] = PluginRecord(ep.name, origin, error=_describe(exc))
 
     def _load_dir(self, folder: Path) -> None:
@@ -87,13 +121,17 @@ class PluginManager:
             try:
                 module = _import_file(path, f"dashboard_local_plugins.{path.stem}")
                 self.register(module, name, str(path))
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit() at import is a broken plugin, not an exit
                 self.records[name] = PluginRecord(name, str(path), error=_describe(exc))
 
     # -- calling hooks, one plugin at a time ------------------------------------
     def collect(self, hook_name: str) -> list[tuple[str, Any]]:
-        """Call `hook_name` on each plugin separately; a plugin that raises or returns
-        something that is not a list is recorded as failed and skipped."""
+        """Call `hook_name` on each plugin separately (once; later calls return the same
+        entries); a plugin that raises or returns something that is not a list is
+        recorded as failed and skipped."""
+        cached = self._collected.get(hook_name)
+        if cached is not None:
+            return cached
         results: list[tuple[str, Any]] = []
         hook = getattr(self.pm.hook, hook_name)
         for impl in hook.get_hookimpls():
@@ -103,44 +141,70 @@ class PluginManager:
                 record.kinds.append(KINDS[hook_name])
             try:
                 value = impl.function()
-            except Exception as exc:
-                record.error = _describe(exc)
+            except (Exception, SystemExit) as exc:
+                record.add_error(_describe(exc))
                 continue
             if not isinstance(value, (list, tuple)):
-                record.error = f"{hook_name} 返回了 {type(value).__name__}，应为列表"
+                record.add_error(f"{hook_name} 返回了 {type(value).__name__}，应为列表")
                 continue
             for entry in value:
                 results.append((name, entry))
+        self._collected[hook_name] = results
         return results
 
     def descriptors(self, hook_name: str, kind: type[D], key: str = "name") -> dict[str, D]:
         """The descriptors of one hook by their `key` attribute (a source type's name, an
-        exporter's format): the first plugin to offer a key keeps it; an entry of the
-        wrong type is recorded against its plugin (see `dashboard plugins`) and skipped."""
+        exporter's format): the first plugin to offer a key keeps it (built-in plugins
+        load first), and a later one is told who kept it (see `dashboard plugins`); an
+        entry of the wrong type is recorded against its plugin and skipped."""
         found: dict[str, D] = {}
         for plugin, entry in self.collect(hook_name):
-            record = self.records[plugin]
             if not isinstance(entry, kind):
-                record.error = f"返回了非 {kind.__name__} 对象: {entry!r}"
+                self.records[plugin].add_error(f"返回了非 {kind.__name__} 对象: {entry!r}")
                 continue
             label = str(getattr(entry, key))
+            if self._claim(hook_name, label, plugin):
+                found.setdefault(label, entry)
+        return found
+
+    def _claim(self, hook_name: str, label: str, plugin: str) -> bool:
+        """Whether `plugin` keeps `label` for `hook_name`; the first to offer it does."""
+        owner = self._owners.setdefault((hook_name, label), plugin)
+        record = self.records[plugin]
+        if owner == plugin:
             if label not in record.provides:
                 record.provides.append(label)
-            found.setdefault(label, entry)
-        return found
+            return True
+        keeper = self.records[owner]
+        record.add_error(
+            f"{KIND_NAMES[hook_name]} {label!r} 已由 {owner}（{keeper.origin}）提供，本插件的同名{KIND_NAMES[hook_name]}未启用"
+            f" name conflict: {owner} keeps {label!r}"
+        )
+        return False
 
     def source_types(self) -> dict[str, SourceType]:
         return self.descriptors("dashboard_source_types", SourceType)
 
     def describe(self) -> list[PluginRecord]:
-        """Every plugin with its kinds, after asking each hook once."""
+        """Every plugin with its kinds, provided names and problems, after asking each hook."""
         for hook_name in KINDS:
             for plugin, entry in self.collect(hook_name):
-                label = getattr(entry, "name", None) or getattr(entry, "format", None)
-                record = self.records[plugin]
-                if label and str(label) not in record.provides:
-                    record.provides.append(str(label))
+                label = getattr(entry, LABELS[hook_name], None)
+                if label:
+                    self._claim(hook_name, str(label), plugin)
         return sorted(self.records.values(), key=lambda r: (r.origin != "内置 builtin", r.name))
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin_name: str) -> list[str]:
+    """Hook names the plugin implements that no hookspec declares (a misspelling)."""
+    plugin = pm.get_plugin(plugin_name)
+    unknown: list[str] = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.has_spec():
+            continue
+        if any(impl.plugin is plugin and not impl.optionalhook for impl in caller.get_hookimpls()):
+            unknown.append(caller.name)
+    return sorted(unknown)
 
 
 def _import_file(path: Path, module_name: str) -> ModuleType:
@@ -156,4 +220,10 @@ def _import_file(path: Path, module_name: str) -> ModuleType:
 def _describe(exc: BaseException) -> str:
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" ({Path(last[0].filename).name}:{last[0].lineno})" if last else ""
+    if isinstance(exc, pluggy.PluginValidationError):
+        # pluggy's message spans lines; one line, said in our words first.
+        detail = " / ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        return f"钩子签名与规范不符，插件未加载 hook signature does not match its spec: {detail}"
+    if isinstance(exc, SystemExit):
+        return f"插件调用了 sys.exit({exc.code!r})，已拦截、未加载 plugin called sys.exit{where}"
     return f"{type(exc).__name__}: {exc}{where}"

@@ -29,6 +29,8 @@ from dashboard.core.alerts import AlertRecord
 from dashboard.core.items import DataWarning, Evaluated, Item
 from dashboard.core.merge import carry_over, merge_sources
 from dashboard.core.progress import Period, count_by_status, default_order, expected_progress, reevaluate
+from dashboard.core.validate import clean_result_parts
+from dashboard.isolation import FetchAborted, IsolatedCall
 from dashboard.plugins import PluginManager
 from dashboard.store import HistoryPoint, Store, history_key, spec_key
 
@@ -51,6 +53,7 @@ class SourceState:
     last_attempt: datetime | None = None
     last_success: datetime | None = None
     restored: bool = False  # items are the last good ones from the store, not yet refreshed
+    refused: bool = False  # the last fetch shrank too far: its items were refused (shrink guard)
 
     @property
     def name(self) -> str:
@@ -157,6 +160,8 @@ class Runtime:
         self._evaluated: list[Evaluated] = []
         self._serial = 0
         self._evaluate_lock = threading.Lock()
+        # The last fetch of each source, still running or not (see `refresh`).
+        self._inflight: dict[str, IsolatedCall] = {}
 
     def _restore(self) -> None:
         """Put each source's last good items from the store on screen at once."""
@@ -189,13 +194,17 @@ class Runtime:
             state.source = source_type.factory(spec)
         except ConfigError:
             raise
-        except Exception as exc:  # a plugin's bug marks its source failed, nothing more
+        except (Exception, SystemExit) as exc:  # a plugin's bug (or sys.exit) fails its source only
             state.ok, state.error = False, f"插件创建数据源失败: {type(exc).__name__}: {exc}"
         return state
 
     # -- fetching ---------------------------------------------------------------
     async def refresh(self, name: str) -> SourceState:
-        """Fetch one source; on failure keep its last good items and record the error."""
+        """Fetch one source; on failure keep its last good items and record the error.
+
+        The fetch runs isolated (its own thread and event loop, see dashboard.isolation)
+        and is abandoned after its timeout; while an abandoned fetch still runs, the
+        source is reported failed instead of starting a second one."""
         state = self.states[name]
         state.last_attempt = datetime.now()
         if state.source is None:
@@ -203,22 +212,13 @@ class Runtime:
         # A source that retries on its own (REST) says how long a whole fetch may take.
         limit = getattr(state.source, "fetch_timeout", None) or state.spec.timeout
         changed = False
-        try:
-            result = await asyncio.wait_for(state.source.fetch(), timeout=limit)
-            _check_result(result)
-        except asyncio.TimeoutError:
-            state.ok, state.error = False, f"超时: {limit:g} 秒内没有返回"
-        except (SourceError, ConfigError) as exc:
-            state.ok, state.error = False, str(exc)
-        except Exception as exc:
-            state.ok, state.error = False, f"插件出错: {type(exc).__name__}: {exc}"
+        previous = self._inflight.get(name)
+        if previous is not None and previous.alive:
+            state.ok = False
+            state.error = f"上次读取仍未结束（已 {previous.elapsed():.0f} 秒）previous fetch still running"
+            state.refused = False
         else:
-            # Comparing 100,000 items field by field is work for a worker, not the event loop.
-            items, changed = await asyncio.to_thread(_reconcile, state, result)
-            state.ok, state.error = True, ""
-            state.items, state.warnings, state.as_of = items, result.warnings, result.as_of
-            state.last_success = state.last_attempt
-            state.restored = False
+            changed = await self._fetch(state, limit)
         # The store write runs behind the UI: a first launch at 100,000 items spends two
         # seconds recording history, and the screen need not wait for it. `flush()` waits.
         if self._hold_writes:
@@ -227,6 +227,48 @@ class Runtime:
         self._persisting.add(task)
         task.add_done_callback(self._persisting.discard)
         return state
+
+    async def _fetch(self, state: SourceState, limit: float) -> bool:
+        """One isolated fetch of `state`'s source, applied to `state`; whether its items changed."""
+        source = state.source
+        assert source is not None
+        call = IsolatedCall(state.name, source.fetch)
+        self._inflight[state.name] = call
+        state.refused = False
+        try:
+            result = await asyncio.wait_for(call.future, timeout=limit)
+            result = _check_result(result, state.name)
+        except asyncio.TimeoutError:
+            state.ok, state.error = False, f"超时: {limit:g} 秒内没有返回"
+        except FetchAborted as exc:
+            state.ok, state.error = False, f"插件出错: {exc}（插件试图退出，已拦截 plugin tried to exit）"
+        except (SourceError, ConfigError) as exc:
+            state.ok, state.error = False, str(exc)
+        except Exception as exc:
+            state.ok, state.error = False, f"插件出错: {type(exc).__name__}: {exc}"
+        else:
+            refusal = shrink_refusal(state, len(result.items))
+            if refusal:
+                # A half-read file is not the truth: keep the last good set, say why.
+                state.ok, state.error, state.refused = False, refusal, True
+                return False
+            # Comparing 100,000 items field by field is work for a worker, not the event loop.
+            items, changed = await asyncio.to_thread(_reconcile, state, result)
+            state.ok, state.error = True, ""
+            state.items, state.warnings, state.as_of = items, result.warnings, result.as_of
+            # Age counts from when the data arrived, not from when the slow read began.
+            state.last_success = datetime.now()
+            state.restored = False
+            return changed
+        return False
+
+    def abandoned(self) -> list[str]:
+        """Sources whose fetch was given up on (timed out, cancelled) and is still running."""
+        return [name for name, call in self._inflight.items() if call.alive and call.future.done()]
+
+    def plugin_problems(self) -> list[tuple[str, str, str]]:
+        """(plugin, origin, error) for every plugin that failed to load or misbehaved."""
+        return [(r.name, r.origin, r.error) for r in self.plugins.describe() if r.error]
 
     def hold_writes_until_shown(self) -> None:
         """From now on, store writes after a fetch wait until `writes_may_start()` (or `flush()`)."""
@@ -417,13 +459,36 @@ def _reconcile(state: SourceState, result: FetchResult) -> tuple[list[Item], boo
     return items, changed
 
 
-def _check_result(result: object) -> None:
-    """A plugin that returns garbage is a failed source, not a crash later on."""
+def shrink_refusal(state: SourceState, fetched: int) -> str:
+    """Why a fetch of `fetched` items must not replace `state`'s last good set, or "".
+
+    Refused: a drop to zero, or by more than `max_shrink` of the last good count,
+    unless the source says `allow_shrink = true`."""
+    before = len(state.items)
+    if before == 0 or fetched >= before or state.spec.allow_shrink:
+        return ""
+    limit = state.spec.max_shrink
+    if fetched > 0 and (before - fetched) / before <= limit:
+        return ""
+    return (
+        f"数据项由 {before} 骤减为 {fetched}（超过 max_shrink {limit:.0%}），保留上次数据；"
+        "如确属正常请设 allow_shrink = true"
+    )
+
+
+def _check_result(result: object, source: str = "") -> FetchResult:
+    """The plugin boundary (dashboard.core.validate): a result that is not a FetchResult
+    fails the source; otherwise it is cleaned in place (bad fields unknown, bad entries
+    dropped, each with a warning; control characters stripped) and returned."""
     if not isinstance(result, FetchResult):
         raise SourceError(f"插件返回了 {type(result).__name__}，应为 FetchResult")
-    bad: Iterable[object] = (i for i in result.items if not isinstance(i, Item))
-    if next(iter(bad), None) is not None:
-        raise SourceError("插件返回的 items 中有非 Item 对象")
+    try:
+        result.items, result.warnings, result.as_of = clean_result_parts(
+            result.items, result.warnings, result.as_of, source
+        )
+    except TypeError as exc:
+        raise SourceError(f"插件返回的结果无效: {exc}") from None
+    return result
 
 
 def _workday_calendar(method: str):  # type: ignore[no-untyped-def]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import sys
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from dashboard.commands.common import open_runtime
 from dashboard.core.alerts import AlertEvent
@@ -39,7 +41,19 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(render_text(report))
-    return 0 if all(s["ok"] for s in report["sources"]) else 3
+    code = 0 if all(s["ok"] for s in report["sources"]) else 3
+    if runtime.abandoned():
+        _exit_now(runtime, code)
+    return code
+
+
+def _exit_now(runtime: Runtime, code: int) -> NoReturn:
+    """Exit without waiting for fetches given up on: a plugin's own non-daemon thread
+    or thread pool would otherwise hold the interpreter at exit, past the timeout."""
+    runtime.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def build_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:

@@ -139,9 +139,11 @@ def check_source_stale(ctx: AlertContext, cfg: RuleConfig) -> Iterator[Condition
         stale = s.last_success is not None and ctx.now - s.last_success >= window
         if s.ok and not stale:
             continue
-        if not s.ok and s.last_success is not None and not stale:
-            continue  # a passing failure: wait for the window before alerting
-        if s.last_success is None:
+        if not s.ok and s.last_success is not None and not stale and not s.refused:
+            continue  # a passing failure: wait for the window (a refused shrink does not wait)
+        if s.refused:
+            why = s.error
+        elif s.last_success is None:
             why = f"载入失败：{s.error}" if s.error else "载入失败"
         else:
             why = f"自 {s.last_success:%Y-%m-%d %H:%M} 起没有成功载入" + (f"（{s.error}）" if s.error else "")

@@ -44,6 +44,7 @@ class SourceInfo:
     error: str = ""
     last_success: datetime | None = None
     refresh: float = 300.0  # seconds
+    refused: bool = False  # its last fetch was refused (shrink guard): alert at once
 
 
 @dataclass(frozen=True, slots=True)
