@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dashboard.alert_guard import MAX_PER_CYCLE, HeldEpisode, hold, mark_late, summary_event
 from dashboard.alert_store import (
     SCHEMA,
     delivery_lock,
@@ -84,7 +85,11 @@ RULE_COMMON_KEYS = {
     "severity": "info | warning | critical",
     "repeat": "如 1d、12h；0 为不重复",
 }
-ALERTS_KEYS = {"enabled": "true | false：全部预警开关", "rules": "[alerts.rules.<规则名>]"}
+ALERTS_KEYS = {
+    "enabled": "true | false：全部预警开关",
+    "rules": "[alerts.rules.<规则名>]",
+    "max_per_cycle": "正整数：每轮最多逐条推送的预警数，其余合并为一条 (default 200)",
+}
 # After a permanent failure (bad key, signature, keyword) wait this long before trying again.
 PERMANENT_RETRY = timedelta(hours=1)
 # Events handed at once to a sink that has `deliver_batch` (the file sinks).
@@ -207,6 +212,19 @@ class AlertEngine:
         self.rule_configs = rule_configs(alerts_table, self.rules, config.path)
         self.sinks = [self._build_sink(spec) for spec in sink_specs(config)]
         self._pruned = False  # old delivered events are pruned once per process
+        cap = alerts_table.get("max_per_cycle", MAX_PER_CYCLE)
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise config.error("alerts.max_per_cycle", f"应为正整数，实为 {cap!r}", ">= 1，如 200")
+        self.max_per_cycle = cap
+        # Decisions that could not be recorded (store unwritable), by alert key: see alert_guard.
+        self.held: dict[str, HeldEpisode] = {}
+        # The active alert records as of the last committed evaluation (None: none yet), to
+        # seed a store recreated under a running process; and whether the next evaluation
+        # adopts what holds as already sent (a store recreated with its alert state lost).
+        self._known: dict[str, AlertRecord] | None = None
+        self.adopt_next = False
+        self.adopted = 0  # conditions adopted as sent by the last evaluation
+        self.not_pushed = 0  # events of the last evaluation left to its summary event
 
     def _collect_plugins(self, plugins: PluginManager) -> None:
         for name, rule in plugins.descriptors("dashboard_alert_rules", Rule).items():
@@ -325,7 +343,9 @@ class AlertEngine:
 
     def evaluate(self, ctx: AlertContext) -> CycleResult:
         """Decide what fires, repeats and resolves, and commit it with the outbox rows
-        of every sink in one transaction. Nothing is sent here (see `deliver`)."""
+        of every sink in one transaction. Nothing is sent here (see `deliver`). Episodes
+        held while the store could not be written are committed first, marked late; at
+        most `max_per_cycle` events get outbox rows, the rest one summary event."""
         result = CycleResult()
         if not self.enabled:
             return result
@@ -334,36 +354,135 @@ class AlertEngine:
         by_id = {e.item.id: e for e in ctx.evaluated}
         any_failed = any(s.ok is False for s in ctx.sources)
         sink_names = [s.spec.name for s in self.sinks]
+        queued = 0
+        not_pushed = 0
+        adopt, adopted = self.adopt_next, 0
+        known: dict[str, AlertRecord] = {}
+
+        def push(conn: Any, event: AlertEvent) -> None:
+            nonlocal queued, not_pushed
+            if queued < self.max_per_cycle:
+                queue_event(conn, event, sink_names)
+                queued += 1
+            else:  # recorded in alert_state all the same: it does not fire again next cycle
+                not_pushed += 1
+            (result.resolved if event.kind == "resolved" else result.fired).append(event)
+
         with self.store.transaction() as conn:
-            rows = conn.execute(
-                f"SELECT * FROM alert_state WHERE state IN ({','.join('?' * len(ACTIVE_STATES))})",
-                ACTIVE_STATES,
-            ).fetchall()
-            records = {row["key"]: record_from_row(row) for row in rows}
-            missing = [k for k in holding if k not in records]
-            for chunk in _chunks(missing, 500):
-                for row in conn.execute(
-                    f"SELECT * FROM alert_state WHERE key IN ({','.join('?' * len(chunk))})", chunk
-                ):
-                    records[row["key"]] = record_from_row(row)
+            for event in self._commit_held(conn, holding, now):
+                push(conn, event)
+            records = self._read_records(conn, holding)
             for key in sorted(set(holding) | set(records), key=_key_order):
                 record, condition = records.get(key), holding.get(key)
                 rule_name = condition.rule if condition else record.rule if record else ""
                 cfg = self.rule_configs.get(rule_name)
                 if cfg is None or not cfg.enabled or rule_name in failed:
+                    if record is not None and record.state in ACTIVE_STATES:
+                        known[key] = record
                     continue  # a rule switched off (or its plugin gone) leaves its alerts as they are
                 current = by_id.get(record.item_id) if record is not None and condition is None else None
                 if record is not None and record.item_id and current is None and any_failed:
+                    known[key] = record
                     continue  # the item vanished because its source failed: not a resolution
                 figures = core.item_figures(current) if current is not None else None
                 new, event = core.step(record, condition, cfg, now, resolve_figures=figures)
                 if new is not None and new != record:
                     save_record(conn, new)
+                if new is not None and new.state in ACTIVE_STATES:
+                    known[key] = new
                 if event is None:
                     continue
-                queue_event(conn, event, sink_names)
-                (result.resolved if event.kind == "resolved" else result.fired).append(event)
+                if adopt and record is None and event.kind == "fired":
+                    adopted += 1  # most likely sent before the store was lost: recorded, not sent again
+                    continue
+                push(conn, event)
+            if not_pushed:
+                queue_event(conn, summary_event(not_pushed, now), sink_names)
+        # Committed: what was held is recorded now, and this is what the engine knows.
+        self.held.clear()
+        self._known, self.adopt_next, self.adopted, self.not_pushed = known, False, adopted, not_pushed
         return result
+
+    def _read_records(self, conn: Any, holding: Mapping[str, Condition]) -> dict[str, AlertRecord]:
+        """The active alert records, and those of the keys holding now. A row that no
+        longer decodes is skipped with a store note (its key then starts afresh)."""
+        records: dict[str, AlertRecord] = {}
+        rows = conn.execute(
+            f"SELECT * FROM alert_state WHERE state IN ({','.join('?' * len(ACTIVE_STATES))})",
+            ACTIVE_STATES,
+        ).fetchall()
+        missing = [k for k in holding if k not in {r["key"] for r in rows}]
+        for chunk in _chunks(missing, 500):
+            rows.extend(
+                conn.execute(f"SELECT * FROM alert_state WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            )
+        for row in rows:
+            record = self._decode(row)
+            if record is not None:
+                records[record.key] = record
+        return records
+
+    def _decode(self, row: Any) -> AlertRecord | None:
+        try:
+            return record_from_row(row)
+        except (TypeError, ValueError, KeyError) as exc:
+            self.store.note_skipped(f"预警状态中有无法解码的行，已跳过 (alert_state {row['key']!r}: {exc})")
+            return None
+
+    def _commit_held(self, conn: Any, holding: Mapping[str, Condition], now: datetime) -> list[AlertEvent]:
+        """The decisions of the episodes held while the store was unwritable: a fire at
+        its first-seen time and, when it has cleared (and does not hold now), a resolve
+        at its clearing time; saved in `conn`, their events returned marked late."""
+        events: list[AlertEvent] = []
+        for key in sorted(self.held, key=_key_order):
+            episode = self.held[key]
+            cfg = self.rule_configs.get(episode.first.rule)
+            if cfg is None or not cfg.enabled:
+                continue
+            row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
+            record = None if row is None else self._decode(row)
+            new, event = core.step(record, episode.first, cfg, episode.first_seen)
+            if event is not None:
+                events.append(mark_late(event, now))
+            if episode.cleared_at is not None and key not in holding:
+                new, event = core.step(new, None, cfg, episode.cleared_at)
+                if event is not None:
+                    events.append(mark_late(event, now))
+            if new is not None and new != record:
+                save_record(conn, new)
+        return events
+
+    def hold(self, ctx: AlertContext) -> int:
+        """The store cannot be written: evaluate the (pure) conditions and keep each
+        episode in memory to commit and send late (see alert_guard). Returns how many
+        alert keys are held."""
+        if not self.enabled:
+            return len(self.held)
+        holding, failed = self.conditions(ctx)
+        present = {e.item.id for e in ctx.evaluated}
+        any_failed = any(s.ok is False for s in ctx.sources)
+        keep = {
+            key
+            for key, episode in self.held.items()
+            if episode.first.rule in failed or (any_failed and episode.first.item_id not in present)
+        }
+        hold(self.held, holding, ctx.now, keep=keep)
+        return len(self.held)
+
+    def attach(self, store: Store, *, lost_state: bool) -> None:
+        """Use `store` from now on (reopened, or recreated after the file was lost). With
+        `lost_state`, its alert state is gone: seed it from what this engine knows, or,
+        if it knows nothing yet, adopt what holds at the next evaluation."""
+        self.store = store
+        store.ensure_schema("alerts", 1, SCHEMA)
+        if not lost_state:
+            return
+        if self._known is None:
+            self.adopt_next = True
+            return
+        with store.transaction() as conn:
+            for record in self._known.values():
+                save_record(conn, record)
 
     # -- delivery --------------------------------------------------------------------
     def deliver(self, now: datetime | None = None) -> None:
@@ -474,7 +593,7 @@ class AlertEngine:
                 rows = self.store.conn.execute(
                     "SELECT * FROM alert_state WHERE item_id = ?", (item_id,)
                 ).fetchall()
-        records = [record_from_row(r) for r in rows]
+        records = [r for r in map(self._decode, rows) if r is not None]
         wanted = set(states) if states is not None else None
         if wanted is not None:
             records = [r for r in records if r.effective_state(day) in wanted]
@@ -487,7 +606,7 @@ class AlertEngine:
     def record(self, key: str) -> AlertRecord | None:
         with self.store.lock:
             row = self.store.conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
-        return None if row is None else record_from_row(row)
+        return None if row is None else self._decode(row)
 
     def acknowledge(self, key: str, until: date | None = None, now: datetime | None = None) -> bool:
         """Acknowledge (quiet until it resolves) or, with `until`, silence through that date."""
@@ -497,19 +616,30 @@ class AlertEngine:
             row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
             if row is None:
                 return False
-            new = core.acknowledge(record_from_row(row), now or now_local())
+            record = self._decode(row)
+            new = None if record is None else core.acknowledge(record, now or now_local())
             if new is None:
                 return False
             save_record(conn, new)
-            return True
+        self._remember(new)
+        return True
 
     def silence(self, key: str, until: date, now: datetime | None = None) -> bool:
         with self.store.transaction() as conn:
             row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
             if row is None:
                 return False
-            save_record(conn, core.silence(record_from_row(row), until, now or now_local()))
-            return True
+            record = self._decode(row)
+            if record is None:
+                return False
+            new = core.silence(record, until, now or now_local())
+            save_record(conn, new)
+        self._remember(new)
+        return True
+
+    def _remember(self, record: AlertRecord) -> None:
+        if self._known is not None:
+            self._known[record.key] = record
 
     def open_count(self, today: date | None = None) -> int:
         return len(self.records(["open"], today))

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ PROGRESS_KEYS = {
     "severe_below": "number",
     "done_at": "number (percent)",
 }
+KEEP_HISTORY = timedelta(days=730)  # `[store] keep_history` default: 2y
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 # Floors: a refresh faster than this hammers a server or disk for nothing; a timeout
@@ -97,6 +98,8 @@ class Config:
     plugins_dir: Path | None = None
     sources: list[SourceSpec] = field(default_factory=list)
     store_path: Path | None = None
+    # History points older than this are deleted (None: kept for good); `[store] keep_history`.
+    store_keep_history: timedelta | None = KEEP_HISTORY
     export_dir: Path | None = None
     ui: UiConfig = field(default_factory=UiConfig)
     alerts: dict[str, Any] = field(default_factory=dict)
@@ -256,6 +259,26 @@ def _duration(
     return seconds
 
 
+_KEEP_RE = re.compile(r"^\s*(\d+)\s*(d|w|m|y)\s*$")
+_KEEP_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
+def _keep_history(value: object, file: Path) -> timedelta | None:
+    """`[store] keep_history`: `730d`, `104w`, `24m` (months of 30 days), `2y`; `0` or
+    "forever" keeps every point."""
+    if value in (0, "0", "forever"):
+        return None
+    m = _KEEP_RE.match(value) if isinstance(value, str) else None
+    if m is None or int(m.group(1)) == 0:
+        raise ConfigError(
+            "store.keep_history",
+            f"无法识别的保留时长 {value!r}",
+            expected="如 2y、18m、90d；0 为永久保留",
+            file=file,
+        )
+    return timedelta(days=int(m.group(1)) * _KEEP_DAYS[m.group(2)])
+
+
 def _path(cfg: Config, table: dict[str, Any], key: str, prefix: str) -> Path | None:
     """A path option resolved against the config's folder; None when absent."""
     if key not in table:
@@ -300,8 +323,9 @@ def load_config(path: str | Path | None = None) -> Config:
     cfg.plugins_dir = _path(cfg, raw, "plugins_dir", "")
 
     store = _table(raw, "store", file)
-    check_keys(store, {"path"}, "store.", file)
-    cfg.store_path = cfg.resolve(str(store["path"])) if "path" in store else state_dir() / "dashboard.sqlite3"
+    check_keys(store, {"path", "keep_history"}, "store.", file)
+    cfg.store_path = _path(cfg, store, "path", "store.") or state_dir() / "dashboard.sqlite3"
+    cfg.store_keep_history = _keep_history(store.get("keep_history", "2y"), file)
     export = _table(raw, "export", file)
     check_keys(export, {"dir"}, "export.", file)
     cfg.export_dir = _path(cfg, export, "dir", "export.") or state_dir() / "exports"

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from dashboard.alerting import AlertEngine, SinkStatus, now_local, stalled_history
@@ -33,6 +34,7 @@ from dashboard.core.validate import clean_result_parts
 from dashboard.isolation import FetchAborted, IsolatedCall
 from dashboard.plugins import PluginManager
 from dashboard.store import HistoryPoint, Store, history_key, spec_key
+from dashboard.store_guard import StoreGuard, Swap
 
 log = logging.getLogger(__name__)
 # A source is stale when it fails, or has had no good fetch for this many refresh periods.
@@ -136,8 +138,13 @@ class Runtime:
         self.states: dict[str, SourceState] = {}
         for spec in config.sources:
             self.states[spec.name] = self._build(spec)
-        self.store = store if store is not None else _open_store(config)
-        self.store_error = ""  # the last failure to write the store, shown in the status bar
+        # The store never stops the app: a file that cannot be used is replaced by a
+        # stand-in in memory and tried again every cycle (store_guard, store_health).
+        self.store_guard = StoreGuard(_store_path(config), store)
+        self.store = self.store_guard.store
+        self.store_error = ""  # the last failure to read or write the store, shown in the status bar
+        self._trimmed_on: date | None = None  # history is trimmed at most once a day
+        self._unsaved: set[str] = set()  # sources whose items the store in use does not hold
         self._persist_lock = threading.Lock()  # one source's write at a time: merge reads every source
         self._history_pending = False
         self._persisting: set[asyncio.Future[None]] = set()  # store writes still running
@@ -151,7 +158,15 @@ class Runtime:
         self._hold_writes = False
         self._restore()
         # Rules, alert state, outbox and sinks (design §5); config errors surface here.
-        self.alerts = AlertEngine(config, self.plugins, self.store)
+        try:
+            self.alerts = AlertEngine(config, self.plugins, self.store)
+        except sqlite3.Error as exc:  # its tables cannot be created: run on without the file
+            self.store_guard.failed(exc, "无法建立预警表")
+            self._use_store(Swap(Store(":memory:"), lost_state=False))
+            self.store_guard.standin = True
+            self.alerts = AlertEngine(config, self.plugins, self.store)
+        if self.store_guard.lost_state:
+            self.alerts.adopt_next = True  # rebuilt without its alert state: see alert_guard
         self.alert_error = ""  # the last failure to evaluate or deliver alerts
         # Open alerts, counted by the worker that evaluated them: counting reads every alert
         # (5,000 at 100,000 items, 90 ms), too slow for the UI thread that shows the number.
@@ -168,8 +183,7 @@ class Runtime:
         try:
             saved = self.store.load_sources()
         except (sqlite3.Error, ValueError) as exc:
-            self.store_error = f"无法读取存储 {self.store.path}: {exc}"
-            log.warning(self.store_error)
+            self.store_error = self.store_guard.failed(exc, "无法读取存储")
             return
         for name, state in self.states.items():
             s = saved.get(name)
@@ -292,6 +306,10 @@ class Runtime:
         good fetch, the history of the merged items. Runs in a worker thread; a store
         that cannot be written is reported, never a reason to drop the fetched data."""
         with self._persist_lock:
+            if not self._store_usable():
+                self._unsaved.add(state.name)  # written in full once the file is back
+                return
+            unsaved = state.name in self._unsaved
             try:
                 self.store.save_source(
                     state.name,
@@ -301,20 +319,60 @@ class Runtime:
                     last_attempt=state.last_attempt,
                     last_success=state.last_success,
                     as_of=state.as_of,
-                    items=state.items if changed else None,
+                    items=state.items if changed or unsaved else None,
                     warnings=state.warnings,
                 )
-                if state.ok and (changed or self._history_pending):
+                self._unsaved.discard(state.name)
+                if state.ok and (changed or unsaved or self._history_pending):
                     # Until every source has data (or has failed), the merge is partial:
                     # its figures could come from the wrong source.
                     pending = any(s.ok is None and not s.restored for s in self.states.values())
                     self._history_pending = pending
                     if not pending:
                         self.store.record_history(self.items(), state.last_success)
+                        self._trim_history(state.last_success or datetime.now())
                 self.store_error = ""
+                self.store_guard.succeeded()
             except (sqlite3.Error, OSError) as exc:
-                self.store_error = f"无法写入存储 {self.store.path}: {exc}"
-                log.warning(self.store_error)
+                if unsaved or changed:
+                    self._unsaved.add(state.name)
+                self.store_error = self.store_guard.failed(exc, "无法写入存储")
+
+    def _trim_history(self, now: datetime) -> None:
+        """At most once a day per process: history older than `[store] keep_history`
+        goes, intra-day points older than a week are thinned (Store.trim_history)."""
+        if self._trimmed_on == now.date():
+            return
+        self._trimmed_on = now.date()
+        deleted = self.store.trim_history(self.config.store_keep_history, now)
+        if deleted:
+            log.info("history trimmed: %d points", deleted)
+
+    def _store_usable(self) -> bool:
+        """Before each write: swap in the file when it is back, rebuilt or recreated
+        (`StoreGuard.check`); False while only the stand-in in memory is there."""
+        swap = self.store_guard.check()
+        if swap is not None:
+            self._use_store(swap)
+        return not self.store_guard.standin
+
+    def _use_store(self, swap: Swap) -> None:
+        self.store = swap.store
+        self._unsaved = {name for name, s in self.states.items() if s.items or s.last_attempt}
+        self._history_pending = True
+        alerts = getattr(self, "alerts", None)
+        if alerts is not None:
+            alerts.attach(swap.store, lost_state=swap.lost_state)
+        self._open_alerts = None
+
+    @property
+    def store_problem(self) -> str:
+        """Why the store cannot be used or written now ("" when it can): the status bar's `存储不可用`."""
+        return self.store_guard.problem
+
+    def store_report(self) -> dict[str, Any]:
+        """The `store` object of `dashboard check --json`."""
+        return self.store_guard.report(held=len(self.alerts.held))
 
     async def refresh_all(self) -> list[SourceState]:
         """Fetch every source concurrently (one slow source never delays another) and
@@ -338,20 +396,30 @@ class Runtime:
         """Evaluate the alert rules on `snap` (setting `snap.fired` / `snap.resolved`),
         commit the decisions, then deliver every sink's outbox. Blocking (sinks may
         post to the network): the TUI and `cycle` run it in a worker thread."""
+        at = now or now_local()
+        ctx = None
         try:
-            at = now or now_local()
-            history: dict[str, list[tuple[date, float]]] = {}
-            if self.alerts.wants_history():
-                history = stalled_history(self.store, snap.evaluated, self.alerts.stalled_before(at))
-            ctx = self.alerts.context(snap, at, history)
-            result = self.alerts.evaluate(ctx)
-            snap.fired, snap.resolved = result.fired, result.resolved
-            self.alerts.deliver(now)
-            self._open_alerts = self.alerts.open_count()
-            self.alert_error = ""
+            with self._persist_lock:  # no store swap under a write of `_persist`
+                usable = self._store_usable() and self.store_guard.writable()
+            if usable:
+                history: dict[str, list[tuple[date, float]]] = {}
+                if self.alerts.wants_history():
+                    history = stalled_history(self.store, snap.evaluated, self.alerts.stalled_before(at))
+                ctx = self.alerts.context(snap, at, history)
+                result = self.alerts.evaluate(ctx)
+                snap.fired, snap.resolved = result.fired, result.resolved
+                self.alerts.deliver(now)
+                self._open_alerts = self.alerts.open_count()
+                self.alert_error = ""
+                return snap
         except (sqlite3.Error, OSError) as exc:  # a full disk must not stop the dashboard
-            self.alert_error = f"无法读写预警状态 {self.store.path}: {exc}"
-            log.warning(self.alert_error)
+            self.store_error = self.store_guard.failed(exc, "无法读写预警状态")
+        # Nothing is sent that could not be recorded first: the decisions wait in memory.
+        held = self.alerts.hold(ctx or self.alerts.context(snap, at, {}))
+        self.alert_error = (
+            f"预警暂缓：存储不可写（{held} 条待记录，恢复后补发）alerts held: store not writable"
+        )
+        log.warning("%s: %s", self.alert_error, self.store_guard.problem)
         return snap
 
     def alert_records(
@@ -439,14 +507,11 @@ class Runtime:
         )
 
 
-def _open_store(config: Config) -> Store:
+def _store_path(config: Config) -> Path:
+    """The store file the config names (a store that cannot be opened is not a config error)."""
     from dashboard.config import state_dir
 
-    path = config.store_path or state_dir() / "dashboard.sqlite3"
-    try:
-        return Store(path)
-    except (sqlite3.Error, OSError) as exc:
-        raise ConfigError("store.path", f"无法打开存储 {path}: {exc}", file=config.path) from None
+    return config.store_path or state_dir() / "dashboard.sqlite3"
 
 
 def _reconcile(state: SourceState, result: FetchResult) -> tuple[list[Item], bool]:

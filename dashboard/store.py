@@ -193,7 +193,7 @@ class Store:
                 at = datetime.fromisoformat(r["at"])
                 figures = [_finite_or_none(r[k]) for k in ("ratio", "actual", "target", "acceptance")]
             except (TypeError, ValueError) as exc:
-                self._skipped(f"进度历史中有无法解码的行，已跳过 (item_history: {exc})")
+                self.note_skipped(f"进度历史中有无法解码的行，已跳过 (item_history: {exc})")
                 continue
             points.append(HistoryPoint(at, *figures, str(r["source"] or "")))
         return points
@@ -207,7 +207,7 @@ class Store:
             try:
                 changes[r["key"]] = datetime.fromisoformat(r["at"])
             except (TypeError, ValueError) as exc:
-                self._skipped(f"最近进度表中有无法解码的行，已跳过 (item_latest: {exc})")
+                self.note_skipped(f"最近进度表中有无法解码的行，已跳过 (item_latest: {exc})")
         return changes
 
     def trim_history(self, keep: timedelta | None, now: datetime, thin_after: timedelta = THIN_AFTER) -> int:
@@ -325,13 +325,13 @@ class Store:
                     item_count=int(r["item_count"] or 0),
                 )
             except (TypeError, ValueError) as exc:
-                self._skipped(f"数据源 {name} 的状态行无法解码，已跳过 (source_state: {exc})")
+                self.note_skipped(f"数据源 {name} 的状态行无法解码，已跳过 (source_state: {exc})")
                 continue
             try:
                 if r["warnings"]:
                     state.warnings = [DataWarning(**d) for d in json.loads(r["warnings"])]
             except (TypeError, ValueError) as exc:
-                self._skipped(f"数据源 {name} 保存的警告无法解码，已跳过 ({exc})")
+                self.note_skipped(f"数据源 {name} 保存的警告无法解码，已跳过 ({exc})")
             if r["items"]:  # written by an older version: one JSON document
                 try:
                     state.items = [item_from_dict(d) for d in json.loads(r["items"])]
@@ -360,10 +360,10 @@ class Store:
     def _bad_item(self, source: str, pos: int | None, exc: Exception) -> DataWarning:
         where = "" if pos is None else f"第 {pos + 1} 项"
         message = f"存储中保存的{where}项目无法解码，已跳过 stored item skipped: {type(exc).__name__}: {exc}"
-        self._skipped(f"数据源 {source}: {message}")
+        self.note_skipped(f"数据源 {source}: {message}")
         return DataWarning(source, message, location=str(self.path), row=None if pos is None else pos + 1)
 
-    def _skipped(self, note: str) -> None:
+    def note_skipped(self, note: str) -> None:
         log.warning("%s", note)
         if note not in self.notes and len(self.notes) < 50:  # a note per kind of damage, not per row
             self.notes.append(note)

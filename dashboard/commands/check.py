@@ -90,6 +90,8 @@ def build_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
             for e in snap.behind
         ],
         "alerts": alert_report(runtime, snap),
+        # The store's state: ok, path, error ("存储不可用" when not ok), notes (rows skipped, repairs).
+        "store": runtime.store_report(),
     }
 
 
@@ -103,6 +105,8 @@ def alert_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
         "pending_delivery": runtime.alerts.pending_count(),
         "rule_errors": dict(runtime.alerts.rule_errors),  # plugin rules that raised, by name
         "error": runtime.alert_error or None,  # the store could not be read or written
+        "held": len(runtime.alerts.held),  # decisions waiting for the store, sent late (alert_guard)
+        "not_pushed": runtime.alerts.not_pushed,  # over [alerts] max_per_cycle: in one summary event
         "sinks": [
             {"name": s.name, "type": s.type, "pending": s.pending, "error": s.last_error or None}
             for s in runtime.sink_status()
@@ -121,6 +125,11 @@ def render_text(report: dict[str, Any]) -> str:
     ]
     for key, count in report["by_status"].items():
         lines.append(f"  {STATUS_LABELS[Status(key)]:<6} {key:<9} {count:>5}")
+    store = report.get("store") or {}
+    if store.get("error"):
+        lines.append(f"存储不可用：{store['error']}  (store unavailable; data shown, alerts held)")
+    for note in store.get("notes", []):
+        lines.append(f"  ! 存储 store: {note}")
     lines.append("数据源 sources:")
     for s in report["sources"]:
         mark = "✓" if s["ok"] else "✗"
@@ -148,6 +157,8 @@ def render_text(report: dict[str, Any]) -> str:
             f"预警 alerts: 新触发 fired {len(alerts['fired'])}，解除 resolved {len(alerts['resolved'])}，"
             f"待推送 pending {alerts['pending_delivery']}"
         )
+        if alerts.get("error"):
+            lines.append(f"  ! {alerts['error']}")
         for a in [*alerts["fired"], *alerts["resolved"]]:
             lines.append(f"  [{a['severity']}] {a['key']}  {a['message']}")
         for sink in alerts["sinks"]:

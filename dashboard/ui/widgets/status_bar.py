@@ -55,6 +55,10 @@ class StatusBar(Static):
             parts.append(("  ".join(f"✗ {s.name}: {s.error}" for s in failed), "bold ansi_red"))
         else:
             parts.append((f"数据源 {len(states)} 个正常 sources ok", "dim"))
+        # The store's problem (read-only, full, damaged): the data shown is not being kept.
+        store_problem = getattr(getattr(self.app, "runtime", None), "store_problem", "")
+        if store_problem:
+            parts.append((f"   存储不可用：{store_problem}", "bold ansi_red"))
         stale = stale_sources(states, now)
         if stale:
             # Each with the age of the items still on screen (its last good fetch).
