@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from dashboard.core.items import DataWarning, Item
 from dashboard.core.records import Cell, RowContext, table_to_items
+from dashboard.core.sanitize import clean_text
 
 # Keys every [[sources]] table may have; the rest belong to the source's plugin.
 COMMON_SOURCE_KEYS = ("name", "type", "refresh", "enabled", "timeout", "max_shrink", "allow_shrink")
@@ -34,7 +35,11 @@ class ConfigError(Exception):
 
 
 class SourceError(Exception):
-    """A source could not be loaded at all (file missing, HTTP error, ...)."""
+    """A source could not be loaded at all (file missing, HTTP error, ...). Its text is
+    shown, stored and sent to the robots, so control characters are stripped from it."""
+
+    def __str__(self) -> str:
+        return clean_text(super().__str__())
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dashboard import hookimpl
 from dashboard.contracts import SourceSpec, SourceType
-from dashboard.filesources import TableFileSource
+from dashboard.filesources import LIMIT_OPTIONS, TableFileSource
 
 OPTIONS = {
     "path": "CSV 文件路径（相对配置文件所在文件夹）",
@@ -20,6 +20,7 @@ OPTIONS = {
     "aliases": '表头别名，如 { unit = ["承办单位"] }',
     "header_scan": "在前几行中寻找表头，默认 10",
     "as_of": "数据截止日期 YYYY-MM-DD（可选）",
+    **LIMIT_OPTIONS,
 }
 
 

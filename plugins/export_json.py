@@ -10,20 +10,34 @@ from pathlib import Path
 from typing import Any
 
 from dashboard import hookimpl
+from dashboard.core.sanitize import clean_text
 from dashboard.exporting import Exporter
 from dashboard.views import Cell, TableView
 
 
 def _value(value: Cell) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
+    """Dates as ISO text, a non-finite float as null (RFC 8259 has no NaN), text with
+    control characters stripped (the view should hold none already)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return value if value - value == 0 else None
+    if isinstance(value, str):
+        return clean_text(value)
+    return value
+
+
+def _dumps(data: Any) -> str:
+    # allow_nan=False: a NaN that slipped past _value is an error, never `NaN` in the file.
+    return json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
 def view_to_json(view: TableView) -> dict[str, Any]:
     return {
         "view": view.name,
-        "title": view.title,
-        "notes": view.notes,
-        "columns": [{"key": c.field, "name": c.name, "kind": c.kind} for c in view.columns],
+        "title": clean_text(view.title),
+        "notes": [clean_text(n) for n in view.notes],
+        "columns": [{"key": c.field, "name": clean_text(c.name), "kind": c.kind} for c in view.columns],
         "rows": [
             {c.field: _value(v) for c, v in zip(view.columns, row, strict=True)}
             | ({"_status": s.value} if (s := view.status_of(i)) is not None else {})
@@ -33,12 +47,12 @@ def view_to_json(view: TableView) -> dict[str, Any]:
 
 
 def write(view: TableView, path: Path) -> None:
-    path.write_text(json.dumps(view_to_json(view), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    path.write_text(_dumps(view_to_json(view)), encoding="utf-8")
 
 
 def write_many(views: Sequence[TableView], path: Path) -> None:
     data = {"views": [view_to_json(v) for v in views]}
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    path.write_text(_dumps(data), encoding="utf-8")
 
 
 @hookimpl

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from dashboard import hookimpl
 from dashboard.contracts import SourceError, SourceSpec, SourceType
 from dashboard.core.records import Cell
-from dashboard.filesources import TableFileSource
+from dashboard.filesources import LIMIT_OPTIONS, TableFileSource, parse_size
 
 OPTIONS = {
     "path": "码上通导出文件 .xlsx 或 .csv（相对配置文件所在文件夹）",
@@ -28,8 +29,15 @@ OPTIONS = {
     "aliases": '表头别名，如 { ratio = ["完成进度"] }',
     "header_scan": "在前几行中寻找表头，默认 10",
     "as_of": "数据截止日期 YYYY-MM-DD（可选）",
+    **LIMIT_OPTIONS,
+    "max_unzipped": "xlsx 解压后总大小上限，默认 512MB",
 }
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
+DEFAULT_MAX_UNZIPPED = 512 * 1024**2
+# A member this large that inflates this much is a zip bomb, not a spreadsheet (real
+# sheets compress 5–20 times).
+BOMB_MIN_SIZE = 10 * 1024**2
+BOMB_RATIO = 200
 
 
 class MashangtongSource(TableFileSource):
@@ -40,14 +48,56 @@ class MashangtongSource(TableFileSource):
             raise spec.error("path", f"不支持的文件类型 {suffix or '（无扩展名）'}", ".xlsx 或 .csv")
         self.is_xlsx = suffix in XLSX_SUFFIXES
         self.sheet = str(spec.options["sheet"]) if "sheet" in spec.options else None
+        self.max_unzipped = parse_size(
+            spec.options.get("max_unzipped", DEFAULT_MAX_UNZIPPED), spec, "max_unzipped"
+        )
+
+    def is_text(self) -> bool:
+        return not self.is_xlsx
 
     def rows(self) -> Iterable[Sequence[Cell]]:
-        return read_xlsx(self.path, self.sheet) if self.is_xlsx else super().rows()
+        if not self.is_xlsx:
+            return super().rows()
+        return read_xlsx(self.path, self.sheet, max_unzipped=self.max_unzipped, max_cell=self.max_cell)
 
 
-def read_xlsx(path: Path, sheet: str | None = None) -> list[list[Cell]]:
-    """The cells of one sheet as the parsing layer wants them: a percent-formatted
-    number becomes `87.4%` text (the cell holds 0.874), a date its ISO text."""
+def check_zip(path: Path, max_unzipped: int = DEFAULT_MAX_UNZIPPED) -> None:
+    """Refuse a zip bomb from its directory alone (declared sizes, bounded memory,
+    milliseconds), before openpyxl inflates anything. Python's zipfile stops at the
+    declared size, so a member that lies about it fails its CRC instead of growing."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except FileNotFoundError:
+        raise SourceError(f"{path}: 文件不存在") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise SourceError(f"{path}: 不是有效的 xlsx 文件（{exc}）") from None
+    total = 0
+    for m in members:
+        total += m.file_size
+        if m.file_size > BOMB_MIN_SIZE and m.file_size > BOMB_RATIO * max(m.compress_size, 1):
+            raise SourceError(
+                f"{path}: xlsx 中的 {m.filename} 解压后 {m.file_size / 1024**2:.0f} MB，"
+                f"压缩比 {m.file_size / max(m.compress_size, 1):.0f} 倍，疑似压缩炸弹，未读取"
+            )
+    if total > max_unzipped:
+        raise SourceError(
+            f"{path}: xlsx 解压后共 {total / 1024**2:.0f} MB，超过上限 {max_unzipped / 1024**2:.0f} MB"
+            "（max_unzipped），未读取"
+        )
+
+
+def read_xlsx(
+    path: Path,
+    sheet: str | None = None,
+    *,
+    max_unzipped: int = DEFAULT_MAX_UNZIPPED,
+    max_cell: int = 32_768,
+) -> Iterator[list[Cell]]:
+    """The cells of one sheet, row by row, as the parsing layer wants them: a
+    percent-formatted number becomes `87.4%` text (the cell holds 0.874), a date its ISO
+    text. The zip is checked first (`check_zip`); an error names the file and the row."""
+    check_zip(path, max_unzipped)
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -57,14 +107,34 @@ def read_xlsx(path: Path, sheet: str | None = None) -> list[list[Cell]]:
         raise SourceError(f"{path}: 文件不存在") from None
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
         raise SourceError(f"{path}: 不是有效的 xlsx 文件: {exc}") from None
+    except Exception as exc:  # a corrupt workbook.xml: ParseError and the like
+        raise SourceError(f"{path}: 无法读取 xlsx（{type(exc).__name__}: {exc}）") from None
+    return _sheet_rows(wb, path, sheet, max_cell)
+
+
+def _sheet_rows(wb: Any, path: Path, sheet: str | None, max_cell: int) -> Iterator[list[Cell]]:
+    row_no = 0
     try:
+        names = wb.sheetnames
         if sheet is None:
             ws = wb.worksheets[0]
-        elif sheet in wb.sheetnames:
+        elif sheet in names:
             ws = wb[sheet]
         else:
-            raise SourceError(f"{path}: 没有工作表「{sheet}」（有: {'、'.join(wb.sheetnames)}）")
-        return [[_cell(c.value, getattr(c, "number_format", None)) for c in row] for row in ws.iter_rows()]
+            raise SourceError(f"{path}: 没有工作表「{sheet}」（有: {'、'.join(names)}）")
+        for row in ws.iter_rows():
+            row_no += 1
+            cells = [_cell(c.value, getattr(c, "number_format", None)) for c in row]
+            for value in cells:
+                if isinstance(value, str) and len(value) > max_cell:
+                    raise SourceError(f"{path}: 第{row_no}行有单元格超过 {max_cell} 个字符（max_cell）")
+            yield cells
+    except SourceError:
+        raise
+    except Exception as exc:  # a corrupt sheet XML (ParseError), a bad number: name where
+        raise SourceError(
+            f"{path}: 工作表第{row_no + 1}行附近无法读取（{type(exc).__name__}: {exc}）"
+        ) from None
     finally:
         wb.close()  # read-only workbooks keep the file open until closed
 
