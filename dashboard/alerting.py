@@ -192,6 +192,8 @@ class AlertEngine:
     def __init__(self, config: Config, plugins: PluginManager | None, store: Store) -> None:
         self.config = config
         self.store = store
+        # Alert tables that existed (a version row) but are gone now: their state is lost.
+        lost = store.schema_version("alerts") is not None and "alert_state" in store.missing_tables(SCHEMA)
         store.ensure_schema("alerts", 1, SCHEMA)
         alerts_table = config.alerts
         for key in alerts_table:
@@ -222,7 +224,7 @@ class AlertEngine:
         # seed a store recreated under a running process; and whether the next evaluation
         # adopts what holds as already sent (a store recreated with its alert state lost).
         self._known: dict[str, AlertRecord] | None = None
-        self.adopt_next = False
+        self.adopt_next = lost
         self.adopted = 0  # conditions adopted as sent by the last evaluation
         self.not_pushed = 0  # events of the last evaluation left to its summary event
 

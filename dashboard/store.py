@@ -88,6 +88,12 @@ class Store:
                 (name, version),
             )
 
+    def schema_version(self, name: str) -> int | None:
+        """The version of a feature's tables recorded in this file (None: never created)."""
+        with self.lock:
+            row = self.conn.execute("SELECT version FROM schema_versions WHERE name = ?", (name,)).fetchone()
+        return None if row is None else int(row[0])
+
     def missing_tables(self, ddl: str) -> list[str]:
         """The tables `ddl` creates that the file does not hold (dropped by hand, or lost)."""
         wanted = _TABLE_RE.findall(ddl)

@@ -1,0 +1,261 @@
+"""The store is never poisoned and never stops the app (issue 12): a stored row that no
+longer decodes is skipped with a warning; a damaged, unwritable, full or deleted store
+leaves the dashboard running on the bundled sample (45 items, item 45 severe), with the
+problem said, the alert decisions held (never sent unrecorded) and sent late, once,
+when the store is back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import DEFAULT_CONFIG, ROOT, SAMPLE_CSV, run_cli, sample_rows, write_config, write_csv
+
+from dashboard.alert_guard import LATE_SUFFIX
+from dashboard.config import load_config
+from dashboard.runtime import Runtime
+
+
+def jsonl(state: Path) -> list[dict[str, object]]:
+    path = state / "alerts.jsonl"
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def check_json(*extra: str, config: Path = DEFAULT_CONFIG) -> tuple[int, dict[str, object]]:
+    done = run_cli("check", "--json", "--config", str(config), *extra)
+    assert done.returncode in (0, 3), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def store_file(state: Path) -> Path:
+    return state / "dashboard.sqlite3"
+
+
+def csv_config(folder: Path, store: Path, csv_path: Path = SAMPLE_CSV) -> Path:
+    return write_config(
+        folder,
+        [{"name": "通报", "type": "csv", "path": str(csv_path)}],
+        extra=f"[store]\npath = {json.dumps(str(store))}",
+    )
+
+
+# -- rows that no longer decode --------------------------------------------------------------
+
+
+def test_poisoned_rows_are_skipped_with_a_warning_and_the_next_check_loads_45(isolated_state: Path) -> None:
+    code, first = check_json()
+    assert code == 0 and first["items"] == 45
+    with sqlite3.connect(store_file(isolated_state)) as conn:
+        # What a plugin returning Item(None, None) and ratio = "fifty" left behind before validation.
+        conn.execute("UPDATE source_items SET data = ? WHERE pos = 0", ('{"ratio":"fifty"}',))
+        conn.execute("UPDATE source_items SET data = ? WHERE pos = 1", ("{}",))
+        conn.execute("UPDATE source_items SET data = ? WHERE pos = 2", ("not json",))
+        conn.execute("UPDATE alert_state SET first_fired = 'yesterday' WHERE key = 'severe:45'")
+        conn.execute("UPDATE item_latest SET at = 'soon' WHERE rowid = 1")
+    code, second = check_json()
+    assert code == 0
+    assert second["items"] == 45 and second["by_status"]["severe"] == 1
+    store = second["store"]
+    assert store["ok"] is True and store["error"] is None
+    notes = "\n".join(store["notes"])
+    assert "无法解码" in notes and "alert_state" in notes and "已跳过" in notes
+    text = run_cli("check", "--config", str(DEFAULT_CONFIG))
+    assert text.returncode == 0 and "项目总数 items 45" in text.stdout
+
+
+def test_a_missing_table_is_recreated_and_nothing_is_sent_twice(isolated_state: Path) -> None:
+    check_json()
+    assert [e["key"] for e in jsonl(isolated_state)] == ["severe:45"]
+    with sqlite3.connect(store_file(isolated_state)) as conn:
+        conn.execute("DROP TABLE source_items")
+        conn.execute("DROP TABLE alert_state")
+    code, report = check_json()
+    assert code == 0 and report["items"] == 45 and report["store"]["ok"] is True
+    # The alert state went with its table: what holds now is adopted as sent, not sent again.
+    assert report["alerts"]["fired"] == [] and [e["key"] for e in jsonl(isolated_state)] == ["severe:45"]
+    health = run_cli("store", "check", "--json", "--config", str(DEFAULT_CONFIG))
+    assert health.returncode == 0, health.stdout
+    assert json.loads(health.stdout)["missing_tables"] == []
+
+
+# -- a damaged file ------------------------------------------------------------------------
+
+
+def test_garbage_store_is_backed_up_and_rebuilt_not_a_config_error(isolated_state: Path) -> None:
+    check_json()
+    path = store_file(isolated_state)
+    for sidecar in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        sidecar.unlink(missing_ok=True)
+    garbage = b"this is not a database\x00" * 400
+    path.write_bytes(garbage)
+    done = run_cli("check", "--config", str(DEFAULT_CONFIG))
+    assert done.returncode == 0, done.stderr  # not 2: a damaged store is not a configuration error
+    assert "项目总数 items 45" in done.stdout and "存储文件损坏" in done.stdout and "已备份为" in done.stdout
+    backups = list(isolated_state.glob("dashboard.sqlite3.bak-*"))
+    assert len(backups) == 1 and backups[0].read_bytes() == garbage
+    # Its alert state was lost: item 45's alert (sent before) is adopted, not sent again.
+    assert [e["key"] for e in jsonl(isolated_state)] == ["severe:45"]
+    code, report = check_json()
+    assert code == 0 and report["store"]["notes"] == [] and report["alerts"]["fired"] == []
+    assert run_cli("store", "check", "--config", str(DEFAULT_CONFIG)).returncode == 0
+
+
+def test_truncated_store_keeps_the_app_running(isolated_state: Path) -> None:
+    check_json()
+    path = store_file(isolated_state)
+    run_cli("store", "vacuum", "--config", str(DEFAULT_CONFIG))  # everything in the main file
+    data = path.read_bytes()
+    assert len(data) > 8192
+    path.write_bytes(data[:4096])  # the first 4 KiB kept
+    code, report = check_json()
+    assert code == 0 and report["items"] == 45 and report["by_status"]["severe"] == 1
+    assert any("已备份为" in n for n in report["store"]["notes"])
+    assert len(jsonl(isolated_state)) == 1  # nothing sent twice
+
+
+# -- unavailable, then back ------------------------------------------------------------------
+
+
+def test_unopenable_store_runs_in_memory_holds_alerts_and_sends_them_late(
+    tmp_path: Path, isolated_state: Path
+) -> None:
+    blocker = tmp_path / "share"
+    blocker.write_text("a file where the store's folder should be", encoding="utf-8")
+    config = load_config(csv_config(tmp_path, blocker / "store.sqlite3"))
+    runtime = Runtime(config)
+    assert runtime.store_problem and "store.sqlite3" in runtime.store_problem
+    snap = asyncio.run(runtime.cycle())
+    assert len(snap.evaluated) == 45 and snap.by_status["severe"] == 1
+    assert snap.fired == [] and jsonl(isolated_state) == []  # held: nothing sent unrecorded
+    assert runtime.alert_error.startswith("预警暂缓：存储不可写") and set(runtime.alerts.held) == {
+        "severe:45"
+    }
+    assert runtime.store_report()["held_alerts"] == 1
+
+    blocker.unlink()
+    blocker.mkdir()  # the folder is back
+    snap = asyncio.run(runtime.cycle())
+    assert runtime.store_problem == "" and runtime.alert_error == ""
+    sent = jsonl(isolated_state)
+    assert [(e["kind"], e["key"]) for e in sent] == [("fired", "severe:45")]
+    assert str(sent[0]["message"]).endswith(LATE_SUFFIX) and sent[0]["figures"]["late"] is True
+    asyncio.run(runtime.cycle())
+    runtime.close()
+    assert len(jsonl(isolated_state)) == 1  # once
+    # The file holds what was shown: a new process restores the 45 items from it.
+    again = Runtime(config)
+    assert len(again.items()) == 45
+    again.close()
+
+
+def test_an_alert_that_fires_and_clears_during_an_outage_is_sent_late_both_ways(
+    tmp_path: Path, isolated_state: Path
+) -> None:
+    blocker = tmp_path / "share"
+    blocker.write_text("not a folder", encoding="utf-8")
+    rows = sample_rows()
+    csv_path = write_csv(tmp_path / "bulletin.csv", rows)
+    runtime = Runtime(load_config(csv_config(tmp_path, blocker / "store.sqlite3", csv_path)))
+    asyncio.run(runtime.cycle())  # item 45 severe: held
+    for row in rows:
+        if row and row[0] == "45":
+            row[6] = "80.0%"
+    write_csv(csv_path, rows)
+    asyncio.run(runtime.cycle())  # cleared while the store is still away
+    assert jsonl(isolated_state) == []
+    blocker.unlink()
+    blocker.mkdir()
+    asyncio.run(runtime.cycle())
+    runtime.close()
+    sent = jsonl(isolated_state)
+    assert [(e["kind"], e["key"]) for e in sent] == [("fired", "severe:45"), ("resolved", "severe:45")]
+    assert all(str(e["message"]).endswith(LATE_SUFFIX) for e in sent)
+
+
+def _limit_file_size() -> None:
+    # A full disk: no file may grow past 1 byte (write() then fails with EFBIG).
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1, 1))
+
+
+def test_full_disk_check_holds_alerts_says_so_and_the_next_run_sends_once(isolated_state: Path) -> None:
+    path = store_file(isolated_state)
+    check_json("--no-alerts")  # the store exists, no alert state yet
+    assert jsonl(isolated_state) == [] and path.exists()
+    full = subprocess.run(
+        [sys.executable, "-m", "dashboard", "check", "--config", str(DEFAULT_CONFIG)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        preexec_fn=_limit_file_size,
+    )
+    assert full.returncode == 0, full.stderr
+    assert "项目总数 items 45" in full.stdout
+    assert "存储不可用" in full.stdout and "预警暂缓：存储不可写" in full.stdout
+    assert jsonl(isolated_state) == []  # nothing sent that could not be recorded
+    code, report = check_json()  # space is back
+    assert code == 0 and report["store"]["ok"] is True
+    assert [e["key"] for e in jsonl(isolated_state)] == ["severe:45"]
+    check_json()
+    assert len(jsonl(isolated_state)) == 1
+
+
+# -- deleted under a running process ----------------------------------------------------------
+
+
+def test_store_deleted_while_running_is_recreated_and_nothing_is_resent(isolated_state: Path) -> None:
+    config = load_config(DEFAULT_CONFIG)
+    runtime = Runtime(config)
+    asyncio.run(runtime.cycle())
+    assert [e["key"] for e in jsonl(isolated_state)] == ["severe:45"]
+    path = store_file(isolated_state)
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        p.unlink(missing_ok=True)
+    snap = asyncio.run(runtime.cycle())
+    assert len(snap.evaluated) == 45 and snap.fired == []
+    assert path.exists() and any("已新建" in n for n in runtime.store_report()["notes"])
+    runtime.close()
+    with sqlite3.connect(path) as conn:
+        state = conn.execute("SELECT state, last_sent FROM alert_state WHERE key = 'severe:45'").fetchone()
+        stored = conn.execute("SELECT COUNT(*) FROM source_items").fetchone()[0]
+    assert state[0] == "open" and state[1] is not None  # seeded from what the engine knew
+    assert stored == 45 + 34  # both sources' items written again in full
+    code, report = check_json()  # the next cron check
+    assert code == 0 and report["alerts"]["fired"] == []
+    assert len(jsonl(isolated_state)) == 1
+
+
+# -- the per-cycle cap ----------------------------------------------------------------------
+
+
+def test_300_severe_items_send_200_events_and_one_summary(tmp_path: Path, isolated_state: Path) -> None:
+    header, *rows = sample_rows()
+    template = next(r for r in rows if r and r[0] == "45")
+    flood = [header] + [[str(i), template[1], f"项目{i}", f"单位{i}", *template[4:]] for i in range(1, 301)]
+    csv_path = write_csv(tmp_path / "flood.csv", flood)
+    config = write_config(tmp_path, [{"name": "通报", "type": "csv", "path": str(csv_path)}])
+    code, report = check_json(config=config)
+    assert code == 0 and report["by_status"]["severe"] == 300
+    lines = jsonl(isolated_state)
+    assert len(lines) == 201
+    assert lines[-1]["key"] == "summary:cycle" and "本轮另有 100 条预警未逐条推送" in str(
+        lines[-1]["message"]
+    )
+    assert report["alerts"]["not_pushed"] == 100
+    check_json(config=config)  # recorded: none of the 300 fires again
+    assert len(jsonl(isolated_state)) == 201
+
+
+def test_max_per_cycle_is_validated(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        [{"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)}],
+        extra="[alerts]\nmax_per_cycle = 0",
+    )
+    done = run_cli("check", "--config", str(config))
+    assert done.returncode == 2 and "alerts.max_per_cycle" in done.stderr
