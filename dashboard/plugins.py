@@ -30,12 +30,12 @@ KINDS = {
     "dashboard_exporters": "exporter",
     "dashboard_alert_rules": "rule",
 }
-# For messages: what a name conflict is about.
+# For messages: what a name conflict is about (Chinese, English).
 KIND_NAMES = {
-    "dashboard_source_types": "数据源类型 source type",
-    "dashboard_sink_types": "推送类型 sink type",
-    "dashboard_exporters": "导出格式 export format",
-    "dashboard_alert_rules": "预警规则 alert rule",
+    "dashboard_source_types": ("数据源类型", "source type"),
+    "dashboard_sink_types": ("推送类型", "sink type"),
+    "dashboard_exporters": ("导出格式", "export format"),
+    "dashboard_alert_rules": ("预警规则", "alert rule"),
 }
 
 
@@ -176,9 +176,10 @@ class PluginManager:
                 record.provides.append(label)
             return True
         keeper = self.records[owner]
+        zh, en = KIND_NAMES[hook_name]
         record.add_error(
-            f"{KIND_NAMES[hook_name]} {label!r} 已由 {owner}（{keeper.origin}）提供，本插件的同名{KIND_NAMES[hook_name]}未启用"
-            f" name conflict: {owner} keeps {label!r}"
+            f"{zh} {label!r} 已由 {owner}（{keeper.origin}）提供，本插件的同名{zh}未启用"
+            f" ({en} {label!r} is kept by {owner})"
         )
         return False
 

@@ -78,6 +78,7 @@ class SourcesScreen(DataScreen):
         )
         yield Static("预警推送 alert sinks", classes="section")
         yield Static(id="sinks")
+        yield Static(id="plugin-problems")
         yield StatusBar(id="status-bar")
         yield Footer()
 
@@ -92,6 +93,19 @@ class SourcesScreen(DataScreen):
     def show_snapshot(self, snap: Snapshot) -> None:
         self.table.set_rows(snap.sources)
         self.query_one("#sinks", Static).update(self._sinks_text())
+        self.query_one("#plugin-problems", Static).update(self._plugin_problems_text())
+
+    def _plugin_problems_text(self) -> Text:
+        """One line per plugin that failed to load or misbehaved; nothing when all are well."""
+        problems = getattr(self.dash.runtime, "plugin_problems", None)
+        rows: list[tuple[str, str, str]] = problems() if callable(problems) else []
+        text = Text()
+        if rows:
+            text.append("插件问题 plugin problems\n", "bold")
+        for name, origin, error in rows:
+            text.append(f"✗ {name}", "bold red")
+            text.append(f" ({origin})  {error}\n", "red")
+        return text
 
     def _sinks_text(self) -> Text:
         text = Text()
