@@ -102,9 +102,16 @@ class HttpDelivery:
 
     def __init__(self, spec: SinkSpec, *, rate_per_minute: float = 0) -> None:
         self.timeout = spec.duration("timeout", "10s")
-        self.retries = int(spec.number("retries", 2))
+        retries = spec.options.get("retries", 2)
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+            raise spec.error("retries", f"应为 0 到 10 的整数，实为 {retries!r}", "整数，如 2")
+        self.retries = retries
         self.backoff = spec.duration("backoff", "1s")
         self.rate = spec.number("rate_per_minute", rate_per_minute)
+        if not 0 <= self.rate < float("inf"):
+            raise spec.error("rate_per_minute", f"应为不小于 0 的数，实为 {self.rate!r}", "如 20，0 为不限")
+        if self.timeout < 0.1:
+            raise spec.error("timeout", f"{spec.options.get('timeout')!r} 太短", "不小于 0.1 秒（如 10s）")
         self.sent: deque[float] = deque()
         self.sleep: Callable[[float], None] = time.sleep
 

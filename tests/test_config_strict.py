@@ -57,6 +57,17 @@ BAD = [
     ("", 'timeout = "10ms"', "", "sources[0].timeout"),
     ("", "timeout = nan", "", "sources[0].timeout"),
     ("", 'enabled = "no"', "", "sources[0].enabled"),
+    ("", "", "[store]\npath = 123", "store.path"),
+    # A robot's own options, read by its plugin.
+    ("", "", '[[sinks]]\ntype = "webhook"\nurl = "https://h.example/a"\nretries = -1', "sinks[0].retries"),
+    ("", "", '[[sinks]]\ntype = "webhook"\nurl = "https://h.example/a"\nretries = 2.5', "sinks[0].retries"),
+    (
+        "",
+        "",
+        '[[sinks]]\ntype = "webhook"\nurl = "https://h.example/a"\nrate_per_minute = nan',
+        "sinks[0].rate_per_minute",
+    ),
+    ("", "", '[[sinks]]\ntype = "webhook"\nurl = "https://h.example/a"\ntimeout = "1ms"', "sinks[0].timeout"),
 ]
 
 
@@ -105,3 +116,26 @@ def test_the_bundled_configs_still_load(path: str) -> None:
     root = Path(__file__).resolve().parents[1]
     config = load_config(root / path)
     assert config.ui.kiosk is False and len(config.sources) == 2
+
+
+REST = '[[sources]]\nname = "省平台"\ntype = "rest"\nurl = "https://api.example.org/items"\n'
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("method = 3", "sources[1].method"),
+        ('method = "DELETE"', "sources[1].method"),
+        ('ratio_is_fraction = "yes"', "sources[1].ratio_is_fraction"),
+        ("items_path = 5", "sources[1].items_path"),
+        ('allow_insecure_http = "yes"', "sources[1].allow_insecure_http"),
+        ("params = { year = { a = 1 } }", "sources[1].params.year"),
+        ("as_of = 20240930", "sources[1].as_of"),
+    ],
+)
+def test_a_bad_rest_option_is_exit_2_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, key: str
+) -> None:
+    cfg = write(tmp_path, tables=f"{REST}{line}")
+    assert main(["check", "--config", str(cfg)]) == 2
+    assert f"`{key}`" in capsys.readouterr().err
