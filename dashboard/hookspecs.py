@@ -35,6 +35,10 @@ def dashboard_source_types() -> list[Any]:  # type: ignore[empty-body]
     attribute when it has one (a REST source sets it above its retries, so its own
     error naming the URL is what users see). Exceptions from `fetch` mark that
     source failed and keep its last good items; they never stop other sources.
+    Each `fetch()` runs in its own thread with its own event loop (so a fetch that
+    blocks is abandoned at its timeout, never freezing the app): do not keep
+    loop-bound objects (an `httpx.AsyncClient`, an `asyncio.Lock`) across calls.
+    While an abandoned fetch still runs, the source is not fetched again.
     """
 
 
