@@ -320,7 +320,8 @@ class RestSource:
                 raise SourceError(f"{shown}: 响应不是合法的 JSON: {exc}") from None
             return shown, self._loads(shown, text, warnings)
         tried = f"（共尝试 {self.retries + 1} 次）" if self.retries else ""
-        raise SourceError(last + tried)
+        later = f"，服务器要求 {wait:g} 秒后再试" if wait is not None else ""
+        raise SourceError(last + later + tried)
 
     def _check_wait(self, error: str, wait: float) -> None:
         """A Retry-After is waited for only up to the cap and within this fetch's budget

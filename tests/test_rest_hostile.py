@@ -138,13 +138,14 @@ async def test_429_is_retried_after_the_time_the_server_says(
     assert len(seen) == 2 and seen[1] - seen[0] >= 0.9  # waited the Retry-After, not the 0.01 s backoff
 
 
+@pytest.mark.parametrize("retries", [0, 2])
 async def test_a_retry_after_beyond_the_budget_fails_at_once_saying_when(
-    httpserver: HTTPServer, config_writer: Callable[..., Path]
+    httpserver: HTTPServer, config_writer: Callable[..., Path], retries: int
 ) -> None:
     httpserver.expect_request("/items").respond_with_response(
         Response("quota", status=429, headers={"Retry-After": "3600"})
     )
-    state, _ = await run(config_writer([rest(httpserver.url_for("/items"), retries=2)]))
+    state, _ = await run(config_writer([rest(httpserver.url_for("/items"), retries=retries)]))
     assert state.ok is False and "HTTP 429" in state.error and "3600 秒后再试" in state.error
     assert len(httpserver.log) == 1  # no second request, and no hour-long wait
 
