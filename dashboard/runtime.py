@@ -330,7 +330,8 @@ class Runtime:
                     self._history_pending = pending
                     if not pending:
                         self.store.record_history(self.items(), state.last_success)
-                        self._trim_history(state.last_success or datetime.now())
+                if state.ok:
+                    self._trim_history(state.last_success or datetime.now())
                 self.store_error = ""
                 self.store_guard.succeeded()
             except (sqlite3.Error, OSError) as exc:
@@ -549,7 +550,7 @@ def _check_result(result: object, source: str = "") -> FetchResult:
         raise SourceError(f"插件返回了 {type(result).__name__}，应为 FetchResult")
     try:
         result.items, result.warnings, result.as_of = clean_result_parts(
-            result.items, result.warnings, result.as_of, source
+            result.items, result.warnings, result.as_of, source, checked=result.checked
         )
     except TypeError as exc:
         raise SourceError(f"插件返回的结果无效: {exc}") from None

@@ -354,8 +354,9 @@ class Store:
                                 state.items.append(item_from_dict(json.loads(data)))
                             except (TypeError, ValueError, AttributeError) as exc:
                                 skipped.append(self._bad_item(name, pos, exc))
-                    # Positions no longer match what was written: rewrite all on the next save.
-                    if skipped:
+                    # Positions no longer match the list (a row skipped, or lost in a repair):
+                    # the next save rewrites them all.
+                    if skipped or len(state.items) != state.item_count:
                         self._saved_items.pop(name, None)
                     else:
                         self._saved_items[name] = state.items
