@@ -50,6 +50,9 @@ class FetchResult:
     items: list[Item]
     warnings: list[DataWarning] = field(default_factory=list)
     as_of: date | None = None
+    # Set by `from_table` only: the shared row layer built every item (types, ranges and
+    # text already checked), so the runtime's boundary check may skip them.
+    checked: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def from_table(
@@ -65,7 +68,7 @@ class FetchResult:
             items, warnings = table_to_items(rows, aliases, ctx, scan)
         except ValueError as exc:
             raise SourceError(f"{ctx.location}: {exc}") from None
-        return cls(items, warnings, ctx.as_of)
+        return cls(items, warnings, ctx.as_of, checked=True)
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from typing import Any
 
 from dashboard.contracts import FetchResult, SourceError, SourceSpec
 from dashboard.core.records import Cell, RowContext
+from dashboard.core.sanitize import clean_text
 from dashboard.textfiles import DEFAULT_MAX_CELL, iter_csv_rows
 
 DEFAULT_MAX_BYTES = 200 * 1024**2
@@ -145,10 +146,15 @@ class TableFileSource:
         ends_with_newline = True
         if self.is_text() and before.st_size:
             ends_with_newline = _ends_with_newline(self.path)
+        table = self.rows()
         ctx = RowContext(
-            source=self.name, location=str(self.path), as_of=self.as_of, ends_with_newline=ends_with_newline
+            source=self.name,
+            location=clean_text(str(self.path)),
+            as_of=self.as_of,
+            ends_with_newline=ends_with_newline,
+            cells_printable=getattr(table, "printable", False),
         )
-        rows = iter(self.rows())
+        rows = iter(table)
         try:
             # islice keeps the row cap out of the per-row path (it is C); the row after
             # the cap tells that the file had more.
@@ -162,7 +168,7 @@ class TableFileSource:
             # OverflowError), the user is told which file; it is a failed read, not a bug.
             raise SourceError(f"{self.path}: 无法读取（{type(exc).__name__}: {exc}）") from None
         finally:
-            close = getattr(rows, "close", None)
+            close = getattr(table, "close", None) or getattr(rows, "close", None)
             if callable(close):
                 close()  # an xlsx reader holds the workbook open until closed
         return result

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,31 @@ from dashboard.contracts import SourceError
 # files it otherwise guesses Korean.
 _CHINESE = ("gb18030", "gbk", "gb2312", "big5", "utf_8")
 DEFAULT_MAX_CELL = 32_768  # characters in one CSV cell
+# What dashboard.core.sanitize.clean_text removes, tab aside (a TSV's delimiter): one
+# search per decoded chunk tells whether any cell of the file needs cleaning at all.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+class TableRows:
+    """A file's rows, and whether every cell is printable (no control characters):
+    then the row layer need not clean each cell. Iterating gives the rows once."""
+
+    def __init__(self, rows: Iterator[list[str]], printable: bool) -> None:
+        self.rows = rows
+        self.printable = printable
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return self.rows
+
+    def close(self) -> None:
+        close = getattr(self.rows, "close", None)
+        if callable(close):
+            close()
+
+
+def has_controls(text: str, delimiter: str = ",") -> bool:
+    """Whether `text` holds a character `clean_text` would remove (line breaks aside)."""
+    return _CONTROL_RE.search(text) is not None or (delimiter != "\t" and "\t" in text)
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -106,7 +132,7 @@ def read_csv_rows(
 
 def iter_csv_rows(
     path: Path, encoding: str | None = None, delimiter: str = ",", max_cell: int = DEFAULT_MAX_CELL
-) -> Iterator[list[str]]:
+) -> TableRows:
     """Like `read_csv_rows`, one row at a time: a loader that turns each row into an item
     never holds every row (60 MiB of cell strings at 100,000 rows), nor, for UTF-8 and
     GB18030 files, the decoded text: the encoding is checked over the whole file first
@@ -114,12 +140,15 @@ def iter_csv_rows(
 
     An unclosed quote is a SourceError naming the line where it opened; so is a cell
     longer than `max_cell` characters."""
-    found = _stream_encoding(path, encoding)
+    found, printable = _stream_encoding(path, encoding, delimiter)
     if found is not None:
         skip = len(codecs.BOM_UTF8) if _skips_bom(path, found) else 0
-        return _csv_rows(lambda: _open_text(path, found, skip), path, delimiter, max_cell)
+        return TableRows(
+            _csv_rows(lambda: _open_text(path, found, skip), path, delimiter, max_cell), printable
+        )
     text, _encoding = read_text(path, encoding)  # only the statistical detector can tell
-    return _csv_rows(lambda: io.StringIO(text, newline=""), path, delimiter, max_cell)
+    rows = _csv_rows(lambda: io.StringIO(text, newline=""), path, delimiter, max_cell)
+    return TableRows(rows, not has_controls(text, delimiter))
 
 
 _CHUNK = 1 << 20
@@ -142,9 +171,10 @@ def _open_text(path: Path, encoding: str, skip: int) -> IO[str]:
     return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
 
 
-def _stream_encoding(path: Path, encoding: str | None) -> str | None:
+def _stream_encoding(path: Path, encoding: str | None, delimiter: str = ",") -> tuple[str | None, bool]:
     """The encoding `decode_bytes` would choose, found by decoding the file in chunks
-    without keeping the text; None when neither UTF-8 nor GB18030 decodes it."""
+    without keeping the text (None when neither UTF-8 nor GB18030 decodes it), and
+    whether the text is free of control characters."""
     try:
         f = path.open("rb")
     except OSError as exc:
@@ -163,13 +193,17 @@ def _stream_encoding(path: Path, encoding: str | None) -> str | None:
             )
             lines = 1
             chunk = b""
+            printable = True
             try:
                 decoder = codecs.getincrementaldecoder(candidate)()
                 while chunk := f.read(_CHUNK):
-                    decoder.decode(chunk)
+                    if printable and has_controls(decoder.decode(chunk), delimiter):
+                        printable = False
+                    elif not printable:
+                        decoder.decode(chunk)
                     lines += chunk.count(b"\n")
                 decoder.decode(b"", final=True)
-                return candidate
+                return candidate, printable
             except UnicodeDecodeError as exc:
                 line = lines + chunk.count(b"\n", 0, max(exc.start, 0))
                 if encoding:
@@ -182,7 +216,7 @@ def _stream_encoding(path: Path, encoding: str | None) -> str | None:
                 raise SourceError(f"{path}: 无法按指定编码 {encoding} 解码: {exc}") from None
             except OSError as exc:
                 raise _read_error(path, exc) from None
-    return None
+    return None, False
 
 
 def _stream_decodes(f: IO[bytes], encoding: str) -> bool:

@@ -19,7 +19,9 @@ from typing import Any
 from dashboard import hookimpl
 from dashboard.contracts import SourceError, SourceSpec, SourceType
 from dashboard.core.records import Cell
+from dashboard.core.sanitize import clean_text
 from dashboard.filesources import LIMIT_OPTIONS, TableFileSource, parse_size
+from dashboard.textfiles import TableRows
 
 OPTIONS = {
     "path": "码上通导出文件 .xlsx 或 .csv（相对配置文件所在文件夹）",
@@ -93,7 +95,7 @@ def read_xlsx(
     *,
     max_unzipped: int = DEFAULT_MAX_UNZIPPED,
     max_cell: int = 32_768,
-) -> Iterator[list[Cell]]:
+) -> TableRows:
     """The cells of one sheet, row by row, as the parsing layer wants them: a
     percent-formatted number becomes `87.4%` text (the cell holds 0.874), a date its ISO
     text. The zip is checked first (`check_zip`); an error names the file and the row."""
@@ -109,7 +111,8 @@ def read_xlsx(
         raise SourceError(f"{path}: 不是有效的 xlsx 文件: {exc}") from None
     except Exception as exc:  # a corrupt workbook.xml: ParseError and the like
         raise SourceError(f"{path}: 无法读取 xlsx（{type(exc).__name__}: {exc}）") from None
-    return _sheet_rows(wb, path, sheet, max_cell)
+    # Every text cell is cleaned in `_cell`: the row layer need not clean them again.
+    return TableRows(_sheet_rows(wb, path, sheet, max_cell), printable=True)
 
 
 def _sheet_rows(wb: Any, path: Path, sheet: str | None, max_cell: int) -> Iterator[list[Cell]]:
@@ -140,8 +143,10 @@ def _sheet_rows(wb: Any, path: Path, sheet: str | None, max_cell: int) -> Iterat
 
 
 def _cell(value: object, number_format: str | None) -> Cell:
-    if value is None or isinstance(value, str):
+    if value is None:
         return value
+    if isinstance(value, str):
+        return clean_text(value)
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, (int, float)):

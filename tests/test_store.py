@@ -171,7 +171,10 @@ def test_failing_source_keeps_its_last_good_items_across_runs(
     assert report["items"] == 45 and report["by_status"] == SAMPLE_COUNTS
 
 
-def test_unwritable_store_path_is_a_config_error(tmp_path: Path, config_writer: Callable[..., Path]) -> None:
+def test_unwritable_store_path_is_not_a_config_error(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
+    # Issue 12: a store that cannot be opened is shown, never a reason to refuse to run.
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x", encoding="utf-8")
     cfg = config_writer(
@@ -179,8 +182,12 @@ def test_unwritable_store_path_is_a_config_error(tmp_path: Path, config_writer: 
         extra=f'[store]\npath = "{(blocker / "s.sqlite3").as_posix()}"',
     )
     proc = run_cli("check", "--config", str(cfg))
-    assert proc.returncode == 2
-    assert "store.path" in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "存储不可用" in proc.stdout and "not-a-folder" in proc.stdout and "项目总数 items 45" in proc.stdout
+    )
+    report = json.loads(run_cli("check", "--json", "--config", str(cfg)).stdout)
+    assert report["store"]["ok"] is False and "not-a-folder" in report["store"]["path"]
 
 
 def test_check_json_reports_last_success_and_stale(config_writer: Callable[..., Path]) -> None:

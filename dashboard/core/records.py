@@ -26,6 +26,7 @@ from dashboard.core.parse import (
     parse_percent,
     parse_target,
 )
+from dashboard.core.sanitize import clean_text
 
 Cell = str | int | float | None
 _V = TypeVar("_V")
@@ -100,7 +101,7 @@ class HeaderMap:
 def resolve_header(headers: Sequence[object], aliases: Mapping[str, Sequence[str]]) -> HeaderMap:
     """Map canonical fields to column indexes; unknown columns are kept as extras."""
     keys = [header_key(h) for h in headers]
-    hm = HeaderMap([str(h or "").strip() for h in headers])
+    hm = HeaderMap([clean_text(str(h or "")).strip() for h in headers])
     claimed: set[int] = set()
     for field_name in FIELDS:
         for alias in aliases.get(field_name, ()):
@@ -158,7 +159,7 @@ def _tick(cell: Cell) -> int:
     if s in _TICKS:
         return 1
     number = parse_int(s)
-    return number if number is not None else 0
+    return number if number is not None and 0 <= number <= MAX_FIGURE else 0
 
 
 @dataclass(slots=True)
@@ -171,6 +172,9 @@ class RowContext:
     fill_down: tuple[str, ...] = ("category", "unit")
     # JSON numbers in the ratio column: fractions (0.32) or percents (32)?
     numeric_ratio_is_fraction: bool = False
+    # True when the reader found no control characters in the file: the cells need no
+    # cleaning (dashboard.core.sanitize); otherwise every text cell is cleaned.
+    cells_printable: bool = False
     # False when the file does not end in a line break: a last row shorter than the
     # header is then a half-written export, not a row with empty cells.
     ends_with_newline: bool = True
@@ -186,8 +190,14 @@ def rows_to_items(
 
     The cyclic garbage collector is paused meanwhile: items hold no cycles, and at
     100,000 rows its repeated scans of the growing heap cost a third of the load."""
+    if not ctx.cells_printable:
+        rows = map(_clean_row, rows)
     with paused_gc():
         return _rows_to_items(rows, hm, ctx, first_row_number)
+
+
+def _clean_row(row: Sequence[Cell]) -> list[Cell]:
+    return [clean_text(c) if c.__class__ is str else c for c in row]  # type: ignore[arg-type]
 
 
 def _rows_to_items(
@@ -396,7 +406,9 @@ def _rows_to_items(
             setattr(item, h, pct)
         if disclosure_cols:
             counts = {label: parse_int(row[idx]) for label, idx in disclosure_cols}
-            item.disclosures = {label: n for label, n in counts.items() if n is not None}
+            item.disclosures = {
+                label: n for label, n in counts.items() if n is not None and 0 <= n <= MAX_FIGURE
+            }
         if month_cols:
             item.monthly_updates = {month: _tick(row[idx]) for month, idx in month_cols}
         if extra_cols:

@@ -49,14 +49,16 @@ _numbers = attrgetter(*RATIO_FIELDS, *FIGURE_FIELDS)
 _counts = attrgetter(*COUNT_FIELDS)
 _maps = attrgetter("monthly_updates", "disclosures", "extra", "field_sources")
 _INT = {int}
-_STR_INT = {str, int}
 
 
 def clean_result_parts(
-    items: object, warnings: object, as_of: object, source: str
+    items: object, warnings: object, as_of: object, source: str, *, checked: bool = False
 ) -> tuple[list[Item], list[DataWarning], date | None]:
     """A FetchResult's parts, cleaned (see the module docstring). Raises TypeError when
-    `items` is not a list or other iterable of entries at all."""
+    `items` is not a list or other iterable of entries at all. `checked`: the shared row
+    layer built the items (FetchResult.from_table), so only the container is checked."""
+    if checked and type(items) is list and type(warnings) is list and (as_of is None or type(as_of) is date):
+        return items, warnings, as_of
     out_warnings = clean_warnings(warnings, source)
     if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
         raise TypeError(f"items 应为 Item 的列表，插件返回了 {type(items).__name__}")
