@@ -259,3 +259,28 @@ def test_max_per_cycle_is_validated(tmp_path: Path) -> None:
     )
     done = run_cli("check", "--config", str(config))
     assert done.returncode == 2 and "alerts.max_per_cycle" in done.stderr
+
+
+async def test_tui_shows_the_store_problem_and_recovers_on_refresh(
+    tmp_path: Path, isolated_state: Path
+) -> None:
+    from dashboard.ui.app import make_app
+    from dashboard.ui.widgets.item_table import ItemTable
+
+    blocker = tmp_path / "share"
+    blocker.write_text("not a folder", encoding="utf-8")
+    app = make_app(load_config(csv_config(tmp_path, blocker / "store.sqlite3")))
+    async with app.run_test(size=(200, 45)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.query_one("#items", ItemTable).row_count == 45
+        assert "存储不可用" in str(app.screen.query_one("#status-bar").render())
+        assert jsonl(isolated_state) == []  # held
+        blocker.unlink()
+        blocker.mkdir()
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "存储不可用" not in str(app.screen.query_one("#status-bar").render())
+        assert [e["key"] for e in jsonl(isolated_state)] == ["severe:45"]
+    assert (blocker / "store.sqlite3").exists()
