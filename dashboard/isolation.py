@@ -77,14 +77,16 @@ class IsolatedCall:
         self.name = name
         self.started = time.monotonic()
         self._call = call
+        self.returned = False
         self._loop = asyncio.get_running_loop()
         self.future: asyncio.Future[Any] = self._loop.create_future()
         self.thread = threading.Thread(target=self._run, name=f"fetch:{name}", daemon=True)
         self.thread.start()
 
     @property
-    def alive(self) -> bool:
-        return self.thread.is_alive()
+    def running(self) -> bool:
+        """The plugin's code has not returned yet (the thread may still close its loop after)."""
+        return self.thread.is_alive() and not self.returned
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -98,10 +100,13 @@ class IsolatedCall:
             if inspect.isawaitable(result):
                 result = loop.run_until_complete(_awaited(result))
         except Exception as exc:
+            self.returned = True
             self._hand_back(exc, failed=True)
         except BaseException as exc:  # a plugin's sys.exit must not end the app
+            self.returned = True
             self._hand_back(FetchAborted(exc), failed=True)
         else:
+            self.returned = True
             self._hand_back(result, failed=False)
         finally:
             _close(loop)

@@ -227,7 +227,7 @@ class Runtime:
         limit = getattr(state.source, "fetch_timeout", None) or state.spec.timeout
         changed = False
         previous = self._inflight.get(name)
-        if previous is not None and previous.alive:
+        if previous is not None and previous.running:
             state.ok = False
             state.error = f"上次读取仍未结束（已 {previous.elapsed():.0f} 秒）previous fetch still running"
             state.refused = False
@@ -253,9 +253,10 @@ class Runtime:
             result = await asyncio.wait_for(call.future, timeout=limit)
             result = _check_result(result, state.name)
         except asyncio.TimeoutError:
+            # Abandoned: the call stays in `_inflight` until it returns (see `refresh`).
             state.ok, state.error = False, f"超时: {limit:g} 秒内没有返回"
         except FetchAborted as exc:
-            state.ok, state.error = False, f"插件出错: {exc}（插件试图退出，已拦截 plugin tried to exit）"
+            state.ok, state.error = False, f"插件出错: {exc}（已拦截，看板继续运行 intercepted）"
         except (SourceError, ConfigError) as exc:
             state.ok, state.error = False, str(exc)
         except Exception as exc:
@@ -274,11 +275,14 @@ class Runtime:
             state.last_success = datetime.now()
             state.restored = False
             return changed
+        finally:
+            if call.returned and self._inflight.get(state.name) is call:
+                del self._inflight[state.name]  # nothing left running: forget it, and its result
         return False
 
     def abandoned(self) -> list[str]:
         """Sources whose fetch was given up on (timed out, cancelled) and is still running."""
-        return [name for name, call in self._inflight.items() if call.alive and call.future.done()]
+        return [name for name, call in self._inflight.items() if call.running and call.future.done()]
 
     def plugin_problems(self) -> list[tuple[str, str, str]]:
         """(plugin, origin, error) for every plugin that failed to load or misbehaved."""

@@ -50,7 +50,10 @@ def run(args: argparse.Namespace) -> int:
 def _exit_now(runtime: Runtime, code: int) -> NoReturn:
     """Exit without waiting for fetches given up on: a plugin's own non-daemon thread
     or thread pool would otherwise hold the interpreter at exit, past the timeout."""
-    runtime.close()
+    try:
+        runtime.close()
+    except Exception as exc:  # closing the store must not keep us here either
+        print(f"关闭存储失败 closing the store failed: {exc}", file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
