@@ -27,8 +27,9 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from inspect import signature
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from filelock import FileLock, Timeout
 
@@ -86,12 +87,23 @@ class RecentIds:
             del self._ids[old]
 
 
+# filelock 4 falls back to a marker file where flock is missing; 3.x raises instead.
+_NO_SOFT: dict[str, Any] = (
+    {"fallback_to_soft": False} if "fallback_to_soft" in signature(FileLock.__init__).parameters else {}
+)
+
+
+def os_lock(lock_path: Path | str, timeout: float) -> FileLock:
+    """An OS lock (flock on POSIX, msvcrt on Windows) that dies with its holder. A new,
+    not thread-local object per use: two threads exclude each other as two processes
+    do. Never a soft (marker-file) lock: a killed holder's marker would block forever."""
+    return FileLock(os.fspath(lock_path), timeout=timeout, thread_local=False, **_NO_SOFT)
+
+
 @contextmanager
 def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold `<path>.lock` (blocking up to `timeout` seconds). Not thread-local and a new
-    lock object per call: two threads exclude each other as two processes do. No soft
-    (marker-file) fallback: a marker left by a killed process would block forever."""
-    lock = FileLock(f"{path}.lock", timeout=timeout, thread_local=False, fallback_to_soft=False)
+    """Hold `<path>.lock`, waiting up to `timeout` seconds for another writer."""
+    lock = os_lock(f"{path}.lock", timeout)
     try:
         lock.acquire()
     except Timeout:

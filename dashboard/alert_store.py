@@ -11,8 +11,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
+from filelock import Timeout
 
+from dashboard.alert_files import os_lock
 from dashboard.core.alerts import AlertEvent, AlertRecord
 from dashboard.core.items import Evaluated, Status
 from dashboard.sinks import SinkSpec
@@ -99,14 +100,8 @@ def delivery_lock(store_path: Path) -> Iterator[bool]:
     if str(store_path) == ":memory:":
         yield True
         return
-    # A new lock object per call, not thread-local: a second thread is refused as a
-    # second process is. No soft (marker-file) fallback: a killed holder's marker stays.
-    lock = FileLock(
-        store_path.with_name(store_path.name + ".deliver.lock"),
-        timeout=0,
-        thread_local=False,
-        fallback_to_soft=False,
-    )
+    # A new, not thread-local lock per call: a second thread is refused as a second process is.
+    lock = os_lock(store_path.with_name(store_path.name + ".deliver.lock"), timeout=0)
     try:
         lock.acquire()
     except Timeout:
