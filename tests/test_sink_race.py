@@ -16,11 +16,15 @@ import textwrap
 import threading
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 from conftest import ROOT, sample_rows, write_csv
+from dashboard_plugins.sink_jsonl import JsonlSink
 
 from dashboard.alert_store import delivery_lock
+from dashboard.core.alerts import AlertEvent
+from dashboard.sinks import SinkSpec
 
 # Runs in the TUI's place: one Runtime for the whole test, a cycle each time it reads a
 # line (the refresh timer firing), as the TUI's worker runs them.
@@ -277,3 +281,24 @@ def test_two_dashboards_with_their_own_stores_share_one_file_without_doubling(tm
     ids = [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(ids) == 400 and len(set(ids)) == 400
     assert ids == [f"ev{n:04d}" for n in range(400)]
+
+
+def test_a_sink_rereads_the_file_only_when_another_writer_changed_it(tmp_path: Path) -> None:
+    """Two sinks on one file, as the TUI's and a cron check's: an event the other one
+    wrote is never written again; a file as this sink left it costs one stat, no read."""
+
+    def ev(n: int) -> AlertEvent:
+        return AlertEvent(
+            f"ev{n}", f"severe:{n}", "severe", str(n), "critical", "fired", "m", {}, datetime(2024, 9, 30)
+        )
+
+    out = tmp_path / "alerts.jsonl"
+    tui, cron = (JsonlSink(SinkSpec("file", "jsonl", {"path": str(out)}, tmp_path)) for _ in range(2))
+    tui.deliver_batch([ev(1)])
+    cron.deliver_batch([ev(2)])  # cron wrote ev2, then died before its outbox said so
+    tui.deliver_batch([ev(2), ev(3)])  # the TUI finds ev2 in that outbox
+    tui.deliver_batch([ev(4)])
+    tui.deliver_batch([ev(5)])
+    written = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert written == ["ev1", "ev2", "ev3", "ev4", "ev5"]
+    assert tui.file.rereads == 2  # at its start and after cron's write; not for ev4, ev5
