@@ -38,7 +38,9 @@ def bad_numbers_csv(path: Path) -> Path:
     return write_csv(path, rows)
 
 
-def test_unusable_ratios_are_unknown_with_row_warnings(tmp_path: Path, config_writer: Callable[..., Path]) -> None:
+def test_unusable_ratios_are_unknown_with_row_warnings(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
     bad_numbers_csv(tmp_path / "bad.csv")
     cfg = config_writer([{"name": "bad", "type": "csv", "path": "bad.csv"}])
     proc = run_cli("check", "--json", "--config", str(cfg))

@@ -15,7 +15,7 @@ from conftest import SAMPLE_CSV, run_cli
 from dashboard.core.items import NOTHING, DataWarning, Item
 from dashboard.core.validate import clean_result_parts
 
-POISON_PLUGIN = '''
+POISON_PLUGIN = """
 from datetime import date
 from dashboard import hookimpl
 from dashboard.contracts import FetchResult, SourceType
@@ -43,7 +43,7 @@ class Poison:
 @hookimpl
 def dashboard_source_types():
     return [SourceType("poison", Poison)]
-'''
+"""
 
 
 def poison_config(tmp_path: Path, config_writer: Callable[..., Path], with_poison: bool = True) -> Path:
