@@ -144,7 +144,13 @@ def stalled_history(
             continue
         day = days.get(found[0])
         if day is None:
-            day = days[found[0]] = date.fromisoformat(found[0][:10])
+            try:
+                day = days[found[0]] = date.fromisoformat(str(found[0])[:10])
+            except ValueError:  # a damaged row: this item cannot be judged stalled
+                store.note_skipped(
+                    f"最近进度表中有无法解码的行，已跳过 (item_latest {item.id}: {found[0]!r})"
+                )
+                continue
         history[item.id] = [(day, item.ratio)]
     return history
 

@@ -227,6 +227,7 @@ class AlertEngine:
         self.adopt_next = lost
         self.adopted = 0  # conditions adopted as sent by the last evaluation
         self.not_pushed = 0  # events of the last evaluation left to its summary event
+        self._undecodable: set[str] = set()  # alert_state keys whose rows did not decode, this evaluation
 
     def _collect_plugins(self, plugins: PluginManager) -> None:
         for name, rule in plugins.descriptors("dashboard_alert_rules", Rule).items():
@@ -373,6 +374,7 @@ class AlertEngine:
         with self.store.transaction() as conn:
             for event in self._commit_held(conn, holding, now):
                 push(conn, event)
+            self._undecodable.clear()
             records = self._read_records(conn, holding)
             for key in sorted(set(holding) | set(records), key=_key_order):
                 record, condition = records.get(key), holding.get(key)
@@ -394,8 +396,9 @@ class AlertEngine:
                     known[key] = new
                 if event is None:
                     continue
-                if adopt and record is None and event.kind == "fired":
-                    adopted += 1  # most likely sent before the store was lost: recorded, not sent again
+                if record is None and event.kind == "fired" and (adopt or key in self._undecodable):
+                    # Most likely sent before its state was lost (or damaged): recorded, not sent again.
+                    adopted += 1
                     continue
                 push(conn, event)
             if not_pushed:
@@ -422,6 +425,8 @@ class AlertEngine:
             record = self._decode(row)
             if record is not None:
                 records[record.key] = record
+            else:
+                self._undecodable.add(row["key"])
         return records
 
     def _decode(self, row: Any) -> AlertRecord | None:

@@ -496,8 +496,15 @@ def item_to_dict(item: Item) -> dict[str, Any]:
 
 _NUMBER_FIELDS = frozenset({"target", "actual", "ratio", "acceptance_ratio", "satisfaction"})
 _INT_FIELDS = frozenset({"ratings", "comments_received", "comments_answered"})
-_BOOL_FIELDS = frozenset({"target_is_rate", "ratio_computed"})
-_TEXT_MAP_FIELDS = frozenset({"extra", "field_sources"})
+# Each field's JSON type; a value of another type makes the row undecodable.
+_KINDS: dict[str, type] = {
+    **{f.name: str for f in fields(Item)},
+    **dict.fromkeys(_NUMBER_FIELDS, float),
+    **dict.fromkeys(_INT_FIELDS, float),  # counts: an int, or a whole float from an older version
+    **dict.fromkeys(("target_is_rate", "ratio_computed"), bool),
+    **dict.fromkeys(("extra", "field_sources", "monthly_updates", "disclosures"), dict),
+}
+_INF = math.inf
 
 
 def item_from_dict(d: dict[str, Any]) -> Item:
@@ -506,24 +513,20 @@ def item_from_dict(d: dict[str, Any]) -> Item:
     id or name; a row taken as it is would crash the evaluation later instead."""
     if not isinstance(d, dict):
         raise TypeError(f"应为对象，实为 {type(d).__name__}")
-    known = {k: v for k, v in d.items() if k in _ITEM_FIELDS}
-    for name, value in known.items():
-        if name in _NUMBER_FIELDS or name in _INT_FIELDS:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} 应为有限数字，实为 {value!r}")
-        elif name in _BOOL_FIELDS:
-            if not isinstance(value, bool):
-                raise ValueError(f"{name} 应为 true/false，实为 {value!r}")
-        elif name in _TEXT_MAP_FIELDS:
-            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-                raise ValueError(f"{name} 应为文本映射，实为 {value!r}")
-        elif name in ("monthly_updates", "disclosures"):
-            if not isinstance(value, dict) or not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value.values()
-            ):
-                raise ValueError(f"{name} 应为整数映射，实为 {value!r}")
-        elif name != "as_of" and not isinstance(value, str):
-            raise ValueError(f"{name} 应为文本，实为 {value!r}")
+    known: dict[str, Any] = {}
+    for name, value in d.items():
+        kind = _KINDS.get(name)
+        if kind is None:
+            continue  # a field of another version
+        if type(value) is not kind and not (kind is float and type(value) is int):
+            raise ValueError(f"{name} 应为 {kind.__name__}，实为 {value!r}")
+        if kind is float and not -_INF < value < _INF:  # NaN fails both comparisons
+            raise ValueError(f"{name} 应为有限数字，实为 {value!r}")
+        if kind is dict and not all(
+            type(v) is (int if name in ("monthly_updates", "disclosures") else str) for v in value.values()
+        ):
+            raise ValueError(f"{name} 的值类型不对: {value!r}")
+        known[name] = value
     known.setdefault("id", "")  # empty text is left out when written
     known.setdefault("name", "")
     if not known["id"] and not known["name"]:

@@ -64,8 +64,10 @@ def test_poisoned_rows_are_skipped_with_a_warning_and_the_next_check_loads_45(is
     assert store["ok"] is True and store["error"] is None
     notes = "\n".join(store["notes"])
     assert "无法解码" in notes and "alert_state" in notes and "已跳过" in notes
+    # Item 45's damaged alert row is rewritten, its alert (sent the first time) not sent again.
+    assert second["alerts"]["fired"] == [] and len(jsonl(isolated_state)) == 1
     text = run_cli("check", "--config", str(DEFAULT_CONFIG))
-    assert text.returncode == 0 and "项目总数 items 45" in text.stdout
+    assert text.returncode == 0 and "项目总数 items 45" in text.stdout and "无法解码" not in text.stdout
 
 
 def test_a_missing_table_is_recreated_and_nothing_is_sent_twice(isolated_state: Path) -> None:
