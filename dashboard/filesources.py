@@ -138,7 +138,7 @@ class TableFileSource:
             raise SourceError(f"{self.path}: 不是普通文件（是{kind}），不能作为数据源 not a regular file")
         if st.st_size > self.max_bytes:
             raise SourceError(
-                f"{self.path}: 文件大小 {_mb(st.st_size)} 超过上限 {_mb(self.max_bytes)}（max_bytes），未读取"
+                f"{self.path}: 文件大小 {format_size(st.st_size)} 超过上限 {format_size(self.max_bytes)}（max_bytes），未读取"
             )
         return st
 
@@ -207,8 +207,11 @@ def _ends_with_newline(path: Path) -> bool:
         raise SourceError(f"{path}: 无法读取: {exc.strerror or exc}") from None
 
 
-def _mb(size: int) -> str:
-    return f"{size / 1024**2:.1f} MB"
+def format_size(size: int) -> str:
+    """`3.2 KB`, `200.0 MB`: for messages about the size caps."""
+    if size < 1024**2:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024**2:.1f} MB" if size < 1024**3 else f"{size / 1024**3:.2f} GB"
 
 
 def _encoding(value: Any, spec: SourceSpec) -> str | None:

@@ -20,7 +20,7 @@ from dashboard import hookimpl
 from dashboard.contracts import SourceError, SourceSpec, SourceType
 from dashboard.core.records import Cell
 from dashboard.core.sanitize import clean_text
-from dashboard.filesources import LIMIT_OPTIONS, TableFileSource, parse_size
+from dashboard.filesources import LIMIT_OPTIONS, TableFileSource, format_size, parse_size
 from dashboard.textfiles import TableRows
 
 OPTIONS = {
@@ -79,12 +79,12 @@ def check_zip(path: Path, max_unzipped: int = DEFAULT_MAX_UNZIPPED) -> None:
         total += m.file_size
         if m.file_size > BOMB_MIN_SIZE and m.file_size > BOMB_RATIO * max(m.compress_size, 1):
             raise SourceError(
-                f"{path}: xlsx 中的 {m.filename} 解压后 {m.file_size / 1024**2:.0f} MB，"
+                f"{path}: xlsx 中的 {m.filename} 解压后 {format_size(m.file_size)}，"
                 f"压缩比 {m.file_size / max(m.compress_size, 1):.0f} 倍，疑似压缩炸弹，未读取"
             )
     if total > max_unzipped:
         raise SourceError(
-            f"{path}: xlsx 解压后共 {total / 1024**2:.0f} MB，超过上限 {max_unzipped / 1024**2:.0f} MB"
+            f"{path}: xlsx 解压后共 {format_size(total)}，超过上限 {format_size(max_unzipped)}"
             "（max_unzipped），未读取"
         )
 

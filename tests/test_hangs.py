@@ -19,6 +19,7 @@ from conftest import ROOT, SAMPLE_COUNTS, sample_rows, write_csv
 from dashboard.config import load_config
 from dashboard.runtime import Runtime
 from dashboard.ui.app import make_app
+from dashboard.ui.screens.items import OverviewScreen
 from dashboard.ui.screens.sources import SourcesScreen
 
 # Only a failsafe against a hung test; the timed assertions are the issue's own bounds.
@@ -135,14 +136,21 @@ async def test_the_tui_stays_free_while_a_source_blocks(
         await pilot.press("d")
         await pilot.press("o")
 
-        # Answered: the key's action has switched the screen (painting may follow).
-        press = asyncio.ensure_future(pilot.press("d"))
-        started = time.monotonic()
-        while not isinstance(app.screen, SourcesScreen):
-            await asyncio.sleep(0.005)
-        answered = time.monotonic() - started
-        await press
-        assert answered < 0.1, f"key answered after {answered * 1000:.0f} ms"
+        await pilot.pause(0.3)  # let the first render and alert evaluation finish
+        # Answered: the key's action has switched the screen (painting may follow). The
+        # median of three presses, as the machine is shared.
+        samples: list[float] = []
+        for key, screen in [("d", SourcesScreen), ("o", OverviewScreen)] * 3:
+            press = asyncio.ensure_future(pilot.press(key))
+            started = time.monotonic()
+            while not isinstance(app.screen, screen):
+                await asyncio.sleep(0.002)
+            if screen is SourcesScreen:
+                samples.append(time.monotonic() - started)
+            await press
+            await pilot.pause(0.05)
+        answered = sorted(samples)[1]
+        assert answered < 0.1, f"keys answered after {[round(s * 1000) for s in samples]} ms"
         assert app.runtime.states["共享盘"].ok is None  # still blocking: nothing has returned
 
         # The other source keeps refreshing: a new row in its file is seen.
@@ -158,3 +166,6 @@ async def test_the_tui_stays_free_while_a_source_blocks(
         await pilot.press("q")
         await asyncio.wait_for(until(lambda: not app.is_running), FAILSAFE)
     assert plugin.CALLS["count"] == 1
+    # Nothing waits for the stuck read at exit: the loop's own thread pool shuts down at
+    # once (today `asyncio.run` joins the stuck thread here, for the whole minute).
+    await asyncio.wait_for(asyncio.get_running_loop().shutdown_default_executor(), FAILSAFE / 2)
