@@ -286,3 +286,51 @@ async def test_tui_shows_the_store_problem_and_recovers_on_refresh(
         assert "存储不可用" not in str(app.screen.query_one("#status-bar").render())
         assert [e["key"] for e in jsonl(isolated_state)] == ["severe:45"]
     assert (blocker / "store.sqlite3").exists()
+
+
+POISON_PLUGIN = """
+from datetime import date
+
+from dashboard import hookimpl
+from dashboard.contracts import FetchResult, SourceType
+from dashboard.core.items import Item
+
+
+class Poison:
+    def __init__(self, spec):
+        pass
+
+    async def fetch(self):
+        return FetchResult([Item(None, None), Item("p2", "坏数据", ratio="fifty")], date(2024, 9, 30))
+
+
+@hookimpl
+def dashboard_source_types():
+    return [SourceType("poison", Poison)]
+"""
+
+
+def test_a_poisoning_plugin_then_a_clean_run_that_starts(tmp_path: Path) -> None:
+    (tmp_path / "lp").mkdir()
+    (tmp_path / "lp" / "poison.py").write_text(POISON_PLUGIN, encoding="utf-8")
+    sample = {"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)}
+    config = write_config(tmp_path, [sample, {"name": "毒", "type": "poison"}], extra='plugins_dir = "lp"')
+    run_cli("check", "--config", str(config))  # whatever it makes of the plugin, it must not poison the store
+    store = Path(load_config(config).store_path or "")
+    with sqlite3.connect(store) as conn:  # as an older version without the boundary check wrote them
+        conn.execute(
+            "INSERT INTO source_state(name, spec_key, ok, last_success, item_count) VALUES ('毒2', '{}', 1, ?, 2)"
+            " ON CONFLICT(name) DO NOTHING",
+            ("2024-09-30T10:00:00",),
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO source_items(source, pos, data) VALUES ('毒2', ?, ?)",
+            [(0, "{}"), (1, '{"id":"p2","name":"坏数据","ratio":"fifty"}')],
+        )
+    clean = write_config(tmp_path, [sample], extra="")  # the plugin removed
+    for args in (("check", "--json"), ("alerts",), ("store", "check")):
+        done = run_cli(*args, "--config", str(clean))
+        assert "Traceback" not in done.stderr, done.stderr
+    code, report = check_json(config=clean)
+    assert code == 0 and report["items"] == 45 and report["by_status"]["severe"] == 1
+    assert any("无法解码" in n for n in report["store"]["notes"])  # the damaged rows are said, not hidden
