@@ -375,6 +375,15 @@ class Runtime:
         """Why the store cannot be used or written now ("" when it can): the status bar's `存储不可用`."""
         return self.store_guard.problem
 
+    @property
+    def store_status(self) -> str:
+        """One line for the status bar: `存储不可用：…；预警暂缓 N 条`, or "" when the store is fine."""
+        problem = self.store_guard.problem
+        if not problem:
+            return ""
+        held = len(self.alerts.held)
+        return f"存储不可用：{problem}" + (f"；预警暂缓 {held} 条 alerts held" if held else "")
+
     def store_report(self) -> dict[str, Any]:
         """The `store` object of `dashboard check --json`."""
         return self.store_guard.report(held=len(self.alerts.held))

@@ -277,6 +277,10 @@ async def test_tui_shows_the_store_problem_and_recovers_on_refresh(
         await pilot.pause()
         assert app.query_one("#items", ItemTable).row_count == 45
         assert "存储不可用" in str(app.screen.query_one("#status-bar").render())
+        await pilot.press("r")  # still away: the bar says what is held
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "预警暂缓 1 条" in str(app.screen.query_one("#status-bar").render())
         assert jsonl(isolated_state) == []  # held
         blocker.unlink()
         blocker.mkdir()

@@ -56,9 +56,9 @@ class StatusBar(Static):
         else:
             parts.append((f"数据源 {len(states)} 个正常 sources ok", "dim"))
         # The store's problem (read-only, full, damaged): the data shown is not being kept.
-        store_problem = getattr(getattr(self.app, "runtime", None), "store_problem", "")
-        if store_problem:
-            parts.append((f"   存储不可用：{store_problem}", "bold ansi_red"))
+        store_status = getattr(getattr(self.app, "runtime", None), "store_status", "")
+        if store_status:
+            parts.append((f"   {store_status}", "bold ansi_red"))
         stale = stale_sources(states, now)
         if stale:
             # Each with the age of the items still on screen (its last good fetch).
