@@ -91,7 +91,10 @@ class CsvSink:
     def __init__(self, spec: SinkSpec) -> None:
         spec.check_options(OPTIONS)
         self.path = spec.path("path", default_alert_file("alerts.csv"))
-        self.fsync = bool(spec.options.get("fsync", True))
+        fsync = spec.options.get("fsync", True)
+        if not isinstance(fsync, bool):  # "no" must not mean yes
+            raise spec.error("fsync", f"应为 true 或 false，实为 {fsync!r}", "true | false")
+        self.fsync = fsync
         # A row cut short cannot be told from a whole one by its cells: always cut it.
         self.file = SharedLineFile(self.path, read_ids, fsync=self.fsync)
 

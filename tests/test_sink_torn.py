@@ -203,3 +203,13 @@ def test_a_full_disk_mid_line_is_repaired_by_the_next_run(tmp_path: Path, kind: 
         assert all(len(r) == 13 for r in rows) and len(rows) == 8002 and rows[-1][5] == "severe:45"
         ids = [r[0] for r in rows[1:]]
     assert len(set(ids)) == len(ids)
+
+
+def test_fsync_no_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
+    from dashboard.contracts import ConfigError
+
+    for kind in ("jsonl", "csv"):
+        spec = SinkSpec("file", kind, {"path": str(tmp_path / "a"), "fsync": "no"}, tmp_path)
+        with pytest.raises(ConfigError) as info:
+            JsonlSink(spec) if kind == "jsonl" else CsvSink(spec)
+        assert info.value.key == "sinks.fsync"
