@@ -338,3 +338,63 @@ def test_a_poisoning_plugin_then_a_clean_run_that_starts(tmp_path: Path) -> None
     code, report = check_json(config=clean)
     assert code == 0 and report["items"] == 45 and report["by_status"]["severe"] == 1
     assert any("无法解码" in n for n in report["store"]["notes"])  # the damaged rows are said, not hidden
+
+
+# -- a real small disk: full, then read-only, with the runtime running -----------------------------
+
+
+def _mount(*args: str) -> bool:
+    return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+
+
+def _with_ratio(rows: list[list[str]], item_id: str, ratio: str) -> list[list[str]]:
+    return [[*r[:6], ratio] if r and r[0] == item_id else r for r in rows]
+
+
+def test_tiny_tmpfs_full_then_read_only_holds_and_recovers(tmp_path: Path, isolated_state: Path) -> None:
+    import pytest
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if not _mount("-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)):
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        rows = sample_rows()
+        csv_path = write_csv(tmp_path / "bulletin.csv", rows)
+        runtime = Runtime(load_config(csv_config(tmp_path, disk / "store.sqlite3", csv_path)))
+        asyncio.run(runtime.cycle())
+        assert runtime.store_problem == "" and [e["key"] for e in jsonl(isolated_state)] == ["severe:45"]
+
+        filler = disk / "filler"
+        with filler.open("wb") as f:  # the disk fills up
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        rows = _with_ratio(rows, "44", "10.0%")
+        write_csv(csv_path, rows)
+        snap = asyncio.run(runtime.cycle())
+        assert snap.by_status["severe"] == 2 and "存储不可用" in runtime.store_status
+        assert [e["key"] for e in jsonl(isolated_state)] == ["severe:45"]  # severe:44 held, not sent
+        filler.unlink()  # space is back
+        asyncio.run(runtime.cycle())
+        assert runtime.store_problem == ""
+        assert [e["key"] for e in jsonl(isolated_state)] == ["severe:45", "severe:44"]
+
+        runtime.close()  # a read-only remount needs no file open for writing
+        assert _mount("-o", "remount,ro", str(disk))
+        write_csv(csv_path, _with_ratio(rows, "43", "10.0%"))
+        runtime = Runtime(load_config(csv_config(tmp_path, disk / "store.sqlite3", csv_path)))
+        snap = asyncio.run(runtime.cycle())
+        assert snap.by_status["severe"] == 3 and "存储不可用" in runtime.store_status
+        assert len(jsonl(isolated_state)) == 2
+        assert _mount("-o", "remount,rw", str(disk))
+        asyncio.run(runtime.cycle())
+        asyncio.run(runtime.cycle())
+        runtime.close()
+        assert runtime.store_problem == ""
+        assert [e["key"] for e in jsonl(isolated_state)] == ["severe:45", "severe:44", "severe:43"]
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
