@@ -93,7 +93,9 @@ class SourcesScreen(DataScreen):
     def show_snapshot(self, snap: Snapshot) -> None:
         self.table.set_rows(snap.sources)
         self.query_one("#sinks", Static).update(self._sinks_text())
-        self.query_one("#plugin-problems", Static).update(self._plugin_problems_text())
+        problems = self.query_one("#plugin-problems", Static)
+        problems.update(text := self._plugin_problems_text())
+        problems.display = bool(text)  # no room taken when every plugin is well
 
     def _plugin_problems_text(self) -> Text:
         """One line per plugin that failed to load or misbehaved; nothing when all are well."""
