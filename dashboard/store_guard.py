@@ -28,7 +28,8 @@ class Swap:
 
 class StoreGuard:
     def __init__(self, path: Path, store: Store | None = None) -> None:
-        self.path = path
+        # A store handed in (tests, the bench) is reopened at its own path, not the config's.
+        self.path = store.path if store is not None and not store.in_memory else path
         self.lock = threading.Lock()
         self.problem = ""  # why the store cannot be used or written now; "" when it can
         self.notes: list[str] = []  # what was done about it (a repair, a recreate), for the record
