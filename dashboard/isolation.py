@@ -93,6 +93,7 @@ class IsolatedCall:
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)  # for a plugin that asks `get_event_loop()` before awaiting
         try:
             loop.set_default_executor(DaemonExecutor(f"fetch:{self.name}"))
             # The plugin's own code runs only here: calling `fetch()` may block too.
@@ -141,3 +142,4 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
         log.warning("cleaning up an isolated fetch failed: %s: %s", type(exc).__name__, exc)
     finally:
         loop.close()
+        asyncio.set_event_loop(None)
