@@ -372,8 +372,8 @@ class AlertEngine:
             (result.resolved if event.kind == "resolved" else result.fired).append(event)
 
         with self.store.transaction() as conn:
-            for event in self._commit_held(conn, holding, now):
-                push(conn, event)
+            for late in self._commit_held(conn, holding, now):
+                push(conn, late)
             self._undecodable.clear()
             records = self._read_records(conn, holding)
             for key in sorted(set(holding) | set(records), key=_key_order):

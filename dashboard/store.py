@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from dashboard.core.items import DataWarning, Item, paused_gc
 from dashboard.core.merge import merge_key
@@ -201,7 +201,8 @@ class Store:
             except (TypeError, ValueError) as exc:
                 self.note_skipped(f"进度历史中有无法解码的行，已跳过 (item_history: {exc})")
                 continue
-            points.append(HistoryPoint(at, *figures, str(r["source"] or "")))
+            ratio, actual, target, acceptance = figures
+            points.append(HistoryPoint(at, ratio, actual, target, acceptance, str(r["source"] or "")))
         return points
 
     def last_changes(self) -> dict[str, datetime]:
@@ -514,16 +515,18 @@ def item_from_dict(d: dict[str, Any]) -> Item:
     if not isinstance(d, dict):
         raise TypeError(f"应为对象，实为 {type(d).__name__}")
     known: dict[str, Any] = {}
+    value: Any
     for name, value in d.items():
         kind = _KINDS.get(name)
         if kind is None:
             continue  # a field of another version
         if type(value) is not kind and not (kind is float and type(value) is int):
             raise ValueError(f"{name} 应为 {kind.__name__}，实为 {value!r}")
-        if kind is float and not -_INF < value < _INF:  # NaN fails both comparisons
+        if kind is float and not -_INF < cast(float, value) < _INF:  # NaN fails both comparisons
             raise ValueError(f"{name} 应为有限数字，实为 {value!r}")
         if kind is dict and not all(
-            type(v) is (int if name in ("monthly_updates", "disclosures") else str) for v in value.values()
+            type(v) is (int if name in ("monthly_updates", "disclosures") else str)
+            for v in cast(dict[str, Any], value).values()
         ):
             raise ValueError(f"{name} 的值类型不对: {value!r}")
         known[name] = value
