@@ -87,4 +87,5 @@ def summary_event(count: int, now: datetime) -> AlertEvent:
         message=f"本轮另有 {count} 条预警未逐条推送，请在看板查看 ({count} more alerts this cycle: see the dashboard)",
         figures={"not_pushed": count},
         at=now,
+        unit="本轮预警汇总 alerts summary",  # the robots' title line
     )
