@@ -84,6 +84,10 @@ class StoreGuard:
                 return self._swap(store, note, lost_state=not report.alert_state_intact)
             if self.store.replaced():
                 self.store.close()
+                # A WAL left by the lost file must not be replayed into the new one.
+                if not self.path.exists():
+                    for suffix in ("-wal", "-shm"):
+                        self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
                 try:
                     store = Store(self.path)
                 except (sqlite3.Error, OSError) as exc:
