@@ -53,11 +53,20 @@ def finite(value: int | float) -> float | None:
 _NUMERIC_LIKE_RE = re.compile(r"^[+-]?(nan|inf(inity)?|(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?)%?$", re.IGNORECASE)
 
 
+# How such a cell can begin (after spaces): text such as 已完成 is told apart in one
+# set lookup, without the NFKC of normalise_numeric (the row layer asks on every row
+# whose progress or target is text).
+_NUMERIC_START = frozenset("+-.0123456789nNiI＋－．０１２３４５６７８９ｎＮｉＩ")
+
+
 def looks_numeric(value: object) -> bool:
     """A cell that is meant as a number (finite or not); `已完成` is not."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return True
-    return isinstance(value, str) and _NUMERIC_LIKE_RE.match(normalise_numeric(value)) is not None
+    if not isinstance(value, str):
+        return False
+    s = value.lstrip()
+    return bool(s) and s[0] in _NUMERIC_START and _NUMERIC_LIKE_RE.match(normalise_numeric(s)) is not None
 
 
 def _float(text: str) -> float | None:

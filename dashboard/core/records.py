@@ -243,9 +243,9 @@ def _rows_to_items(
     share = {"": ""}.setdefault
     # The parsers are pure, and bulletins repeat their cells (targets, notes, ratios to
     # one decimal): each distinct cell is parsed once per load.
-    targets = _Parsed(parse_target)
-    actuals = (_Parsed(lambda c: _actual(c, False)), _Parsed(lambda c: _actual(c, True)))  # by is_rate
-    percents = _Parsed(parse_percent)
+    targets = _Parsed(_target_of)
+    actuals = (_Parsed(lambda c: _actual_of(c, False)), _Parsed(lambda c: _actual_of(c, True)))  # by is_rate
+    percents = _Parsed(_ratio_of)
 
     def warn(row_no: int, column: str | None, message: str) -> None:
         warnings.append(DataWarning(source, message, location, row_no, column))
@@ -293,42 +293,31 @@ def _rows_to_items(
             warn(row_no, headers[i_name] if i_name >= 0 else "名称", "缺少名称，该行未载入")
             continue
 
-        target = targets[row[i_target]] if i_target >= 0 else _NO_TARGET
-        value = target.value
-        if value is None:
-            if target.text and looks_numeric(target.text):
-                warn(row_no, headers[i_target], f"任务数「{_clip(target.text)}」不是有限的数字，已视为未知")
-        elif not -MAX_FIGURE <= value <= MAX_FIGURE:
-            warn(row_no, headers[i_target], f"任务数 {value:g} 超出合理范围（±{MAX_FIGURE:g}），已视为未知")
-            target = Target(target.text, None, target.is_rate)
+        # Each memo gives (value, why it is unusable or ""): the checks run once per
+        # distinct cell, and a row pays one test of the message.
+        if i_target >= 0:
+            target, bad = targets[row[i_target]]
+            if bad:
+                warn(row_no, headers[i_target], bad)
+        else:
+            target = _NO_TARGET
         progress_cell = row[i_progress] if i_progress >= 0 else None
-        actual = actuals[target.is_rate][progress_cell] if progress_cell is not None else None
-        if actual is None:
-            if progress_cell is not None and looks_numeric(progress_cell):
-                warn(
-                    row_no,
-                    headers[i_progress],
-                    f"完成值「{_clip(_text(progress_cell))}」不是有限的数字，已视为未知",
-                )
-        elif not -MAX_FIGURE <= actual <= MAX_FIGURE:
-            warn(
-                row_no, headers[i_progress], f"完成值 {actual:g} 超出合理范围（±{MAX_FIGURE:g}），已视为未知"
-            )
+        if progress_cell is not None:
+            actual, bad = actuals[target.is_rate][progress_cell]
+            if bad:
+                warn(row_no, headers[i_progress], bad)
+        else:
             actual = None
         ratio: float | None = None
         computed = False
         if i_ratio >= 0:
             ratio_cell = row[i_ratio]
             if numeric_fraction and isinstance(ratio_cell, (int, float)) and not isinstance(ratio_cell, bool):
-                ratio = finite(ratio_cell)
+                ratio, bad = _ratio_of(ratio_cell, fraction=True)
             else:
-                ratio = percents[ratio_cell]
-            if ratio is None:
-                if not is_na(ratio_cell):
-                    warn(row_no, ratio_header, f"无法识别的完成比例「{_clip(_text(ratio_cell))}」")
-            elif not 0.0 <= ratio <= MAX_RATIO:
-                warn(row_no, ratio_header, f"完成比例 {ratio * 100:g}% 不在 0%–10000% 之间，已视为未知")
-                ratio = None
+                ratio, bad = percents[ratio_cell]
+            if bad:
+                warn(row_no, ratio_header, bad)
         if ratio is None:
             ratio = compute_ratio(target, actual)
             if ratio is not None and not 0.0 <= ratio <= MAX_RATIO:
@@ -444,6 +433,38 @@ class _Parsed(dict[Cell, _V]):
         if len(self) < _MEMO_SIZE:
             self[cell] = value
         return value
+
+
+def _target_of(cell: Cell) -> tuple[Target, str]:
+    """The target, and why it cannot be used (NaN, 1e999, beyond ±1e15) or ""."""
+    target = parse_target(cell)
+    value = target.value
+    if value is None:
+        if looks_numeric(cell):
+            return target, f"任务数「{_clip(_text(cell))}」不是有限的数字，已视为未知"
+    elif not -MAX_FIGURE <= value <= MAX_FIGURE:
+        return Target(target.text, None), f"任务数 {value:g} 超出合理范围（±{MAX_FIGURE:g}），已视为未知"
+    return target, ""
+
+
+def _actual_of(cell: Cell, rate: bool) -> tuple[float | None, str]:
+    value = _actual(cell, rate)
+    if value is None:
+        if looks_numeric(cell):
+            return None, f"完成值「{_clip(_text(cell))}」不是有限的数字，已视为未知"
+    elif not -MAX_FIGURE <= value <= MAX_FIGURE:
+        return None, f"完成值 {value:g} 超出合理范围（±{MAX_FIGURE:g}），已视为未知"
+    return value, ""
+
+
+def _ratio_of(cell: Cell, fraction: bool = False) -> tuple[float | None, str]:
+    """A 完成比例 cell as a fraction in 0..100 (0%..10,000%), or None and why."""
+    ratio = finite(cell) if fraction else parse_percent(cell)  # type: ignore[arg-type]
+    if ratio is None:
+        return None, "" if is_na(cell) else f"无法识别的完成比例「{_clip(_text(cell))}」"
+    if not 0.0 <= ratio <= MAX_RATIO:
+        return None, f"完成比例 {ratio * 100:g}% 不在 0%–10000% 之间，已视为未知"
+    return ratio, ""
 
 
 def _actual(cell: Cell, rate: bool) -> float | None:
