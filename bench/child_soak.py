@@ -1,4 +1,4 @@
-"""Child: the runtime's refresh cycle run many times; RSS, open fds and store size as it goes.
+"""Child: the runtime's refresh cycle run many times; RSS, open fds, threads and store size as it goes.
 
     python -m bench.child_soak CONFIG.toml LINK ORIGINAL REFRESHED CYCLES
 
@@ -9,8 +9,8 @@ those rows may fire or resolve and are written to the JSON Lines sink. Each cycl
 `Runtime.cycle()`, what `dashboard check` runs once and the TUI's refresh runs on its timer:
 fetch every source, merge, evaluate, record, evaluate and deliver alerts.
 
-After 10 cycles and after CYCLES cycles: RSS and open file descriptors (psutil), and the size
-of the store (the SQLite file with its WAL).
+RSS (after a full `gc.collect()`) is sampled every `SAMPLE_EVERY` cycles; see `Sampler` for what
+is reported. `bench.child_tui_soak` does the same for the TUI.
 """
 
 from __future__ import annotations
@@ -23,23 +23,83 @@ from typing import Any
 
 from bench.childlib import clock, emit, swap_link
 
+SAMPLE_EVERY = 5
+# The first cycles fill caches (SQLite pages, parse memos, Textual's CSS and strips): growth
+# up to here is start-up, not a leak. `rss_start` is taken here.
+WARMUP = 10
+
 
 def store_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
 
 
-async def soak(config_path: str, link: Path, files: tuple[Path, Path], cycles: int) -> dict[str, Any]:
-    import psutil
+def slope_per_100(samples: list[tuple[int, int]]) -> float:
+    """Least-squares slope of RSS (bytes) over the cycle number, in MiB per 100 cycles."""
+    n = len(samples)
+    if n < 2:
+        return 0.0
+    mx = sum(c for c, _ in samples) / n
+    my = sum(r for _, r in samples) / n
+    sxx = sum((c - mx) ** 2 for c, _ in samples)
+    sxy = sum((c - mx) * (r - my) for c, r in samples)
+    return sxy / sxx * 100 / 2**20 if sxx else 0.0
 
+
+class Sampler:
+    """RSS, fds and threads of this process over a soak of `cycles` cycles.
+
+    Reports `rss_start` / `fds_start` / `threads_start` after WARMUP cycles, the same `_end`
+    after the last, `rss_<i>` / `fds_<i>` at cycles 10 and `cycles` (the keys bench.ours reads),
+    the samples of each, and `slope_mib_per_100`: the least-squares slope of RSS over the second
+    half of the run (a fit, so one page-sized step of the allocator does not decide it).
+    """
+
+    def __init__(self, cycles: int) -> None:
+        import psutil
+
+        self.process = psutil.Process()
+        self.cycles = cycles
+        self.samples: list[tuple[int, int]] = []
+        self.fd_samples: list[tuple[int, int]] = []
+        self.thread_samples: list[tuple[int, int]] = []
+        self.result: dict[str, Any] = {"cycles": cycles}
+
+    def after(self, i: int) -> None:
+        """Call after cycle `i` (1-based)."""
+        if i % SAMPLE_EVERY and i not in (WARMUP, self.cycles):
+            return
+        gc.collect()
+        info = self.process.memory_info()
+        fds, threads = self.process.num_fds(), self.process.num_threads()
+        self.samples.append((i, info.rss))
+        self.fd_samples.append((i, fds))
+        self.thread_samples.append((i, threads))
+        for name, at in (("start", WARMUP), ("end", self.cycles)):
+            if i == at:
+                self.result.update({f"rss_{name}": info.rss, f"fds_{name}": fds, f"threads_{name}": threads})
+        if i in (10, self.cycles):
+            self.result.update({f"rss_{i}": info.rss, f"fds_{i}": fds})
+
+    def summary(self) -> dict[str, Any]:
+        half = [s for s in self.samples if s[0] >= self.cycles // 2]
+        return {
+            **self.result,
+            "slope_mib_per_100": slope_per_100(half),
+            "samples": self.samples,
+            "fd_samples": self.fd_samples,
+            "thread_samples": self.thread_samples,
+        }
+
+
+async def soak(config_path: str, link: Path, files: tuple[Path, Path], cycles: int) -> dict[str, Any]:
     from dashboard.config import load_config
     from dashboard.runtime import Runtime
 
     config = load_config(config_path)
     runtime = Runtime(config)
     assert config.store_path is not None
-    process = psutil.Process()
-    result: dict[str, Any] = {"cycles": cycles}
-    marks = {10, cycles}
+    sampler = Sampler(cycles)
+    result: dict[str, Any] = {"mode": "runtime"}
     times: list[float] = []
     for i in range(1, cycles + 1):
         swap_link(link, files[i % 2])
@@ -51,16 +111,14 @@ async def soak(config_path: str, link: Path, files: tuple[Path, Path], cycles: i
             bad = [s.error for s in snap.sources if not s.ok]
             if bad:
                 raise RuntimeError(f"a source failed: {bad}")
-        if i in marks:
-            gc.collect()
-            result[f"rss_{i}"] = process.memory_info().rss
-            result[f"fds_{i}"] = process.num_fds()
+        if i in (10, cycles):
             result[f"store_{i}"] = store_bytes(config.store_path)
+        sampler.after(i)
     runtime.close()
     times.sort()
     result["cycle_median"] = times[len(times) // 2]
     result["store_bytes"] = store_bytes(config.store_path)
-    return result
+    return {**result, **sampler.summary()}
 
 
 def main(argv: list[str]) -> None:
