@@ -197,7 +197,7 @@ def rows_to_items(
 
 
 def _clean_row(row: Sequence[Cell]) -> list[Cell]:
-    return [clean_text(c) if c.__class__ is str else c for c in row]  # type: ignore[arg-type]
+    return [clean_text(c) if c.__class__ is str else c for c in row]
 
 
 def _rows_to_items(

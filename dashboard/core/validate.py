@@ -291,7 +291,7 @@ def _warning_clean(w: DataWarning) -> bool:
 
 def _clean_as_of(value: object, source: str, warnings: list[DataWarning]) -> date | None:
     if value is None or type(value) is date:
-        return value  # type: ignore[return-value]
+        return value
     if isinstance(value, datetime):
         return value.date()
     warnings.append(
