@@ -49,7 +49,10 @@ class MashangtongSource(TableFileSource):
         if suffix not in (*XLSX_SUFFIXES, ".csv"):
             raise spec.error("path", f"不支持的文件类型 {suffix or '（无扩展名）'}", ".xlsx 或 .csv")
         self.is_xlsx = suffix in XLSX_SUFFIXES
-        self.sheet = str(spec.options["sheet"]) if "sheet" in spec.options else None
+        sheet = spec.options.get("sheet")
+        if sheet is not None and (not isinstance(sheet, str) or not sheet.strip()):
+            raise spec.error("sheet", f"无效的工作表名 {sheet!r}", "工作表名称（字符串）")
+        self.sheet = sheet
         self.max_unzipped = parse_size(
             spec.options.get("max_unzipped", DEFAULT_MAX_UNZIPPED), spec, "max_unzipped"
         )

@@ -58,7 +58,9 @@ def test_cell_longer_than_max_cell_names_its_line(tmp_path: Path) -> None:
     assert "超过 1000 个字符" in error_of(csv_source(path, max_cell=1000))
 
 
-@pytest.mark.parametrize(("key", "value"), [("max_bytes", "lots"), ("max_cell", -1), ("max_unzipped", 0)])
+@pytest.mark.parametrize(
+    ("key", "value"), [("max_bytes", "lots"), ("max_cell", -1), ("max_unzipped", 0), ("sheet", 5)]
+)
 def test_bad_limits_are_config_errors(key: str, value: object) -> None:
     with pytest.raises(ConfigError) as info:
         mst_source(SAMPLE_MST_XLSX, **{key: value})
