@@ -108,11 +108,12 @@ class TableFileSource:
             except SourceError:
                 if self._unchanged(before):
                     raise
-                continue  # a parse error in a file being rewritten: read it again
-            if self._unchanged(before):
-                return result
+                # A parse error in a file being rewritten says nothing: read it again.
+            else:
+                if self._unchanged(before):
+                    return result
             if attempt + 1 < READ_ATTEMPTS:
-                time.sleep(self.settle)
+                time.sleep(self.settle)  # give the writer time to finish
         raise SourceError(
             f"{self.path}: 文件在读取过程中被改写（连续 {READ_ATTEMPTS} 次读取期间大小或修改时间都变了），"
             "本次不采用 file changed while being read"
