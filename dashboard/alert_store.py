@@ -13,6 +13,7 @@ from typing import Any
 
 from filelock import Timeout
 
+from dashboard import strict_json
 from dashboard.alert_files import os_lock
 from dashboard.core.alerts import AlertEvent, AlertRecord
 from dashboard.core.items import Evaluated, Status
@@ -169,7 +170,7 @@ def save_record(conn: Any, r: AlertRecord) -> None:
             r.severity,
             r.state,
             r.message,
-            json.dumps(dict(r.figures), ensure_ascii=False),
+            strict_json.dumps(dict(r.figures), ensure_ascii=False),
             ts(r.first_fired),
             ts(r.last_sent),
             ts(r.resolved_at),
@@ -182,7 +183,13 @@ def save_record(conn: Any, r: AlertRecord) -> None:
 def queue_event(conn: Any, event: AlertEvent, sinks: Sequence[str]) -> None:
     cur = conn.execute(
         "INSERT INTO alert_events (id, key, kind, at, payload) VALUES (?, ?, ?, ?, ?)",
-        (event.id, event.key, event.kind, ts(event.at), json.dumps(event.to_dict(), ensure_ascii=False)),
+        (
+            event.id,
+            event.key,
+            event.kind,
+            ts(event.at),
+            strict_json.dumps(event.to_dict(), ensure_ascii=False),
+        ),
     )
     conn.executemany(
         "INSERT INTO alert_outbox (sink, seq) VALUES (?, ?)", [(s, cur.lastrowid) for s in sinks]

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dashboard import strict_json
 from dashboard.alert_guard import MAX_PER_CYCLE, HeldEpisode, hold, mark_late, summary_event
 from dashboard.alert_store import (
     SCHEMA,
@@ -242,7 +243,7 @@ class AlertEngine:
                 f"没有插件提供推送类型 {spec.type!r}{difflib_close(spec.type, list(self.sink_types))}",
                 "、".join(sorted(self.sink_types)),
             )
-        fingerprint = json.dumps(spec.options, sort_keys=True, ensure_ascii=False, default=str)
+        fingerprint = strict_json.dumps(spec.options, sort_keys=True, ensure_ascii=False, default=str)
         try:
             return _ConfiguredSink(spec, sink_type.factory(spec), fingerprint=fingerprint)
         except ConfigError:

@@ -30,9 +30,11 @@ from dashboard.core.alerts import AlertRecord
 from dashboard.core.items import DataWarning, Evaluated, Item
 from dashboard.core.merge import carry_over, merge_sources
 from dashboard.core.progress import Period, count_by_status, default_order, expected_progress, reevaluate
+from dashboard.core.sanitize import clean_text
 from dashboard.core.validate import clean_result_parts
 from dashboard.isolation import FetchAborted, IsolatedCall
 from dashboard.plugins import PluginManager
+from dashboard.redact import redact_text
 from dashboard.store import HistoryPoint, Store, history_key, spec_key
 from dashboard.store_guard import StoreGuard, Swap
 
@@ -209,7 +211,7 @@ class Runtime:
         except ConfigError:
             raise
         except (Exception, SystemExit) as exc:  # a plugin's bug (or sys.exit) fails its source only
-            state.ok, state.error = False, f"插件创建数据源失败: {type(exc).__name__}: {exc}"
+            state.ok, state.error = False, shown_error(f"插件创建数据源失败: {type(exc).__name__}: {exc}")
         return state
 
     # -- fetching ---------------------------------------------------------------
@@ -233,6 +235,9 @@ class Runtime:
             state.refused = False
         else:
             changed = await self._fetch(state, limit)
+        # Whatever a plugin put in its exception is shown, stored and sent to the robots
+        # (source_stale): no terminal escapes, no token in a URL.
+        state.error = shown_error(state.error)
         # The store write runs behind the UI: a first launch at 100,000 items spends two
         # seconds recording history, and the screen need not wait for it. `flush()` waits.
         if self._hold_writes:
@@ -526,6 +531,12 @@ def _store_path(config: Config) -> Path:
     from dashboard.config import state_dir
 
     return config.store_path or state_dir() / "dashboard.sqlite3"
+
+
+def shown_error(text: str) -> str:
+    """An error text fit to show, store and send: control characters stripped and
+    credentials in URLs masked (plugins' exceptions carry whatever they like)."""
+    return redact_text(clean_text(text)) if text else text
 
 
 def _reconcile(state: SourceState, result: FetchResult) -> tuple[list[Item], bool]:

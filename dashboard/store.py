@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from dashboard import strict_json
 from dashboard.core.items import DataWarning, Item, paused_gc
 from dashboard.core.merge import merge_key
 
@@ -282,7 +283,7 @@ class Store:
                         (name, *state),
                     )
                 return
-            warn_json = json.dumps([_warning_to_dict(w) for w in warnings], ensure_ascii=False)
+            warn_json = strict_json.dumps([_warning_to_dict(w) for w in warnings], ensure_ascii=False)
             before = self._saved_items.get(name)
             self._saved_items.pop(name, None)  # unknown until the write commits
             with self.transaction() as conn:
@@ -473,7 +474,7 @@ def history_keys(
 def spec_key(type_name: str, options: dict[str, Any]) -> str:
     """What identifies a source's configuration, so a changed table does not get
     the items of the old one restored."""
-    return json.dumps(
+    return strict_json.dumps(
         {"type": type_name, "options": options}, ensure_ascii=False, sort_keys=True, default=str
     )
 
@@ -552,7 +553,7 @@ def _warning_to_dict(w: DataWarning) -> dict[str, Any]:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return strict_json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _finite_or_none(value: Any) -> float | None:

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from dashboard import hookimpl
+from dashboard import hookimpl, strict_json
 from dashboard.core.sanitize import clean_text
 from dashboard.exporting import Exporter
 from dashboard.views import Cell, TableView
@@ -28,8 +27,7 @@ def _value(value: Cell) -> Any:
 
 
 def _dumps(data: Any) -> str:
-    # allow_nan=False: a NaN that slipped past _value is an error, never `NaN` in the file.
-    return json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    return strict_json.dumps(data, indent=2) + "\n"
 
 
 def view_to_json(view: TableView) -> dict[str, Any]:

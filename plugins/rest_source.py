@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from dashboard import hookimpl
+from dashboard import hookimpl, strict_json
 from dashboard.contracts import FetchResult, SourceError, SourceSpec, SourceType, difflib_close
 from dashboard.core.items import DataWarning
 from dashboard.core.records import FIELDS, RowContext, records_to_items
@@ -612,7 +612,7 @@ def _flatten(entry: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         if isinstance(value, dict):
             flat.update(_flatten(value, f"{name}."))
         elif isinstance(value, list):
-            flat[name] = json.dumps(value, ensure_ascii=False)
+            flat[name] = strict_json.dumps(value, ensure_ascii=False)
         else:
             flat[name] = value
     return flat

@@ -7,12 +7,11 @@ how each event id ends up in it exactly once and how a torn last line is repaire
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from dashboard import hookimpl
+from dashboard import hookimpl, strict_json
 from dashboard.core.alerts import AlertEvent
 from dashboard.sinks import (
     DeliveryError,
@@ -63,24 +62,9 @@ def _is_event(line: bytes) -> bool:
     return isinstance(event, dict) and "id" in event
 
 
-def _finite(value: Any) -> Any:
-    """The value with every NaN / ±Infinity replaced by null (RFC 8259 has no such number)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 def event_line(event: AlertEvent) -> str:
-    data = event.to_dict()
-    try:
-        text = json.dumps(data, ensure_ascii=False, allow_nan=False)
-    except ValueError:  # a non-finite figure slipped through: null, not an unreadable line
-        text = json.dumps(_finite(data), ensure_ascii=False, allow_nan=False)
-    return text + "\n"
+    # A non-finite figure that slipped through is null, not an unreadable line.
+    return strict_json.dumps(event.to_dict()) + "\n"
 
 
 class JsonlSink:

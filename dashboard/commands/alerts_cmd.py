@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import sys
 from datetime import date
 from typing import Any
 
+from dashboard import strict_json
 from dashboard.commands.common import open_runtime
 from dashboard.config import parse_as_of
 from dashboard.contracts import ConfigError
@@ -66,7 +66,7 @@ def run_alerts(args: argparse.Namespace) -> int:
     sinks = runtime.sink_status()
     if args.json:
         print(
-            json.dumps(
+            strict_json.dumps(
                 {
                     "alerts": [record_dict(r, today) for r in records],
                     "sinks": [

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from datetime import datetime
 from typing import Any, NoReturn
 
+from dashboard import strict_json
 from dashboard.commands.common import open_runtime
 from dashboard.core.alerts import AlertEvent
 from dashboard.core.items import STATUS_LABELS, Status
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     report = build_report(runtime, snap)
     report["alerts"]["evaluated"] = alerts
     if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
+        print(strict_json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(render_text(report))
     code = 0 if all(s["ok"] for s in report["sources"]) else 3

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from dashboard import strict_json
 from dashboard.config import load_config
 from dashboard.plugins import PluginManager
 
@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     records = PluginManager(config.plugins_dir).describe()
     if args.json:
         print(
-            json.dumps(
+            strict_json.dumps(
                 [
                     {
                         "name": r.name,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 
+from dashboard import strict_json
 from dashboard.config import load_config
 from dashboard.contracts import ConfigError
 from dashboard.exporting import ExportError
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("-o", f"无法写入 {folder}: {exc}", expected="可写的文件夹") from None
     if args.json:
         figures = report.figures() | {"files": {fmt: str(p) for fmt, p in written.items()}}
-        print(json.dumps(figures, ensure_ascii=False, indent=2))
+        print(strict_json.dumps(figures, ensure_ascii=False, indent=2))
     else:
         print(report.summary())
         for path in written.values():

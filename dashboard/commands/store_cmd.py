@@ -16,10 +16,10 @@ may land in the old file.
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
 from typing import Any
 
+from dashboard import strict_json
 from dashboard.config import load_config, state_dir
 from dashboard.store_health import check, describe, repair, vacuum
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         except (sqlite3.Error, OSError) as exc:
             report, code = {"ok": False, "path": str(path), "error": describe(exc)}, EXIT_UNHEALTHY
     if getattr(args, "json", False):
-        print(json.dumps(report, ensure_ascii=False, indent=2))
+        print(strict_json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(render_text(action, report))
     return code
