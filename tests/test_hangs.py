@@ -138,9 +138,9 @@ async def test_the_tui_stays_free_while_a_source_blocks(
 
         await pilot.pause(0.3)  # let the first render and alert evaluation finish
         # Answered: the key's action has switched the screen (painting may follow). The
-        # median of three presses, as the machine is shared.
+        # median of five presses, as the machine is shared.
         samples: list[float] = []
-        for key, screen in [("d", SourcesScreen), ("o", OverviewScreen)] * 3:
+        for key, screen in [("d", SourcesScreen), ("o", OverviewScreen)] * 5:
             press = asyncio.ensure_future(pilot.press(key))
             started = time.monotonic()
             while not isinstance(app.screen, screen):
@@ -149,7 +149,7 @@ async def test_the_tui_stays_free_while_a_source_blocks(
                 samples.append(time.monotonic() - started)
             await press
             await pilot.pause(0.05)
-        answered = sorted(samples)[1]
+        answered = sorted(samples)[len(samples) // 2]
         assert answered < 0.1, f"keys answered after {[round(s * 1000) for s in samples]} ms"
         assert app.runtime.states["共享盘"].ok is None  # still blocking: nothing has returned
 
