@@ -390,7 +390,16 @@ class AlertEngine:
                     known[key] = record
                     continue  # the item vanished because its source failed: not a resolution
                 figures = core.item_figures(current) if current is not None else None
-                new, event = core.step(record, condition, cfg, now, resolve_figures=figures)
+                gone = record is not None and bool(record.item_id) and condition is None and current is None
+                new, event = core.step(
+                    record,
+                    condition,
+                    cfg,
+                    now,
+                    resolve_figures={"gone": True} if gone else figures,
+                    # An item that left the data did not catch up: say so (not "已解除：严重滞后…").
+                    resolve_message=core.gone_message(record) if gone and record is not None else "",
+                )
                 if new is not None and new != record:
                     save_record(conn, new)
                 if new is not None and new.state in ACTIVE_STATES:

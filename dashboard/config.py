@@ -6,6 +6,7 @@ Source, sink and rule tables are validated by the plugin that owns them.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 import os
 import re
@@ -78,6 +79,29 @@ def state_dir() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+# The shipped sample, installed or in a source checkout: it keeps the data folder's top level
+# (its store, alerts.jsonl and exports) so users of the sample keep their history.
+SAMPLE_CONFIGS = (BUNDLED_CONFIG, Path(__file__).resolve().parents[1] / CONFIG_NAME)
+
+
+def config_slug(file: Path) -> str:
+    """`<stem>-<8 hex of sha256 of the resolved path>`: one folder per config file."""
+    resolved = file.resolve()
+    stem = re.sub(r"[^\w.-]+", "-", resolved.stem).strip("-.")[:40] or "config"
+    digest = hashlib.sha256(str(resolved).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{stem}-{digest}"
+
+
+def config_data_dir(file: Path) -> Path:
+    """Where one config's default store, alert files and exports live: the data folder
+    itself for the sample, else `<data folder>/configs/<slug>` (config_slug), so two
+    configs never share history or alerts."""
+    resolved = file.resolve()
+    if any(resolved == sample.resolve() for sample in SAMPLE_CONFIGS):
+        return state_dir()
+    return state_dir() / "configs" / config_slug(resolved)
+
+
 @dataclass(slots=True)
 class UiConfig:
     theme: str = "dark"
@@ -101,6 +125,8 @@ class Config:
     # History points older than this are deleted (None: kept for good); `[store] keep_history`.
     store_keep_history: timedelta | None = KEEP_HISTORY
     export_dir: Path | None = None
+    # This config's own folder for default files (config_data_dir); None: the data folder.
+    data_dir: Path | None = None
     ui: UiConfig = field(default_factory=UiConfig)
     alerts: dict[str, Any] = field(default_factory=dict)
     sinks: list[dict[str, Any]] = field(default_factory=list)
@@ -324,11 +350,12 @@ def load_config(path: str | Path | None = None) -> Config:
 
     store = _table(raw, "store", file)
     check_keys(store, {"path", "keep_history"}, "store.", file)
-    cfg.store_path = _path(cfg, store, "path", "store.") or state_dir() / "dashboard.sqlite3"
+    cfg.data_dir = config_data_dir(file)
+    cfg.store_path = _path(cfg, store, "path", "store.") or cfg.data_dir / "dashboard.sqlite3"
     cfg.store_keep_history = _keep_history(store.get("keep_history", "2y"), file)
     export = _table(raw, "export", file)
     check_keys(export, {"dir"}, "export.", file)
-    cfg.export_dir = _path(cfg, export, "dir", "export.") or state_dir() / "exports"
+    cfg.export_dir = _path(cfg, export, "dir", "export.") or cfg.data_dir / "exports"
 
     ui = _table(raw, "ui", file)
     check_keys(ui, {"theme", "kiosk", "kiosk_interval"}, "ui.", file)

@@ -51,6 +51,7 @@ class SinkSpec:
     base_dir: Path
     config_file: Path | None = None
     key_prefix: str = "sinks"
+    data_dir: Path | None = None  # the config's folder for default files (Config.data_dir)
 
     def error(self, key: str, message: str, expected: str = "") -> ConfigError:
         return ConfigError(f"{self.key_prefix}.{key}", message, expected=expected, file=self.config_file)
@@ -142,7 +143,7 @@ class SinkStatus:
 
 
 def sink_specs(config: Config) -> list[SinkSpec]:
-    """The `[[sinks]]` tables; none configured means one JSONL file in the state dir."""
+    """The `[[sinks]]` tables; none configured means one JSONL file in the config's folder."""
     tables = config.sinks or [{"type": "jsonl", "name": "alerts.jsonl"}]
     specs: list[SinkSpec] = []
     names: set[str] = set()
@@ -165,12 +166,17 @@ def sink_specs(config: Config) -> list[SinkSpec]:
         if not enabled:
             continue
         options = {k: v for k, v in table.items() if k not in COMMON_SINK_KEYS}
-        specs.append(SinkSpec(name, type_name, options, config.base_dir, config.path, prefix))
+        specs.append(
+            SinkSpec(name, type_name, options, config.base_dir, config.path, prefix, config.data_dir)
+        )
     return specs
 
 
-def default_alert_file(name: str) -> Path:
-    return state_dir() / name
+def default_alert_file(name: str, spec: SinkSpec | None = None) -> Path:
+    """A sink's default file: in its config's own folder (so two configs never write
+    one alerts.jsonl), or the data folder when no spec is given."""
+    folder = spec.data_dir if spec is not None and spec.data_dir is not None else None
+    return (folder or state_dir()) / name
 
 
 # -- for file sinks: in dashboard.alert_files, re-exported here for sink plugins ---------

@@ -90,7 +90,7 @@ def render(events: list[AlertEvent], new_file: bool) -> bytes:
 class CsvSink:
     def __init__(self, spec: SinkSpec) -> None:
         spec.check_options(OPTIONS)
-        self.path = spec.path("path", default_alert_file("alerts.csv"))
+        self.path = spec.path("path", default_alert_file("alerts.csv", spec))
         fsync = spec.options.get("fsync", True)
         if not isinstance(fsync, bool):  # "no" must not mean yes
             raise spec.error("fsync", f"应为 true 或 false，实为 {fsync!r}", "true | false")

@@ -70,7 +70,7 @@ def event_line(event: AlertEvent) -> str:
 class JsonlSink:
     def __init__(self, spec: SinkSpec) -> None:
         spec.check_options(OPTIONS)
-        self.path = spec.path("path", default_alert_file("alerts.jsonl"))
+        self.path = spec.path("path", default_alert_file("alerts.jsonl", spec))
         fsync = spec.options.get("fsync", True)
         if not isinstance(fsync, bool):
             raise spec.error("fsync", f"应为 true 或 false，实为 {fsync!r}", "true | false")

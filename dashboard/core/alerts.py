@@ -341,6 +341,16 @@ def describe_item(e: Evaluated) -> str:
     return f"[{e.item.id}] {e.item.name}（{e.item.unit or '牵头单位未填'}）"
 
 
+GONE_PHRASE = "项目不再出现在数据中"
+
+
+def gone_message(record: AlertRecord) -> str:
+    """The resolve text of an item that left the data: it did not catch up, it is gone."""
+    who = f"[{record.item_id}] {record.item_name}" if record.item_name else f"[{record.item_id}]"
+    unit = f"（{record.unit}）" if record.unit else ""
+    return f"已解除：{who}{unit}{GONE_PHRASE} no longer in the data（原预警：{record.message}）"
+
+
 def progress_phrase(figures: Mapping[str, Any]) -> str:
     """完成 32.0%，序时进度 75.0%，落后 43.0 个百分点."""
     ratio, expected, gap = figures.get("ratio"), figures.get("expected"), figures.get("gap")
