@@ -1,38 +1,71 @@
 """`dashboard` and its subcommands. The command line is a public contract: keys,
 flags and exit codes are only ever added, never renamed or removed.
 
-Exit codes: 0 ok; 2 configuration error; 3 a source failed to load.
+Exit codes: 0 ok; 1 internal error (or no such alert for `ack`); 2 configuration or
+usage error; 3 a source failed to load; 130 interrupted. Whatever goes wrong, the user
+sees a message with its exit code, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from dashboard import __version__
 from dashboard.commands import COMMANDS
+from dashboard.commands.common import CommandError
 from dashboard.contracts import ConfigError
 
 EXIT_OK = 0
+EXIT_INTERNAL = 1
 EXIT_CONFIG = 2
 EXIT_SOURCE_FAILED = 3
+EXIT_INTERRUPTED = 130
+
+# argparse speaks English; the Chinese goes first, its own words stay beside it.
+_ARGPARSE_ZH = (
+    ("unrecognized arguments", "无法识别的参数"),
+    ("expected one argument", "缺少取值"),
+    ("invalid choice", "无效的取值"),
+    ("the following arguments are required", "缺少必需的参数"),
+    ("invalid int value", "不是整数"),
+    ("not allowed with argument", "不能同时使用"),
+    ("ambiguous option", "有歧义的选项"),
+)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose mistakes read `参数错误 usage error: …` (exit 2), like ours."""
+
+    def error(self, message: str) -> NoReturn:
+        zh = next((z for en, z in _ARGPARSE_ZH if en in message), "")
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_CONFIG, f"参数错误 usage error: {self.prog}: {zh + ' ' if zh else ''}{message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
         metavar="PATH",
         help="配置文件 config file (默认 ./dashboard.toml，其次用户配置目录，最后内置示例)",
     )
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="dashboard",
         description="专班看板: 重点民生实事进度看板 (zhuanban dashboard)",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--kiosk", action="store_true", help="轮播模式 kiosk mode (office screen)")
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="只读模式 read-only: 不能确认、静默、导出，Ctrl+Q 退出（--kiosk 时默认开启）",
+    )
     parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="数据截止日期 as-of date")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
@@ -40,18 +73,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _stdout_gone() -> None:
+    """The reader of our stdout went away (`| head -1`): point fd 1 at /dev/null so the
+    interpreter's last flush at exit cannot raise again (the Python docs' recipe)."""
     try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a real fd (a test's capture)
+        pass
+
+
+def _lenient_stdout() -> None:
+    # A file name that is not UTF-8 (surrogate-escaped by Python) is shown escaped, not a crash.
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="backslashreplace")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _lenient_stdout()
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         if args.command is None:
             from dashboard.commands.tui import run_tui
 
-            return run_tui(args)
-        result: int = args.handler(args)
-        return result
+            code = run_tui(args)
+        else:
+            code = int(args.handler(args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:
+        # The reader took what it wanted (`dashboard alerts | head -1`): not a failure.
+        _stdout_gone()
+        return EXIT_OK
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
+    except CommandError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.code
     except KeyboardInterrupt:
-        return 130
+        print("已中断 interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SystemExit:
+        raise  # argparse's --help, --version and usage errors carry their own code
+    except Exception as exc:  # the last line of defence: a message, never a traceback
+        if os.environ.get("DASHBOARD_DEBUG"):
+            raise
+        print(
+            f"内部错误 internal error: {type(exc).__name__}: {exc}\n"
+            "（这是程序的缺陷，请附上所用命令报告；设置 DASHBOARD_DEBUG=1 可看到详细信息）",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

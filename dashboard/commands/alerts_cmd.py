@@ -1,8 +1,8 @@
 """`dashboard alerts` lists alerts (open, acknowledged, silenced, resolved) and the
-sinks' outboxes; `dashboard ack KEY [--until DATE]` acknowledges or silences one.
-Both read and write the store only: no source is fetched, nothing is sent.
+sinks' outboxes; `dashboard ack KEY [--until DATE | --for 7d]` acknowledges or
+silences one. Both read and write the store only: no source is fetched, nothing is sent.
 
-Exit codes: 0 ok; 1 no such alert (ack); 2 configuration error."""
+Exit codes: 0 ok; 1 no such alert (ack); 2 configuration or usage error."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from datetime import date
 from typing import Any
 
 from dashboard import strict_json
-from dashboard.commands.common import open_runtime
-from dashboard.config import parse_as_of
-from dashboard.contracts import ConfigError
+from dashboard.commands.common import UsageError, date_arg, open_runtime, table_lines, until_from_duration
 from dashboard.core.alerts import SEVERITY_LABELS, STATE_LABELS, AlertRecord
 
 STATES = ("open", "acknowledged", "silenced", "resolved")
@@ -34,7 +32,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(handler=run_alerts)
     a = sub.add_parser("ack", parents=[common], help="确认预警 acknowledge an alert (or silence it --until)")
     a.add_argument("key", metavar="KEY", help="预警键，如 severe:45 (see `dashboard alerts`)")
-    a.add_argument("--until", metavar="YYYY-MM-DD", help="静默到该日（含）silence through this date")
+    when = a.add_mutually_exclusive_group()
+    when.add_argument("--until", metavar="YYYY-MM-DD", help="静默到该日（含）silence through this date")
+    when.add_argument(
+        "--for",
+        dest="for_",
+        metavar="DURATION",
+        help="静默一段时间，如 7d、2w（到今天加该天数，含）silence for a while, e.g. 7d",
+    )
     a.set_defaults(handler=run_ack)
 
 
@@ -82,12 +87,15 @@ def run_alerts(args: argparse.Namespace) -> int:
         return 0
     if not records:
         print("没有预警 no alerts")
+    rows = []
     for r in records:
         state = r.effective_state(today)
         until = f" 至 {r.silenced_until}" if state == "silenced" and r.silenced_until else ""
         when = r.resolved_at if state == "resolved" and r.resolved_at else r.first_fired
         severity = SEVERITY_LABELS.get(r.severity, r.severity)
-        print(f"{STATE_LABELS[state]}{until}  {severity}  {r.key}  {when:%Y-%m-%d %H:%M}  {r.message}")
+        rows.append([STATE_LABELS[state] + until, severity, r.key, f"{when:%Y-%m-%d %H:%M}", r.message])
+    for line in table_lines(rows):
+        print(line)
     for s in sinks:
         if s.pending or s.last_error:
             print(
@@ -98,11 +106,19 @@ def run_alerts(args: argparse.Namespace) -> int:
 
 
 def run_ack(args: argparse.Namespace) -> int:
+    today = date.today()
     if args.until == "auto":
-        raise ConfigError("--until", "应为日期", expected="YYYY-MM-DD")
-    until = parse_as_of(args.until, key="--until") if args.until else None
-    if until is not None and until < date.today():
-        raise ConfigError("--until", f"日期 {until} 已经过去", expected="今天或以后的日期 YYYY-MM-DD")
+        raise UsageError("--until", "应为日期", expected="YYYY-MM-DD")
+    until = date_arg(args.until, "--until")
+    if args.for_ is not None:
+        until = until_from_duration(args.for_, today)
+    if until is not None and until < today:
+        # Silences run on the calendar, not on the data's as-of date: a past date would do nothing.
+        raise UsageError(
+            "--until",
+            f"日期 {until} 已经过去（今天是 {today}），静默到过去的日期不会生效",
+            expected="今天或以后的日期 YYYY-MM-DD，或用 --for 7d 静默 7 天",
+        )
     _config, runtime = open_runtime(args)
     if runtime.acknowledge(args.key, until):
         done = f"已静默至 {until}（含）silenced through {until}" if until else "已确认 acknowledged"

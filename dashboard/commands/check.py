@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from dashboard import strict_json
-from dashboard.commands.common import open_runtime
+from dashboard.commands.common import open_runtime, table_lines
 from dashboard.core.alerts import AlertEvent
 from dashboard.core.items import STATUS_LABELS, Status
 from dashboard.core.parse import format_percent
@@ -54,7 +54,10 @@ def _exit_now(runtime: Runtime, code: int) -> NoReturn:
         runtime.close()
     except Exception as exc:  # closing the store must not keep us here either
         print(f"关闭存储失败 closing the store failed: {exc}", file=sys.stderr)
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head`: the reader is gone; exit as main() would
+        code = 0
     sys.stderr.flush()
     os._exit(code)
 
@@ -126,19 +129,30 @@ def render_text(report: dict[str, Any]) -> str:
         f"数据截止 as of {report['as_of']}    序时进度 expected {format_percent(report['expected'])}",
         f"项目总数 items {report['items']}",
     ]
-    for key, count in report["by_status"].items():
-        lines.append(f"  {STATUS_LABELS[Status(key)]:<6} {key:<9} {count:>5}")
+    lines += table_lines(
+        [[STATUS_LABELS[Status(key)], key, str(count)] for key, count in report["by_status"].items()],
+        "<<>",
+        indent="  ",
+    )
     store = report.get("store") or {}
     if store.get("error"):
         lines.append(f"存储不可用：{store['error']}  (store unavailable; data shown, alerts held)")
     for note in store.get("notes", []):
         lines.append(f"  ! 存储 store: {note}")
     lines.append("数据源 sources:")
-    for s in report["sources"]:
-        mark = "✓" if s["ok"] else "✗"
-        lines.append(
-            f"  {mark} {s['name']} ({s['type']}): {s['items']} 项" + (f"  {s['error']}" if s["error"] else "")
-        )
+    for s, line in zip(
+        report["sources"],
+        table_lines(
+            [
+                ["✓" if s["ok"] else "✗", s["name"], f"({s['type']})", f"{s['items']} 项", s["error"] or ""]
+                for s in report["sources"]
+            ],
+            "<<<><",
+            indent="  ",
+        ),
+        strict=True,
+    ):
+        lines.append(line)
         if s.get("stale") and s["items"]:
             lines.append(
                 f"      ! 显示的是上次成功载入的数据 last good data from {s.get('last_success') or '—'}"
@@ -147,11 +161,20 @@ def render_text(report: dict[str, Any]) -> str:
             lines.append(f"      ! {w}")
     if report["behind"]:
         lines.append("滞后项目 behind:")
-        for b in report["behind"]:
-            lines.append(
-                f"  [{b['id']}] {b['name']} — {b['unit']}  {format_percent(b['ratio'])}"
-                f" / 序时 {format_percent(b['expected'])}"
-            )
+        lines += table_lines(
+            [
+                [
+                    f"[{b['id']}]",
+                    b["name"],
+                    b["unit"],
+                    format_percent(b["ratio"]),
+                    f"序时 {format_percent(b['expected'])}",
+                ]
+                for b in report["behind"]
+            ],
+            "<<<>>",
+            indent="  ",
+        )
     alerts = report.get("alerts")
     if alerts and not alerts.get("evaluated", True):
         lines.append("预警 alerts: 本次未评估、未推送 not evaluated (--no-alerts, or --as-of another date)")
@@ -162,8 +185,10 @@ def render_text(report: dict[str, Any]) -> str:
         )
         if alerts.get("error"):
             lines.append(f"  ! {alerts['error']}")
-        for a in [*alerts["fired"], *alerts["resolved"]]:
-            lines.append(f"  [{a['severity']}] {a['key']}  {a['message']}")
+        lines += table_lines(
+            [[f"[{a['severity']}]", a["key"], a["message"]] for a in [*alerts["fired"], *alerts["resolved"]]],
+            indent="  ",
+        )
         for sink in alerts["sinks"]:
             if sink["error"]:
                 lines.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from dashboard import strict_json
+from dashboard.commands.common import table_lines
 from dashboard.config import load_config
 from dashboard.plugins import PluginManager
 
@@ -36,9 +37,10 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"{'插件 plugin':<24} {'类型 kinds':<18} {'提供 provides':<28} 来源 origin")
-    for r in records:
-        print(f"{r.name:<24} {','.join(r.kinds) or '-':<18} {','.join(r.provides) or '-':<28} {r.origin}")
-        if r.error:
+    rows = [["插件 plugin", "类型 kinds", "提供 provides", "来源 origin"]]
+    rows += [[r.name, ",".join(r.kinds) or "-", ",".join(r.provides) or "-", r.origin] for r in records]
+    for line, r in zip(table_lines(rows), [None, *records], strict=True):
+        print(line)
+        if r is not None and r.error:
             print(f"    ✗ 错误 error: {r.error}")
     return 0
