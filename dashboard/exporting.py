@@ -134,10 +134,26 @@ def lookup(plugins: _HasDescriptors | Mapping[str, Exporter], fmt: str) -> Expor
     return exporter
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux allows (setting it,
+    even for a moment, would race with other threads creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, writer: Callable[[Path], None]) -> Path:
     """Write through a temporary file in the same folder, so a failed or half-done
     export never leaves a broken file under the final name. Any failure, a full disk
-    or a plugin's bug, becomes an `ExportError` the caller can show."""
+    or a plugin's bug, becomes an `ExportError` the caller can show. The file gets
+    the mode any other new file would (`0o666 & ~umask`), not mkstemp's private 0600."""
     tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +161,7 @@ def write_atomic(path: Path, writer: Callable[[Path], None]) -> Path:
         os.close(fd)
         tmp = Path(tmp_name)
         writer(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except Exception as exc:
         if tmp is not None:
@@ -163,6 +180,32 @@ def export_view(
     """Write `view` to exactly `path` (the command line's `-o`; no folder check)."""
     exporter = lookup(plugins, fmt)
     return write_atomic(Path(path), lambda p: exporter.write(view, p))
+
+
+def export_bytes(view: TableView, fmt: str, plugins: _HasDescriptors | Mapping[str, Exporter]) -> bytes:
+    """`view` in `fmt` as bytes (for `export -o -`): the exporter writes a private
+    temporary file, as exporters only know how to write to a path."""
+    exporter = lookup(plugins, fmt)
+    with tempfile.TemporaryDirectory(prefix="dashboard-export-") as folder:
+        path = Path(folder) / f"export.{exporter.extension.lstrip('.')}"
+        try:
+            exporter.write(view, path)
+            return path.read_bytes()
+        except OSError as exc:
+            raise ExportError(f"导出失败 export failed: {exc}") from exc
+        except Exception as exc:
+            raise ExportError(f"导出失败 {fmt}: {type(exc).__name__}: {exc} (export failed)") from exc
+
+
+def is_binary(data: bytes) -> bool:
+    """Bytes a terminal cannot show (an XLSX workbook is a zip): NULs, or not UTF-8."""
+    if b"\0" in data:
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def export_to_folder(

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from dashboard import strict_json
+from dashboard.commands.common import CommandError, UsageError
 from dashboard.config import load_config
-from dashboard.contracts import ConfigError
 from dashboard.exporting import ExportError
 from dashboard.report import month_end, parse_month, report_from_snapshot, write_report
 from dashboard.runtime import Runtime
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         year, month = parse_month(args.month)
     except ValueError as exc:
-        raise ConfigError("--month", str(exc)) from None
+        raise UsageError("--month", str(exc)) from None
     config = load_config(args.config)
     runtime = Runtime(config, as_of=month_end(year, month))
     # Sources and evaluation only: a report on a past month must not fire or resolve today's alerts.
@@ -48,9 +48,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         written = write_report(report, folder, runtime.plugins, title=config.title)
     except ExportError as exc:
-        raise ConfigError("-o", str(exc)) from None
+        raise CommandError(f"写出附件失败 report failed: `-o`: {exc}") from None
     except OSError as exc:
-        raise ConfigError("-o", f"无法写入 {folder}: {exc}", expected="可写的文件夹") from None
+        raise CommandError(
+            f"写出附件失败 report failed: `-o`: 无法写入 {folder}: {exc}（应为 可写的文件夹）"
+        ) from None
     if args.json:
         figures = report.figures() | {"files": {fmt: str(p) for fmt, p in written.items()}}
         print(strict_json.dumps(figures, ensure_ascii=False, indent=2))
