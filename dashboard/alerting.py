@@ -260,7 +260,7 @@ class AlertEngine:
         today: date | None = None,
     ) -> AlertContext:
         sources = [
-            SourceInfo(s.name, s.ok, s.error, _aware(s.last_success), s.spec.refresh, s.refused)
+            SourceInfo(s.name, s.ok, s.error, _aware(s.last_success), s.spec.refresh, s.refused, s.failures)
             for s in snap.sources
         ]
         return AlertContext(

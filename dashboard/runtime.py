@@ -41,6 +41,7 @@ from dashboard.store_guard import StoreGuard, Swap
 log = logging.getLogger(__name__)
 # A source is stale when it fails, or has had no good fetch for this many refresh periods.
 STALE_PERIODS = 3
+AS_OF_TODAY_NOTE = "截止日期取自今天：数据中没有截止日期 as of today: the data states no date"
 
 
 @dataclass(slots=True)
@@ -58,6 +59,7 @@ class SourceState:
     last_success: datetime | None = None
     restored: bool = False  # items are the last good ones from the store, not yet refreshed
     refused: bool = False  # the last fetch shrank too far: its items were refused (shrink guard)
+    failures: int = 0  # consecutive failed fetches since the last good one (source_stale's `failures`)
 
     @property
     def name(self) -> str:
@@ -115,6 +117,10 @@ class Snapshot:
     # Unchanged items keep their `Evaluated` objects, so `is` tells the same.
     changed: frozenset[str] | None = None
     serial: int = 0  # one more than the snapshot `changed` is counted from
+    # Where `as_of` came from: "config" (`as_of`, `--as-of`, a source's `as_of`), "data" (the
+    # bulletin's title or 更新时间) or "today" (nothing said); `as_of_note` says so in words.
+    as_of_source: str = "today"
+    as_of_note: str = ""
 
     def __repr__(self) -> str:
         return f"Snapshot(as_of={self.as_of}, items={len(self.evaluated)}, by_status={self.by_status})"
@@ -192,6 +198,9 @@ class Runtime:
             if s is None:
                 continue
             state.last_attempt, state.last_success = s.last_attempt, s.last_success
+            # The store keeps whether the last fetch failed, not how many in a row: a failure
+            # recorded by an earlier run (cron's `dashboard check`) counts as one.
+            state.failures = 1 if s.ok is False else 0
             if s.last_success is not None and s.spec_key == spec_key(state.spec.type, state.spec.options):
                 state.items, state.warnings, state.as_of = s.items, s.warnings, s.as_of
                 state.restored = True
@@ -235,6 +244,7 @@ class Runtime:
             state.refused = False
         else:
             changed = await self._fetch(state, limit)
+        state.failures = 0 if state.ok else state.failures + 1
         # Whatever a plugin put in its exception is shown, stored and sent to the robots
         # (source_stale): no terminal escapes, no token in a URL.
         state.error = shown_error(state.error)
@@ -288,6 +298,17 @@ class Runtime:
     def abandoned(self) -> list[str]:
         """Sources whose fetch was given up on (timed out, cancelled) and is still running."""
         return [name for name, call in self._inflight.items() if call.running and call.future.done()]
+
+    def fetching(self) -> dict[str, tuple[float, int | None]]:
+        """Source name → (seconds its fetch has run, rows read so far or None) for every
+        fetch still running now; a source says how far it got with a `rows_read` attribute."""
+        running: dict[str, tuple[float, int | None]] = {}
+        for name, call in list(self._inflight.items()):
+            if call.running:
+                source = self.states[name].source
+                rows = getattr(source, "rows_read", None)
+                running[name] = (call.elapsed(), rows if isinstance(rows, int) else None)
+        return running
 
     def plugin_problems(self) -> list[tuple[str, str, str]]:
         """(plugin, origin, error) for every plugin that failed to load or misbehaved."""
@@ -473,12 +494,25 @@ class Runtime:
 
     # -- evaluating ---------------------------------------------------------------
     def resolve_as_of(self) -> date:
+        return self.as_of_origin()[0]
+
+    def as_of_origin(self) -> tuple[date, str, str]:
+        """(as-of date, where it came from: "config" | "data" | "today", a line saying so).
+
+        `--as-of`, then the config's `as_of`, then the latest date the sources state (a
+        source's `as_of` option, its title rows, 码上通's 更新时间), then today."""
         if self.as_of_override:
-            return self.as_of_override
+            return self.as_of_override, "config", "截止日期取自命令行 --as-of"
         if self.config.as_of:
-            return self.config.as_of
-        dates = [s.as_of for s in self.states.values() if s.as_of]
-        return max(dates) if dates else date.today()
+            return self.config.as_of, "config", "截止日期取自配置 as_of"
+        dated = [s for s in self.states.values() if s.as_of]
+        if not dated:
+            return date.today(), "today", AS_OF_TODAY_NOTE
+        latest = max(dated, key=lambda s: s.as_of or date.min)
+        assert latest.as_of is not None
+        if "as_of" in latest.spec.options:
+            return latest.as_of, "config", f"截止日期取自数据源「{latest.name}」的 as_of"
+        return latest.as_of, "data", f"截止日期取自数据「{latest.name}」"
 
     def expected(self, as_of: date) -> float:
         cfg = self.config
@@ -500,7 +534,7 @@ class Runtime:
     def snapshot(self) -> Snapshot:
         """Merge and evaluate; only items that changed since the last snapshot are
         evaluated again (the others keep their `Evaluated` objects)."""
-        as_of = self.resolve_as_of()
+        as_of, as_of_source, as_of_note = self.as_of_origin()
         expected = self.expected(as_of)
         with self._evaluate_lock:
             previous = self._evaluated
@@ -523,6 +557,8 @@ class Runtime:
             taken_at=datetime.now(),
             changed=frozenset(changed) if previous else None,
             serial=serial,
+            as_of_source=as_of_source,
+            as_of_note=as_of_note,
         )
 
 

@@ -11,13 +11,15 @@ rows go through the same parsing layer as the CSV source.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from dashboard import hookimpl
-from dashboard.contracts import SourceError, SourceSpec, SourceType
+from dashboard.contracts import FetchResult, SourceError, SourceSpec, SourceType
+from dashboard.core.as_of import latest_update
 from dashboard.core.records import Cell
 from dashboard.core.sanitize import clean_text
 from dashboard.filesources import LIMIT_OPTIONS, TableFileSource, format_size, parse_size
@@ -30,7 +32,7 @@ OPTIONS = {
     "delimiter": "CSV 分隔符，默认逗号",
     "aliases": '表头别名，如 { ratio = ["完成进度"] }',
     "header_scan": "在前几行中寻找表头，默认 10",
-    "as_of": "数据截止日期 YYYY-MM-DD（可选）",
+    "as_of": "数据截止日期 YYYY-MM-DD（可选；省略时取标题中的截止日期，否则取最新的更新时间）",
     **LIMIT_OPTIONS,
     "max_unzipped": "xlsx 解压后总大小上限，默认 512MB",
 }
@@ -59,6 +61,14 @@ class MashangtongSource(TableFileSource):
 
     def is_text(self) -> bool:
         return not self.is_xlsx
+
+    def _load_once(self, before: os.stat_result) -> FetchResult:
+        result = super()._load_once(before)
+        if result.as_of is None:
+            # No `as_of` option and no date in the title: the export is as recent as its
+            # latest 更新时间 (the 导出时间 in its title says when it was saved, not as of when).
+            result.as_of = latest_update({i.updated_at for i in result.items})
+        return result
 
     def rows(self) -> Iterable[Sequence[Cell]]:
         if not self.is_xlsx:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from conftest import SAMPLE_CSV, run_cli
 
+from dashboard.config import config_data_dir
+
 # Sinks that kill the process (os._exit: no cleanup, no finally) the first time
 # they run, as a power cut or `kill -9` would; the marker file makes it once only.
 CRASH_PLUGIN = '''
@@ -121,7 +123,7 @@ marker = "{tmp_path / "crashed"}"
 type = "jsonl"
 """,
     )
-    out = isolated_state / "alerts.jsonl"
+    out = config_data_dir(cfg) / "alerts.jsonl"  # this config's own default alert file
     assert run_cli("check", "--config", str(cfg)).returncode == 17
     assert lines(out) == []
     assert pending(cfg) == 2  # one event, waiting in both sinks' outboxes

@@ -31,7 +31,9 @@ COND = Condition(
 
 
 def jsonl(state: Path) -> list[dict[str, object]]:
-    path = state / "alerts.jsonl"
+    # The sample's alert file is at the top of the data folder; another config's in its own folder.
+    found = [state / "alerts.jsonl", *state.glob("configs/*/alerts.jsonl")]
+    path = next((p for p in found if p.exists()), found[0])
     return (
         [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
     )

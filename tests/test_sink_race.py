@@ -88,13 +88,19 @@ def swap(live: Path, version: Path) -> None:
     os.replace(tmp, live)  # a new file in one step, as an export tool saves it
 
 
+def store_file(state: Path) -> Path:
+    """The one config's default store: under `configs/<slug>/` unless it is the sample's."""
+    found = [state / "dashboard.sqlite3", *state.glob("configs/*/dashboard.sqlite3")]
+    return next((p for p in found if p.exists()), found[0])
+
+
 def store_event_ids(state: Path) -> list[str]:
-    with sqlite3.connect(state / "dashboard.sqlite3") as conn:
+    with sqlite3.connect(store_file(state)) as conn:
         return [r[0] for r in conn.execute("SELECT id FROM alert_events ORDER BY seq")]
 
 
 def pending(state: Path) -> int:
-    with sqlite3.connect(state / "dashboard.sqlite3") as conn:
+    with sqlite3.connect(store_file(state)) as conn:
         return int(conn.execute("SELECT count(*) FROM alert_outbox").fetchone()[0])
 
 

@@ -22,7 +22,9 @@ from dashboard.runtime import Runtime
 
 
 def jsonl(state: Path) -> list[dict[str, object]]:
-    path = state / "alerts.jsonl"
+    # The sample's alert file is at the top of the data folder; another config's in its own folder.
+    found = [state / "alerts.jsonl", *state.glob("configs/*/alerts.jsonl")]
+    path = next((p for p in found if p.exists()), found[0])
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 

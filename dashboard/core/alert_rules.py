@@ -132,6 +132,7 @@ def check_comments_unanswered(ctx: AlertContext, cfg: RuleConfig) -> Iterator[Co
 
 def check_source_stale(ctx: AlertContext, cfg: RuleConfig) -> Iterator[Condition]:
     periods = float(cfg.params.get("periods", 3))
+    failures = int(cfg.params.get("failures", 2))
     for s in ctx.sources:
         if s.ok is None:
             continue
@@ -139,12 +140,15 @@ def check_source_stale(ctx: AlertContext, cfg: RuleConfig) -> Iterator[Condition
         stale = s.last_success is not None and ctx.now - s.last_success >= window
         if s.ok and not stale:
             continue
-        if not s.ok and s.last_success is not None and not stale and not s.refused:
-            continue  # a passing failure: wait for the window (a refused shrink does not wait)
+        failing = not s.ok and s.failures >= failures
+        if not s.ok and s.last_success is not None and not stale and not failing and not s.refused:
+            continue  # one passing failure: wait for the next (a refused shrink does not wait)
         if s.refused:
             why = s.error
         elif s.last_success is None:
             why = f"载入失败：{s.error}" if s.error else "载入失败"
+        elif failing and not stale:
+            why = f"连续 {s.failures} 次载入失败" + (f"（{s.error}）" if s.error else "")
         else:
             why = f"自 {s.last_success:%Y-%m-%d %H:%M} 起没有成功载入" + (f"（{s.error}）" if s.error else "")
         yield Condition(
@@ -224,9 +228,12 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         check_source_stale,
         severity="warning",
         repeat="1d",
-        params={"periods": 3},
-        help={"periods": "连续多少个刷新周期没有成功载入"},
-        description="数据源载入失败，或超过 N 个刷新周期没有成功载入",
+        params={"periods": 3, "failures": 2},
+        help={
+            "periods": "连续多少个刷新周期没有成功载入",
+            "failures": "连续多少次载入失败（从未成功过的数据源第一次失败即预警）",
+        },
+        description="数据源连续 failures 次（默认 2）载入失败，或超过 periods 个刷新周期（默认 3）没有成功载入",
     ),
 )
 

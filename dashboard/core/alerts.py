@@ -45,6 +45,7 @@ class SourceInfo:
     last_success: datetime | None = None
     refresh: float = 300.0  # seconds
     refused: bool = False  # its last fetch was refused (shrink guard): alert at once
+    failures: int = 0  # consecutive failed fetches since the last good one
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from datetime import date
 from itertools import chain, islice
 from typing import TypeVar
 
+from dashboard.core.as_of import title_as_of, year_hint
 from dashboard.core.items import NOTHING, DataWarning, Item, paused_gc
 from dashboard.core.parse import (
     Target,
@@ -487,14 +488,23 @@ def table_to_items(
 ) -> tuple[list[Item], list[DataWarning]]:
     """A whole table (title rows, header, data) → items. Raises ValueError when no
     header row can be found among the first `scan` rows. `rows` may be an iterator:
-    only the first `scan` rows are held, so a reader's rows become items one by one."""
+    only the first `scan` rows are held, so a reader's rows become items one by one.
+    Without `ctx.as_of`, the date stated in the title rows (core.as_of) is set in it."""
     it = iter(rows)
     head = list(islice(it, scan))
     found = find_header(head, aliases, scan)
     if found is None:
         raise ValueError(f"前 {scan} 行中找不到表头（需要包含「项目名称」或其别名，以及至少一个其他已知列）")
     index, hm = found
-    return rows_to_items(chain(head[index + 1 :], it), hm, ctx, first_row_number=index + 2)
+    items, warnings = rows_to_items(chain(head[index + 1 :], it), hm, ctx, first_row_number=index + 2)
+    if ctx.as_of is None and index:
+        # The bulletin's own date (`（截至2024年10月31日）`, `1-10月`) goes out in ctx.as_of; a
+        # title without a year takes the latest 更新时间's, else the current year's.
+        def year() -> int:
+            return year_hint(i.updated_at for i in items) or date.today().year
+
+        ctx.as_of = title_as_of(head[:index], year)
+    return items, warnings
 
 
 def records_to_items(
