@@ -82,3 +82,20 @@ def test_no_date_anywhere_falls_back_to_today_and_says_so(tmp_path: Path) -> Non
     assert snap.as_of_note == AS_OF_TODAY_NOTE and "截止日期取自今天：数据中没有截止日期" in AS_OF_TODAY_NOTE
     fixed = write_config(tmp_path, [{"name": "通报", "type": "csv", "path": str(data)}])
     assert snapshot_of(fixed).as_of_source == "config"
+
+
+async def test_the_headline_says_when_the_date_is_only_today(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    from dashboard.ui.app import make_app
+
+    data = write_csv(tmp_path / "plain.csv", sample_rows())
+    for as_of, shown in (("auto", True), ("2024-09-30", False)):
+        cfg = write_config(tmp_path, [{"name": "通报", "type": "csv", "path": str(data)}], as_of=as_of)
+        app = make_app(load_config(cfg))
+        async with app.run_test(size=(160, 45)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            line = str(app.screen.query_one("#asof-line", Static).render())
+            assert ("截止日期取自今天：数据中没有截止日期" in line) is shown, line
+            assert (f"截止 {date.today():%Y-%m-%d}" if shown else "截止 2024-09-30") in line

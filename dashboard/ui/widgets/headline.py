@@ -48,8 +48,12 @@ class Headline(Vertical):
             text = "–" if value is None else str(value)
             if digits.value != text:  # a refresh usually moves few counts, if any
                 digits.update(text)
+        # The data states no date: say the as-of is only today's (Snapshot.as_of_source).
+        today = snap.as_of_source == "today"
+        today_note = [("（截止日期取自今天：数据中没有截止日期）", "italic")] if today else []
         parts: list[tuple[str, str] | str] = [
             (f"截止 {snap.as_of:%Y-%m-%d}", "bold"),
+            *today_note,
             "   序时进度 expected ",
             (format_percent(snap.expected, 0), "bold"),
             f"   更新于 {refreshed}",
