@@ -332,3 +332,44 @@ def build_view(
     if name == "alerts":
         return filter_view(alerts_view(records, heading, notes), filter_text)
     raise KeyError(name)
+
+
+# -- one source: its state and every row warning (the `d` screen's Enter) -------------
+
+SOURCE_WARNING_COLUMNS = [
+    Column("文件", "text", "file"),
+    Column("行", "int", "row"),
+    Column("列", "text", "column"),
+    Column("内容", "text", "message"),
+]
+
+
+def _stamp(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value else "—"
+
+
+def source_notes(source: Any, state_label: str = "") -> list[str]:
+    """The facts above a source's warnings: state, error, last attempt, last success, items."""
+    spec = getattr(source, "spec", None)
+    notes = [
+        f"数据源 {getattr(source, 'name', '')}（{getattr(spec, 'type', '')}）"
+        + (f"  状态 {state_label}" if state_label else ""),
+        f"上次尝试 last attempt {_stamp(getattr(source, 'last_attempt', None))}",
+        f"上次成功 last success {_stamp(getattr(source, 'last_success', None))}",
+        f"项目数 items {len(getattr(source, 'items', []) or [])}"
+        f"  数据警告 warnings {len(getattr(source, 'warnings', []) or [])} 行",
+    ]
+    error = getattr(source, "error", "")
+    if error:
+        notes.append(f"错误 error: {error}")
+    return notes
+
+
+def source_detail_view(source: Any, title: str, notes: Sequence[str] = ()) -> TableView:
+    """A source's row warnings (file, row, column, message) under its facts; `source` is
+    a `SourceState`, read by attribute name."""
+    rows: list[list[Cell]] = [
+        [w.location or w.source, w.row, w.column or "", w.message]
+        for w in getattr(source, "warnings", []) or []
+    ]
+    return TableView("source", title, list(SOURCE_WARNING_COLUMNS), rows, notes=list(notes))

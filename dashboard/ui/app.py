@@ -34,6 +34,8 @@ from dashboard.ui.screens.items import BehindScreen, ItemsScreen, OverviewScreen
 from dashboard.ui.screens.sources import SourcesScreen
 from dashboard.ui.screens.units import GroupScreen, ProjectsScreen, UnitsScreen
 from dashboard.ui.theme import ALIASES, DARK, LIGHT, THEMES
+from dashboard.ui.widgets.headline import Headline
+from dashboard.ui.widgets.status_bar import StatusBar, loading_text
 from dashboard.ui.widgets.table import VirtualTable
 
 
@@ -83,6 +85,10 @@ class DashboardApp(App[None]):
         self.refreshed_at: datetime | None = None
         self.open_alerts: int | None = None  # as of the last `show`
         self._kiosk_timer: Timer | None = None
+        # (text, is an error, shown until time.monotonic()) in the status bars: `r`'s progress.
+        self.status_note: tuple[str, bool, float] | None = None
+        self._loading_timer: Timer | None = None
+        self._empty_texts: dict[VirtualTable[Any], str] = {}  # tables showing `载入中…`, their own text
         # Each source refreshes on its own timer and when its file changes.
         self.scheduler = Scheduler(runtime, on_refresh=self._source_refreshed)
         self._render_lock = asyncio.Lock()  # one snapshot at a time
@@ -105,7 +111,10 @@ class DashboardApp(App[None]):
             self._start_kiosk()
         if any(s.items for s in self.runtime.states.values()):
             self.show(self.runtime.snapshot())  # the last good data from the store, at once
-        self.action_reload()
+        else:
+            self._loading_timer = self.set_interval(0.5, self._show_loading)
+            self.call_after_refresh(self._show_loading)
+        self.reload()
 
     async def on_unmount(self) -> None:
         await self.scheduler.stop()
@@ -113,17 +122,54 @@ class DashboardApp(App[None]):
 
     # -- data -------------------------------------------------------------------
     def action_reload(self) -> None:
-        self.reload()
+        self.reload(announce=True)
 
     @work(exclusive=True, group="refresh")
-    async def reload(self) -> None:
-        """Refresh every source now (the first load, and `r`), then show the result."""
+    async def reload(self, announce: bool = False) -> None:
+        """Refresh every source now (the first load, and `r`), then show the result.
+        With `announce` (`r`), the status bar says it is refreshing, then how it went."""
+        if announce:
+            self.say(f"正在刷新 {len(self.runtime.states)} 个数据源 refreshing")
         if not self.scheduler.running:
             await self.scheduler.start(initial=False)
         queued = self._renders_queued
-        await self.scheduler.refresh_now()
+        states = await self.scheduler.refresh_now()
         if self._renders_queued == queued:  # else a refreshed source has queued a render already
             await self._render()
+        if announce:
+            failed = [s for s in states if s.ok is False]
+            if failed:
+                self.say("刷新失败 " + "；".join(f"{s.name}: {s.error}" for s in failed), error=True)
+            else:
+                self.say(f"已刷新 {len(states)} 个数据源 refreshed")
+
+    def say(self, text: str, *, error: bool = False, seconds: float = 8.0) -> None:
+        """A short message in every status bar (not a toast: Textual keeps each toast's
+        widgets alive after it expires, and `r` may be pressed all day)."""
+        self.status_note = (text, error, time.monotonic() + seconds)
+        for bar in self.screen.query(StatusBar):
+            bar.tick()
+
+    def _show_loading(self) -> None:
+        """Until the first data arrives: `载入中…` with each source's name and elapsed
+        time on the headline and in the empty tables, instead of `–` and `没有…`."""
+        if self.snapshot is not None:
+            if self._loading_timer is not None:
+                self._loading_timer.stop()
+                self._loading_timer = None
+            for table, text in self._empty_texts.items():
+                table.empty_text = text
+                table.refresh()
+            self._empty_texts.clear()
+            return
+        text = loading_text(self.runtime.fetching(), list(self.runtime.states))
+        for headline in self.screen.query(Headline):
+            headline.show_loading(text)
+        for table in self.screen.query(VirtualTable):
+            self._empty_texts.setdefault(table, table.empty_text)
+            if table.empty_text != text:
+                table.empty_text = text
+                table.refresh()
 
     def _source_refreshed(self, state: SourceState) -> None:
         """Called by the scheduler after each source's refresh: re-render once, even
@@ -191,7 +237,10 @@ class DashboardApp(App[None]):
             )
 
     def refreshed_text(self, snap: Snapshot | None = None) -> str:
-        return f"{self.refreshed_at:%Y-%m-%d %H:%M:%S}" if self.refreshed_at else "—"
+        """`更新于`: when the newest good data arrived (not the last attempt, which may have failed)."""
+        states = snap.sources if snap is not None else self.runtime.states.values()
+        times = [s.last_success for s in states if s.last_success is not None]
+        return f"{max(times):%Y-%m-%d %H:%M:%S}" if times else "—"
 
     # -- alerts (the runtime's alert engine may be absent: then there are none) ----
     def alerts_supported(self) -> bool:

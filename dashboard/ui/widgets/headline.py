@@ -38,6 +38,14 @@ class Headline(Vertical):
                 yield digits
         yield Static(id="asof-line")
 
+    def show_loading(self, text: str) -> None:
+        """Before the first data: `载入中… 通报 3 秒` on the as-of line, the cards blank."""
+        line = self.query_one("#asof-line", Static)
+        parts: list[tuple[str, str] | str] = [(text, "bold")]
+        if parts != self._shown:
+            self._shown = parts
+            line.update(Content.assemble(*parts), layout=False)
+
     def show(self, snap: Snapshot, open_alerts: int | None, refreshed: str, stale: bool) -> None:
         counts = dict(snap.by_status, total=len(snap.evaluated), alerts=open_alerts)
         if self._cards is None:  # looked up once: this runs on every refresh
