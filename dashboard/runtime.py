@@ -310,17 +310,6 @@ class Runtime:
                 running[name] = (call.elapsed(), rows if isinstance(rows, int) else None)
         return running
 
-    def fetching(self) -> dict[str, tuple[float, int | None]]:
-        """Source name → (seconds its fetch has run, rows read so far or None) for every
-        fetch still running now; a source says how far it got with a `rows_read` attribute."""
-        running: dict[str, tuple[float, int | None]] = {}
-        for name, call in list(self._inflight.items()):
-            if call.running:
-                source = self.states[name].source
-                rows = getattr(source, "rows_read", None)
-                running[name] = (call.elapsed(), rows if isinstance(rows, int) else None)
-        return running
-
     def plugin_problems(self) -> list[tuple[str, str, str]]:
         """(plugin, origin, error) for every plugin that failed to load or misbehaved."""
         return [(r.name, r.origin, r.error) for r in self.plugins.describe() if r.error]
