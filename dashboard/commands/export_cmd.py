@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
             where = str(export_to_folder(view, fmt, folder, table))
     except ExportError as exc:
         raise CommandError(f"导出失败 export failed: `-o`: {exc}") from None
+    except BrokenPipeError:
+        raise  # the reader of `-o -` left: main() exits 0, as for any closed pipe
     except OSError as exc:
         raise CommandError(
             f"导出失败 export failed: `-o`: 无法写入 {args.output or config.export_dir}: {exc}（应为 可写的文件路径）"
