@@ -208,6 +208,8 @@ class DashboardApp(App[None]):
         self.refreshed_at = self.now()
         self.update_alert_count()
         self.snapshot = snap
+        if self._loading_timer is not None:
+            self._show_loading()  # the first data: `载入中…` goes at once
         self.announce(snap)
 
     def alerts_evaluated(self, snap: Snapshot) -> None:
