@@ -107,6 +107,12 @@ class UiConfig:
     theme: str = "dark"
     kiosk: bool = False
     kiosk_interval: float = 20.0
+    # No acknowledging, silencing or exporting, and only Ctrl+Q quits; None: on with the kiosk.
+    read_only: bool | None = None
+
+    def is_read_only(self) -> bool:
+        """The office screen is read-only unless the config says otherwise."""
+        return self.kiosk if self.read_only is None else self.read_only
 
 
 @dataclass(slots=True)
@@ -358,11 +364,12 @@ def load_config(path: str | Path | None = None) -> Config:
     cfg.export_dir = _path(cfg, export, "dir", "export.") or cfg.data_dir / "exports"
 
     ui = _table(raw, "ui", file)
-    check_keys(ui, {"theme", "kiosk", "kiosk_interval"}, "ui.", file)
+    check_keys(ui, {"theme", "kiosk", "kiosk_interval", "read_only"}, "ui.", file)
     cfg.ui = UiConfig(
         theme=_str(ui, "theme", "dark", "ui.", file, nonempty=True),
         kiosk=_bool(ui, "kiosk", False, "ui.", file),
         kiosk_interval=_duration(ui, "kiosk_interval", "20s", "ui.", file, minimum=MIN_KIOSK_INTERVAL),
+        read_only=_bool(ui, "read_only", False, "ui.", file) if "read_only" in ui else None,
     )
     cfg.alerts = _table(raw, "alerts", file)
     sinks = raw.get("sinks", [])

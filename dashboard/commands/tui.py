@@ -12,6 +12,8 @@ def run_tui(args: argparse.Namespace) -> int:
 
     config, runtime = open_runtime(args)
     if args.kiosk:
-        config.ui.kiosk = True
+        config.ui.kiosk = True  # read-only too, unless `[ui] read_only = false` says otherwise
+    if getattr(args, "read_only", False):
+        config.ui.read_only = True
     make_app(config, runtime).run()
     return 0

@@ -3,18 +3,19 @@ silence (`m`, for a week) from the keyboard, without a dialog."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from dashboard.core.alert_rules import rule_label
 from dashboard.core.alerts import SEVERITY_LABELS
 from dashboard.runtime import Snapshot
 from dashboard.ui.screens.base import DataScreen, describe_filter
+from dashboard.ui.widgets.footer import DashboardFooter
 from dashboard.ui.widgets.item_table import StatusTable
 from dashboard.ui.widgets.status_bar import StatusBar
 from dashboard.ui.widgets.table import Column, VirtualTable
@@ -35,6 +36,23 @@ def _when(value: Any) -> str:
     )
 
 
+def shown_state(record: Any, today: date | None = None) -> str:
+    """The one state an alert is in: a silence that ran out reads as open (as
+    `dashboard alerts --state` counts it), and an acknowledged alert is not also silenced."""
+    effective = getattr(record, "effective_state", None)
+    return str(effective(today or date.today())) if callable(effective) else str(record.state)
+
+
+def silenced_until_text(record: Any) -> str:
+    """静默至 only for an alert that is silenced now (`m` then `a` leaves it acknowledged)."""
+    return _when(record.silenced_until) if shown_state(record) == "silenced" else "—"
+
+
+def alert_order(record: Any, today: date | None = None) -> tuple[int, int]:
+    """Open first, then acknowledged, silenced, resolved; critical before warning in each."""
+    return (STATE_RANK.get(shown_state(record, today), 9), SEVERITY_RANK.get(str(record.severity), 9))
+
+
 def alert_class(record: Any) -> str:
     from dashboard.views import alert_status
 
@@ -45,8 +63,8 @@ def alert_class(record: Any) -> str:
 ALERT_COLUMNS: list[Column[Any]] = [
     Column(
         "状态",
-        lambda r: STATES.get(r.state, r.state),
-        sort_key=lambda r: STATE_RANK.get(r.state, 9),
+        lambda r: STATES.get(shown_state(r), shown_state(r)),
+        sort_key=alert_order,
         min_width=6,
         max_width=6,
     ),
@@ -63,7 +81,7 @@ ALERT_COLUMNS: list[Column[Any]] = [
     Column("牵头单位", lambda r: str(r.unit), min_width=8, max_width=16, priority=1),
     Column("内容 message", lambda r: str(r.message), min_width=16, max_width=90, flex=True),
     Column("首次触发", lambda r: _when(r.first_fired), min_width=11, max_width=11, priority=2),
-    Column("静默至", lambda r: _when(r.silenced_until), min_width=10, max_width=10, priority=4),
+    Column("静默至", silenced_until_text, min_width=10, max_width=10, priority=4),
 ]
 
 
@@ -96,7 +114,7 @@ class AlertsScreen(DataScreen):
             id="alerts",
         )
         yield StatusBar(id="status-bar")
-        yield Footer()
+        yield DashboardFooter()
 
     @property
     def table(self) -> StatusTable[Any]:
@@ -111,7 +129,8 @@ class AlertsScreen(DataScreen):
 
     def reload_records(self) -> None:
         self.dash.update_alert_count()
-        records = sorted(self.dash.alert_records(), key=lambda r: STATE_RANK.get(r.state, 9))
+        # Today as the runtime's `alert_records(states)` counts it (the wall clock, not the app's).
+        records = sorted(self.dash.alert_records(), key=alert_order)
         self.table.set_rows(records)
         self._update_note()
         if self.dash.snapshot is not None:
@@ -120,7 +139,8 @@ class AlertsScreen(DataScreen):
     def _update_note(self) -> None:
         counts: dict[str, int] = {}
         for r in self.table.rows:
-            counts[r.state] = counts.get(r.state, 0) + 1
+            state = shown_state(r)
+            counts[state] = counts.get(state, 0) + 1
         summary = "  ".join(f"[{k}] {STATES[s]} {counts.get(s, 0)}" for k, s in STATE_KEYS.items())
         shown = describe_filter("", [STATES[self.state_filter]] if self.state_filter else [])
         if not self.dash.alerts_supported():
@@ -130,7 +150,7 @@ class AlertsScreen(DataScreen):
     def action_state_filter(self, state: str) -> None:
         self.state_filter = "" if state == self.state_filter else state
         wanted = self.state_filter
-        self.table.set_filter(row_filter=(lambda r: r.state == wanted) if wanted else None)
+        self.table.set_filter(row_filter=(lambda r: shown_state(r) == wanted) if wanted else None)
         self._update_note()
 
     def action_acknowledge(self) -> None:

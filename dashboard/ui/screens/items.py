@@ -9,11 +9,12 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from dashboard.core.items import Evaluated, Status
 from dashboard.runtime import Snapshot
 from dashboard.ui.screens.base import DataScreen, describe_filter
+from dashboard.ui.widgets.footer import DashboardFooter
 from dashboard.ui.widgets.headline import Headline
 from dashboard.ui.widgets.item_table import ItemTable
 from dashboard.ui.widgets.status_bar import StatusBar, stale_sources
@@ -62,7 +63,7 @@ class ItemsScreen(DataScreen):
         yield Input(placeholder="筛选：名称 / 牵头单位 / 类别 / 项目 (Enter 确定，Esc 清除)", id="filter")
         yield ItemTable()
         yield StatusBar(id="status-bar")
-        yield Footer()
+        yield DashboardFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False

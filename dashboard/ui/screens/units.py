@@ -8,7 +8,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from dashboard.core.items import Evaluated, Status
 from dashboard.core.parse import format_percent
@@ -16,6 +16,7 @@ from dashboard.core.units import UnitSummary, summarise_projects, summarise_unit
 from dashboard.runtime import Snapshot
 from dashboard.ui.screens.base import DataScreen, describe_filter
 from dashboard.ui.screens.items import ItemListScreen
+from dashboard.ui.widgets.footer import DashboardFooter
 from dashboard.ui.widgets.item_table import StatusTable
 from dashboard.ui.widgets.status_bar import StatusBar
 from dashboard.ui.widgets.table import Column, VirtualTable
@@ -119,7 +120,7 @@ class GroupScreen(DataScreen):
             id=self.TABLE_ID,
         )
         yield StatusBar(id="status-bar")
-        yield Footer()
+        yield DashboardFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -174,7 +175,12 @@ class UnitsScreen(GroupScreen):
     def groups(self, snap: Snapshot) -> list[UnitSummary]:
         from dashboard.views import open_alerts_by_unit
 
-        return summarise_units(snap.evaluated, open_alerts_by_unit(self.dash.alert_records()))
+        # Open alerts only: the count `dashboard alerts --state open` gives for the unit.
+        return summarise_units(snap.evaluated, open_alerts_by_unit(self.dash.alert_records(["open"])))
+
+    def show_counts(self, snap: Snapshot) -> None:
+        # An alert acknowledged elsewhere (`w`, `a`) changes the 预警 column on return.
+        self.show_snapshot(snap)
 
     def drill(self, group: UnitSummary) -> ItemListScreen:
         unit = group.unit
