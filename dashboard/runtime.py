@@ -359,7 +359,8 @@ class Runtime:
                     pending = any(s.ok is None and not s.restored for s in self.states.values())
                     self._history_pending = pending
                     if not pending:
-                        self.store.record_history(self.items(), state.last_success)
+                        # With the data's as-of date: the detail dates lags by it, not by the fetch day.
+                        self.store.record_history(self.items(), state.last_success, self.resolve_as_of())
                 if state.ok:
                     self._trim_history(state.last_success or datetime.now())
                 self.store_error = ""

@@ -60,7 +60,8 @@ class Store:
             self.conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
             )
-            self.ensure_schema("history", 1, _HISTORY_DDL)
+            self.ensure_schema("history", 2, _HISTORY_DDL)
+            self._add_column("item_history", "as_of", "TEXT")  # version 2: an older file lacks it
             self.ensure_schema("sources", 2, _SOURCES_DDL)
         except BaseException:
             self.conn.close()  # a file that is not a database: no connection left behind
@@ -88,6 +89,12 @@ class Store:
                 "ON CONFLICT(name) DO UPDATE SET version = excluded.version",
                 (name, version),
             )
+
+    def _add_column(self, table: str, column: str, kind: str) -> None:
+        with self.lock:
+            have = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def schema_version(self, name: str) -> int | None:
         """The version of a feature's tables recorded in this file (None: never created)."""
@@ -143,10 +150,14 @@ class Store:
             self.conn.close()
 
     # -- item history -------------------------------------------------------------
-    def record_history(self, items: Iterable[Item], at: datetime | None = None) -> int:
+    def record_history(
+        self, items: Iterable[Item], at: datetime | None = None, as_of: date | None = None
+    ) -> int:
         """Record the figures of every item whose figures changed since they were last
-        recorded (new items included). One transaction; returns the rows written."""
+        recorded (new items included), with the data's as-of date. One transaction;
+        returns the rows written."""
         at_text = (at or datetime.now()).isoformat(timespec="seconds")
+        as_of_text = as_of.isoformat() if as_of else None
         items = items if isinstance(items, list) else list(items)
         with self.lock:
             latest = self._load_latest()
@@ -161,14 +172,21 @@ class Store:
                 if latest.get(key) != figures:
                     latest[key] = figures
                     changed.append(
-                        (key, at_text, item.id, *figures, item.field_sources.get("ratio") or item.source)
+                        (
+                            key,
+                            at_text,
+                            item.id,
+                            *figures,
+                            item.field_sources.get("ratio") or item.source,
+                            as_of_text,
+                        )
                     )
             try:
                 if changed:
                     with self.transaction() as conn:
                         conn.executemany(
                             "INSERT INTO item_history(key, at, item_id, ratio, actual, target, acceptance,"
-                            " source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            " source, as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             changed,
                         )
                         conn.executemany(
@@ -177,7 +195,7 @@ class Store:
                             " at = excluded.at, item_id = excluded.item_id, ratio = excluded.ratio,"
                             " actual = excluded.actual, target = excluded.target,"
                             " acceptance = excluded.acceptance, source = excluded.source",
-                            changed,
+                            [row[:-1] for row in changed],
                         )
             except BaseException:
                 # The cache ran ahead of the database: reload next time.
@@ -190,7 +208,7 @@ class Store:
         """Every recorded change of one item's figures, oldest first."""
         with self.lock:
             rows = self.conn.execute(
-                "SELECT at, ratio, actual, target, acceptance, source FROM item_history"
+                "SELECT at, ratio, actual, target, acceptance, source, as_of FROM item_history"
                 " WHERE key = ? ORDER BY at, rowid",
                 (key,),
             ).fetchall()
@@ -198,12 +216,13 @@ class Store:
         for r in rows:
             try:
                 at = datetime.fromisoformat(r["at"])
+                as_of = date.fromisoformat(r["as_of"]) if r["as_of"] else None
                 figures = [_finite_or_none(r[k]) for k in ("ratio", "actual", "target", "acceptance")]
             except (TypeError, ValueError) as exc:
                 self.note_skipped(f"进度历史中有无法解码的行，已跳过 (item_history: {exc})")
                 continue
             ratio, actual, target, acceptance = figures
-            points.append(HistoryPoint(at, ratio, actual, target, acceptance, str(r["source"] or "")))
+            points.append(HistoryPoint(at, ratio, actual, target, acceptance, str(r["source"] or ""), as_of))
         return points
 
     def last_changes(self) -> dict[str, datetime]:
@@ -384,7 +403,8 @@ CREATE TABLE IF NOT EXISTS item_history (
     at TEXT NOT NULL,           -- ISO local time of the fetch that saw the change
     item_id TEXT NOT NULL,      -- the item's id as shown, for reference
     ratio REAL, actual REAL, target REAL, acceptance REAL,
-    source TEXT NOT NULL DEFAULT ''
+    source TEXT NOT NULL DEFAULT '',
+    as_of TEXT                  -- (version 2) the data's as-of date when it was seen; NULL before
 );
 CREATE INDEX IF NOT EXISTS item_history_key_at ON item_history(key, at);
 CREATE TABLE IF NOT EXISTS item_latest (
@@ -428,6 +448,7 @@ class HistoryPoint:
     target: float | None
     acceptance: float | None
     source: str
+    as_of: date | None = None  # the data's as-of date (None: recorded before store version 2)
 
 
 @dataclass(slots=True)
