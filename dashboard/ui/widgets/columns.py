@@ -48,3 +48,40 @@ class Column(Generic[T]):
 
 def needed_width(columns: Sequence[Column[Any]]) -> int:
     return sum(c.min_width if c.flex else c.width for c in columns) + max(0, len(columns) - 1)
+
+
+def lay_out(columns: Sequence[Column[Any]], width: int) -> tuple[list[tuple[Column[Any], int]], int]:
+    """Widths for `columns` in `width` cells: the layout (the columns that fit, in
+    their order, then the ones moved past the right edge) and how many fit.
+
+    Each column asks for its content width (`Column.width`, measured); when that does
+    not fit, the flex column shrinks to its minimum, then low-priority columns move
+    past the edge (reachable by scrolling sideways), then the others shrink towards
+    their minimum (their text ends in `…`), and last the rightmost ones move. The flex
+    column takes what is left, so the table fills the screen."""
+    shown = list(columns)
+    while len(shown) > 1 and needed_width(shown) > width:
+        drop = max(shown, key=lambda c: c.priority)
+        if drop.priority == 0:
+            break
+        shown.remove(drop)
+    widths = {id(c): c.min_width if c.flex else c.width for c in shown}
+    excess = needed_width(shown) - width
+    while excess > 0:
+        slack = [c for c in shown if not c.flex and widths[id(c)] > c.min_width]
+        if not slack:
+            break
+        widest = max(slack, key=lambda c: widths[id(c)] - c.min_width)
+        cut = min(excess, widths[id(widest)] - widest.min_width, max(1, excess // len(slack)))
+        widths[id(widest)] -= cut
+        excess -= cut
+    while len(shown) > 1 and sum(widths[id(c)] for c in shown) + len(shown) - 1 > width:
+        shown.pop()
+    spare = width - (sum(widths[id(c)] for c in shown) + len(shown) - 1)
+    for c in shown:
+        if c.flex:
+            widths[id(c)] += max(0, spare)
+    on_screen = {id(c) for c in shown}
+    layout = [(c, widths[id(c)]) for c in columns if id(c) in on_screen]
+    layout += [(c, c.width) for c in columns if id(c) not in on_screen]
+    return layout, len(shown)

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Generic
 
 from rich.cells import cell_len
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events, work
 from textual.binding import Binding, BindingType
@@ -29,8 +30,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
+from dashboard.core.collate import collate_keys
 from dashboard.core.items import paused_gc
-from dashboard.ui.widgets.columns import Column, T, fit, needed_width
+from dashboard.ui.widgets.columns import Column, T, fit, lay_out
 
 # Tables at least this long sort every column ahead, in a worker thread.
 PRESORT_MIN_ROWS = 10_000
@@ -45,9 +47,10 @@ STRIP_CACHE_SIZE = 2000
 def sort_positions(rows: Sequence[T], col: Column[T]) -> Sequence[int]:
     """Row positions in ascending order of the column's sort key, as a compact array
     (4 bytes a row instead of a list of int objects: 25 MiB less for seven columns
-    of 100,000 rows kept ready by the presort)."""
+    of 100,000 rows kept ready by the presort). Text keys sort by pinyin, as Excel
+    and WPS sort Chinese (one collation key per distinct string)."""
     with paused_gc():  # the keys may be 100,000 tuples: no cycles, nothing to scan
-        keys = list(map(col.sort_key or col.text, rows))
+        keys = collate_keys(list(map(col.sort_key or col.text, rows)))
         return array("i", sorted(range(len(rows)), key=keys.__getitem__))
 
 
@@ -86,6 +89,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         Binding("pagedown", "page_down", "下一页", show=False, id="table.page_down"),
         Binding("home", "first", "首行", show=False, id="table.first"),
         Binding("end", "last", "末行", show=False, id="table.last"),
+        Binding("left", "scroll_columns(-1)", "左一列", show=False, id="table.left"),
+        Binding("right", "scroll_columns(1)", "右一列", show=False, id="table.right"),
         Binding("enter", "select", "打开", id="table.select"),
         Binding("s", "sort_next", "排序", id="table.sort_next"),
         Binding("S", "sort_reverse", "倒序", show=False, id="table.sort_reverse"),
@@ -163,9 +168,11 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self.cursor_key: str | None = None
         # Row key -> (the row object it was drawn from, its signature, its strip).
         self._strips: OrderedDict[str, tuple[T, tuple[str, ...], Strip]] = OrderedDict()
-        self._layout: list[tuple[Column[T], int]] = []
+        self._layout: list[tuple[Column[T], int]] = []  # on screen first, then the hidden ones
+        self._fitted = 0  # how many of `_layout` fit the screen; the rest are reached with ←/→
         self._layout_width = -1
         self._measured = False
+        self._cursor_style: Style | None = None
 
     # -- data -------------------------------------------------------------------
     @property
@@ -185,9 +192,25 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
 
     @property
     def column_layout(self) -> list[tuple[Column[T], int]]:
-        """The columns on show and their widths (narrow screens hide low-priority ones)."""
+        """The columns that fit the screen and their widths (a narrow screen moves
+        low-priority ones past the right edge: `hidden_columns`)."""
         self._ensure_layout()
-        return list(self._layout)
+        return self._layout[: self._fitted]
+
+    @property
+    def hidden_columns(self) -> list[tuple[Column[T], int]]:
+        """The columns laid out past the right edge, reached by scrolling with ←/→."""
+        self._ensure_layout()
+        return self._layout[self._fitted :]
+
+    @property
+    def position_text(self) -> str:
+        """What the table's title (its bottom border) says: `第 3 / 45 行`, and the
+        columns off screen."""
+        n = len(self._view)
+        text = f"第 {self.cursor_row + 1} / {n} 行" if self.show_cursor and n else f"共 {n} 行"
+        hidden = len(self._layout) - self._fitted
+        return f"{text} · ←→ 另有 {hidden} 列" if hidden > 0 else text
 
     @property
     def cursor_value(self) -> T | None:
@@ -350,10 +373,12 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._view_positions = positions
         self._view = view
         replaced, self._replaced = self._replaced, None
-        self._restore_cursor()
+        # The size first, so that scrolling to the cursor is not clamped to the old one.
         size = Size(self._total_width(), len(self._view) + 1)
         if size != self.virtual_size:
             self.virtual_size = size
+        self._restore_cursor()
+        self._update_title()
         if replaced is None:
             self.refresh()  # a new sort or filter: every line
         else:
@@ -415,8 +440,14 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         value = self.cursor_value
         self.cursor_key = self.key_of(value) if value is not None else None
         self._cursor_pos = self._view_positions[index] if value is not None else -1
+        self._update_title()
         if scroll:
             self._scroll_cursor_into_view()
+
+    def _update_title(self) -> None:
+        title = self.position_text
+        if title != self.border_subtitle:  # a changed title repaints the border only
+            self.border_subtitle = title
 
     def move_cursor_to_key(self, key: str) -> bool:
         for i, row in enumerate(self._view):
@@ -440,7 +471,8 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
 
     # -- layout -----------------------------------------------------------------
     def _measure(self) -> None:
-        """Column widths from the label and a sample of rows spread over the data."""
+        """Column widths from the label and a sample of rows spread over the data
+        (the flex column too: its content width is what it asks for first)."""
         rows = self.rows
         step = max(1, len(rows) // SAMPLE_SIZE)
         sample = rows[::step][:SAMPLE_SIZE]
@@ -461,16 +493,10 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if width == self._layout_width and self._layout:
             return
         self._layout_width = width
-        shown = list(self.columns)
-        while len(shown) > 1 and needed_width(shown) > width:
-            drop = max(shown, key=lambda c: c.priority)
-            if drop.priority == 0:
-                break
-            shown.remove(drop)
-        spare = width - needed_width(shown)
-        # The flex column shrinks to its minimum before any column is hidden, and takes what is left.
-        self._layout = [(c, c.min_width + max(0, spare) if c.flex else c.width) for c in shown]
+        self._layout, self._fitted = lay_out(self.columns, width)
         self._strips.clear()
+        if self.is_mounted:
+            self._update_title()
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout_width = -1
@@ -480,6 +506,19 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+        self._cursor_style = None
+
+    def _cursor_overlay(self) -> Style:
+        """The cursor row's own background (and text style), laid over each cell's
+        style: it wins over the status colours' backgrounds, the cells keep their
+        foreground (item 45 stays red on the cursor's background)."""
+        if self._cursor_style is None:
+            full = self.get_component_rich_style("vtable--cursor")  # background blended
+            own = self.get_component_rich_style("vtable--cursor", partial=True)
+            self._cursor_style = Style(
+                bgcolor=full.bgcolor, bold=own.bold, underline=own.underline, reverse=own.reverse
+            )
+        return self._cursor_style
 
     # -- rendering --------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
@@ -498,7 +537,11 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
                 return Strip.blank(width, base)
             strip = self._row_strip(self._view[index])
             if index == self.cursor_row and self.show_cursor:
-                strip = strip.apply_style(self.get_component_rich_style("vtable--cursor"))
+                # Over the cells' styles, not under them (`Strip.apply_style` puts it
+                # under), across the whole width.
+                strip = strip.crop_extend(scroll_x, scroll_x + width, base)
+                overlay = Segment.apply_style(iter(strip), post_style=self._cursor_overlay())
+                return Strip(list(overlay), width)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def _header_strip(self) -> Strip:
@@ -513,7 +556,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             if is_sorted:
                 label += " ▼" if self.sort_reverse else " ▲"
             segments.append(Segment(fit(label, w, col.align), sorted_style if is_sorted else base))
-        return Strip(segments).extend_cell_length(self._layout_width, base)
+        return Strip(segments).extend_cell_length(max(self._layout_width, self._total_width()), base)
 
     def _row_strip(self, row: T) -> Strip:
         key = self.key_of(row)
@@ -536,7 +579,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
                 segments.extend(col.paint(row, w, style))
                 continue
             text = col.text(row)
-            if not col.flex and w < col.max_width and cell_len(text) > w:
+            if col.width < col.max_width and cell_len(text) > col.width:
                 col.width = min(col.max_width, cell_len(text))  # widen on demand
                 widened = True
             segments.append(Segment(fit(text, w, col.align), style))
@@ -601,6 +644,18 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         """Sort by the next column (from the default order to column 1, 2, ...)."""
         nxt = 0 if self.sort_column is None else self.sort_column + 1
         self.sort_by(nxt if nxt < len(self.columns) else None)
+
+    def action_scroll_columns(self, step: int) -> None:
+        """Scroll sideways one column (←/→): the columns past the right edge come into view."""
+        starts = [0]
+        for _, w in self._layout:
+            starts.append(starts[-1] + w + 1)
+        x = round(self.scroll_x)
+        if step > 0:
+            target = next((s for s in starts[1:-1] if s > x), x)
+        else:
+            target = next((s for s in reversed(starts[:-1]) if s < x), 0)
+        self.scroll_to(x=min(target, self.max_scroll_x), animate=False)
 
     def action_sort_reverse(self) -> None:
         if self.sort_column is not None:
