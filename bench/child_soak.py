@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,15 @@ def slope_per_100(samples: list[tuple[int, int]]) -> float:
     return sxy / sxx * 100 / 2**20 if sxx else 0.0
 
 
+def settle_fetches(limit: float = 2.0) -> None:
+    """Wait (at most `limit` s) for fetch threads still running to end: each fetch runs in a
+    thread of its own that ends with it (dashboard.isolation); one caught in flight, by the file
+    watcher's refresh, is not a thread that stays."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and any(t.name.startswith("fetch:") for t in threading.enumerate()):
+        time.sleep(0.01)
+
+
 class Sampler:
     """RSS, fds and threads of this process over a soak of `cycles` cycles.
 
@@ -68,6 +79,7 @@ class Sampler:
         """Call after cycle `i` (1-based)."""
         if i % SAMPLE_EVERY and i not in (WARMUP, self.cycles):
             return
+        settle_fetches()
         gc.collect()
         info = self.process.memory_info()
         fds, threads = self.process.num_fds(), self.process.num_threads()

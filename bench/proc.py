@@ -9,14 +9,17 @@ every import, as a user launching the program waits for them.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import pty
 import select
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,13 +62,14 @@ def run_child(
     timeout: float,
     *,
     tty_stdout: bool = False,
+    tty_size: tuple[int, int] | None = None,
     expect_result: bool = True,
     env: dict[str, str] | None = None,
 ) -> ChildRun:
     """Run `argv` to completion, killing its whole process group after `timeout` seconds.
 
     `tty_stdout` gives the child a pseudo-terminal as stdout, for programs that behave differently
-    when piped. Raises MeasurementTimeout, or ChildFailed with the tail of its stderr.
+    when piped; `tty_size` (columns, rows) sets its size. Raises MeasurementTimeout, or ChildFailed with the tail of its stderr.
     """
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         result_path = Path(tmp) / "result.json"
@@ -77,6 +81,8 @@ def run_child(
         master = slave = -1
         if tty_stdout:
             master, slave = pty.openpty()
+            if tty_size is not None:  # (columns, rows); a fresh pseudo-terminal is 0×0
+                fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", tty_size[1], tty_size[0], 0, 0))
         stderr_path = Path(tmp) / "stderr"
         try:
             with stderr_path.open("wb") as stderr:

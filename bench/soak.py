@@ -6,8 +6,9 @@ Two soaks, each in a fresh process on a fresh folder (config, a symbolic link as
 file, an empty store, a JSON Lines alert sink), with 1% of the ratios changing every cycle:
 
 - `--runtime` (`bench.child_soak`): `Runtime.cycle()`, what `dashboard check` runs once;
-- `--tui` (`bench.child_tui_soak`): the real app under Textual's headless pilot, refreshed with
-  its own `r` and repainted each cycle.
+- `--tui` (`bench.child_tui_soak`): the real app on a pseudo-terminal, refreshed with its own
+  `r` and painted each cycle; the refreshed bulletin also drops 10 items to 严重滞后, so alerts
+  fire and resolve every cycle (a new-alert notice each time).
 
 Neither flag: both. `--short` is what CI runs (tests/test_soak_short.py): SHORT_CYCLES cycles at
 SHORT_ITEMS items, under 30 s for both on a 2-core machine. Each prints cycles, RSS after the
@@ -18,6 +19,8 @@ and whether that is flat (`is_flat`); the exit status is 1 when a soak is not fl
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import shutil
 import sys
@@ -26,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.generate import generate, mutate
+from bench.generate import _ratio_points, generate, mutate, read_bulletin
 from bench.proc import python_module, run_child
 
 DEFAULT_CYCLES, DEFAULT_ITEMS = 1000, 1000
@@ -68,6 +71,19 @@ path = {q(str(folder / "alerts.jsonl"))}
     return config
 
 
+def drop_to_severe(path: Path, n: int) -> None:
+    """Set `n` items above 80% to 5%: each swap of the bulletins fires (or resolves) their
+    严重滞后 alerts, so every cycle delivers alerts and announces them, as a bad day does."""
+    rows, encoding = read_bulletin(path)
+    col = rows[0].index("完成比例")
+    high = [r for r in rows[1:] if (_ratio_points(r[col]) or 0.0) > 80][:n]
+    for row in high:
+        row[col] = "5.0%"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+
+
 def grows(samples: list[tuple[int, int]], cycles: int) -> bool:
     """A count (fds, threads) grows when the second half's highest is above the first half's:
     a pool that fills up once is not growth, one more every so often is."""
@@ -98,6 +114,7 @@ def run_soak(mode: str, cycles: int, items: int, workdir: Path, timeout: float) 
     refreshed = folder / "bulletin-refreshed.csv"
     shutil.copyfile(files["csv_utf8"], refreshed)
     mutate(refreshed, 0.01, seed=1)
+    drop_to_severe(refreshed, max(1, items // 100))
     link = folder / "bulletin.csv"
     link.symlink_to(files["csv_utf8"])
     config = write_config(folder, link)
@@ -105,7 +122,10 @@ def run_soak(mode: str, cycles: int, items: int, workdir: Path, timeout: float) 
         CHILDREN[mode], str(config), str(link), str(files["csv_utf8"]), str(refreshed), str(cycles)
     )
     # The child's own data folder: nothing of the user's store or alert files is touched.
-    run = run_child(argv, timeout, env={"DASHBOARD_DATA_DIR": str(folder / "data")})
+    # The TUI on a pseudo-terminal, so that it paints and shows toasts as on the office PC.
+    tui = mode == "tui"
+    env = {"DASHBOARD_DATA_DIR": str(folder / "data")}
+    run = run_child(argv, timeout, tty_stdout=tui, tty_size=(120, 40) if tui else None, env=env)
     r = run.result
     r["wall_s"] = round(run.wall, 1)
     return {**r, **verdict(r)}

@@ -13,6 +13,9 @@ from dashboard.runtime import Snapshot
 from dashboard.ui.widgets.status_bar import StatusBar
 from dashboard.ui.widgets.table import VirtualTable
 
+# Between the view's title and the new-alert line in the header.
+BANNER_MARK = "  ⚠ "
+
 if TYPE_CHECKING:
     from dashboard.ui.app import DashboardApp
     from dashboard.views import TableView
@@ -29,14 +32,14 @@ class DataScreen(Screen[None]):
     VIEW_TITLE = ""
     _pending: Snapshot | None = None  # a snapshot that arrived while out of sight
     _status_bars: list[StatusBar] | None = None
+    header_title = ""  # what the header names, when not VIEW_TITLE (an item's name)
 
     @property
     def dash(self) -> DashboardApp:
         return self.app  # type: ignore[return-value]
 
     def on_mount(self) -> None:
-        if self.VIEW_TITLE:
-            self.sub_title = self.VIEW_TITLE
+        self.show_title()
         for table in self.query(VirtualTable):
             table.show_cursor = not self.dash.kiosk  # the office screen shows no cursor
         self.watch(self.app, "snapshot", self._snapshot_changed, init=True)
@@ -52,6 +55,13 @@ class DataScreen(Screen[None]):
         self._pending = None
         self.show_snapshot(snap)
         self.show_status(snap)
+
+    def show_title(self) -> None:
+        """The view's title in the header, and the newest alerts after it while they are new."""
+        title = self.header_title or self.VIEW_TITLE
+        if title:
+            banner = self.dash.alert_banner
+            self.sub_title = f"{title}{BANNER_MARK}{banner}" if banner else title
 
     def show_status(self, snap: Snapshot) -> None:
         """The status bar: sources, open alerts and the last refresh time."""
