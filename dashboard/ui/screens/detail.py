@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -114,33 +114,69 @@ def monthly_row(item: Item) -> Text:
     return text
 
 
-def history_plot(points: list[tuple[datetime, float | None, float]]) -> Text:
-    """One line per recorded change: date, bar with the expected marker, ratio, expected."""
+class DetailPoint(NamedTuple):
+    """One recorded change: when it was loaded, the data's as-of date then (None: recorded
+    before the store kept it), the ratio, and the expected progress at that date."""
+
+    at: datetime
+    as_of: date | None
+    ratio: float | None
+    expected: float
+
+    @property
+    def day(self) -> date:
+        return self.as_of or self.at.date()
+
+
+NO_HISTORY = "（暂无历史记录 no history recorded yet）"
+
+
+def history_plot(points: list[DetailPoint]) -> Text:
+    """One line per recorded change: the data's date, bar with the expected marker, ratio,
+    expected, and when it was loaded (a point without its data's date shows the load time)."""
     text = Text()
     if not points:
-        text.append("（暂无历史记录 no history recorded yet）", "dim")
+        text.append(NO_HISTORY, "dim")
         return text
-    ratios = [r for _, r, _ in points if r is not None]
+    ratios = [p.ratio for p in points if p.ratio is not None]
     if ratios:
         top = max(max(ratios), 1.0)
         text.append("走势 trend  ")
         text.append("".join(SPARK[min(7, int(r / top * 7.999))] for r in ratios), "bold")
         text.append("\n")
-    for at, ratio, expected in points[-12:]:
-        behind = ratio is not None and ratio < expected
-        text.append(f"{at:%Y-%m-%d %H:%M}  ")
-        text.append(ratio_bar(ratio, expected, 20), "yellow" if behind else "")
-        text.append(f"  {format_percent(ratio):>6}   序时 {format_percent(expected, 0)}\n")
+    for p in points[-12:]:
+        behind = p.ratio is not None and p.ratio < p.expected
+        text.append(f"截至 {p.as_of:%Y-%m-%d}  " if p.as_of else f"载入 {p.at:%Y-%m-%d}  ")
+        text.append(ratio_bar(p.ratio, p.expected, 20), "yellow" if behind else "")
+        text.append(f"  {format_percent(p.ratio):>6}   序时 {format_percent(p.expected, 0)}")
+        text.append(f"   载入 {p.at:%m-%d %H:%M}\n", "dim")  # when it was loaded
     return text
 
 
-def behind_since(points: list[tuple[datetime, float | None, float]]) -> datetime | None:
-    """Start of the current run of recorded points below the expected line."""
-    since = None
-    for at, ratio, expected in points:
-        behind = ratio is not None and ratio < expected
-        since = (since or at) if behind else None
+def behind_since(points: list[DetailPoint]) -> DetailPoint | None:
+    """The first point of the current run of recorded points below the expected line."""
+    since: DetailPoint | None = None
+    for p in points:
+        behind = p.ratio is not None and p.ratio < p.expected
+        since = (since or p) if behind else None
     return since
+
+
+def since_text(points: list[DetailPoint]) -> str:
+    """`落后始于` in words, saying what is known: the data's date, whether the lag may be
+    older than the history, or that there is no history to tell."""
+    since = behind_since(points)
+    if since is None and points:
+        return "不详（历史中没有落后的记录 no lagging point recorded）"
+    if since is None:
+        return "不详（尚无历史 no history yet）"
+    day = f"{since.day:%Y-%m-%d}"
+    if since.as_of is None:
+        day += "（载入日期，数据未注明截止日期 load date）"
+    if since is points[0]:
+        # Already behind in the first data seen: the lag may have begun before.
+        return f"{day} 或更早（首次载入的数据即已落后 or earlier）"
+    return day
 
 
 class ItemDetailScreen(DataScreen):
@@ -196,7 +232,6 @@ class ItemDetailScreen(DataScreen):
             Text.assemble((f"{item.name}", f"bold {style}"), "   ", (f"【{e.status.label}】", style))
         )
         points = self._history(e, snap)
-        since = behind_since(points)
         figures = Text.assemble(
             "牵头单位 ",
             (item.unit or "—", "bold"),
@@ -208,9 +243,8 @@ class ItemDetailScreen(DataScreen):
             (f"{item.progress_text or '—'} / {item.target_text or '—'}", "bold"),
         )
         if e.status in (Status.LAGGING, Status.SEVERE):
-            since_text = f"{since:%Y-%m-%d}" if since else "（无历史 no history）"
             figures.append(f"\n落后 behind {abs(e.gap or 0) * 100:.1f} 个百分点", f"bold {style}")
-            figures.append(f"    落后始于 since {since_text}")
+            figures.append(f"    落后始于 since {since_text(points)}")
         self.query_one("#detail-figures", Static).update(figures)
         table = self.query_one("#fields", DataTable)
         table.clear()
@@ -220,16 +254,19 @@ class ItemDetailScreen(DataScreen):
         self.query_one("#updates", Static).update(monthly_row(item))
         self.query_one("#item-alerts", Static).update(self._alerts_text())
 
-    def _history(self, e: Evaluated, snap: Snapshot) -> list[tuple[datetime, float | None, float]]:
-        """(time, ratio, expected at that date) from the store, if the runtime keeps one."""
+    def _history(self, e: Evaluated, snap: Snapshot) -> list[DetailPoint]:
+        """The item's recorded points from the store, each with the expected progress at
+        its data's as-of date (or, for a point without one, its load day, capped at the
+        current as-of: a 2024 bulletin first seen in 2026 is judged as of its own date)."""
         history = getattr(self.dash.runtime, "history", None)
         if history is None:
             return []
         points: list[Any] = history(e.item)
-        out: list[tuple[datetime, float | None, float]] = []
+        out: list[DetailPoint] = []
         for p in points:
-            day: date = p.at.date()
-            out.append((p.at, p.ratio, self.dash.runtime.expected(min(day, snap.as_of))))
+            as_of: date | None = getattr(p, "as_of", None)
+            day = as_of or min(p.at.date(), snap.as_of)
+            out.append(DetailPoint(p.at, as_of, p.ratio, self.dash.runtime.expected(day)))
         return out
 
     def _alerts_text(self) -> Text:
