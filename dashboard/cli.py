@@ -103,7 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = run_tui(args)
         else:
             code = int(args.handler(args))
-        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        if sys.stdout is not None:  # None when started with stdout closed (`>&-`)
+            sys.stdout.flush()  # a closed pipe shows here, inside the handler below
         return code
     except BrokenPipeError:
         # The reader took what it wanted (`dashboard alerts | head -1`): not a failure.

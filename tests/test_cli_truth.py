@@ -365,3 +365,23 @@ def test_a_plugins_bug_is_an_internal_error_not_a_traceback(cfg: Path, tmp_path:
     proc = run_cli("export", "--config", str(cfg), "--format", "broken", "-o", str(tmp_path))
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
     assert proc.returncode == 1 and proc.stderr.startswith("内部错误 internal error:"), proc.stderr
+
+
+def test_stdout_closed_is_not_an_internal_error(cfg: Path) -> None:
+    listing = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m dashboard plugins --config '{cfg}' >&-"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert listing.returncode == 0 and listing.stderr == "", listing.stderr
+    export = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m dashboard export -o - --config '{cfg}' >&-"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert export.returncode == 2 and "标准输出已关闭" in export.stderr, export.stderr
+    assert "内部错误" not in export.stderr and "Traceback" not in export.stderr

@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     except ExportError as exc:
         raise UsageError("--format", str(exc)) from None
     to_stdout = args.output == STDOUT
+    if to_stdout and sys.stdout is None:
+        raise UsageError("-o -", "标准输出已关闭，无处可写 stdout is closed", expected="-o 文件名")
     if to_stdout and sys.stdout.isatty() and fmt.lower() in ("xlsx", "xls"):
         raise _binary_to_terminal(fmt)  # refused before any source is fetched
     snap = asyncio.run(runtime.cycle())
