@@ -175,7 +175,7 @@ def since_text(points: list[DetailPoint]) -> str:
         day += "（载入日期，数据未注明截止日期 load date）"
     if since is points[0]:
         # Already behind in the first data seen: the lag may have begun before.
-        return f"{day} 或更早（首次载入的数据即已落后 or earlier）"
+        return f"{day} 或更早 or earlier（首次载入即已落后）"
     return day
 
 
