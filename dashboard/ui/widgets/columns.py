@@ -18,9 +18,23 @@ def fit(text: str, width: int, align: Literal["left", "right"] = "left") -> str:
     """`text` padded or cut (with an ellipsis) to exactly `width` terminal cells."""
     length = cell_len(text)
     if length > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+        if width <= 1:
+            return set_cell_size(text, width)
+        # The ellipsis right after the last character that fits (a wide one may leave a cell).
+        cut = chop_to(text, width - 1)
+        return cut + "…" + " " * (width - 1 - cell_len(cut))
     pad = " " * (width - length)
     return pad + text if align == "right" else text + pad
+
+
+def chop_to(text: str, width: int) -> str:
+    """The longest start of `text` at most `width` cells wide."""
+    used = 0
+    for i, char in enumerate(text):
+        used += cell_len(char)
+        if used > width:
+            return text[:i]
+    return text
 
 
 @dataclass(slots=True)
