@@ -81,8 +81,8 @@ class SourceDetailScreen(DataScreen):
         return self.query_one("#source-warnings", StatusTable)
 
     def on_mount(self) -> None:
-        self.sub_title = f"数据源 {self.source_name}"
         super().on_mount()
+        self.sub_title = f"数据源 {self.source_name}"  # after the view's title the base sets
         self.table.focus()
         self.show_source()
         self.set_interval(self.TICK, self.tick)

@@ -117,7 +117,7 @@ class StatusBar(Static):
             parts.append((f"   {store_status}", "bold ansi_red"))
         warnings = warning_count(states)
         if warnings:
-            parts.append((f"   ⚠ 数据警告 {warnings} 行 (d 查看)", "ansi_yellow"))
+            parts.append((f"   ⚠ 数据警告 {warnings} 行", "ansi_yellow"))
         stale = stale_sources(states, now)
         if stale:
             # Each with the age of the items still on screen (its last good fetch).
