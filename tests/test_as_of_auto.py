@@ -38,6 +38,7 @@ def test_auto_reads_2024_10_31_from_the_title_row(tmp_path: Path) -> None:
     # 10 of 12 months: expected 83.3%, and the 45 items are still read below the title.
     assert report["as_of"] == "2024-10-31" and report["expected"] == pytest.approx(10 / 12)
     assert report["items"] == 45
+    assert report["as_of_source"] == "data" and report["as_of_note"] == "截止日期取自数据「通报」"
     snap = snapshot_of(cfg)
     assert snap.as_of == date(2024, 10, 31) and snap.as_of_source == "data"
     assert snap.as_of_note == "截止日期取自数据「通报」"

@@ -80,3 +80,6 @@ def test_cron_checks_count_a_failure_recorded_by_the_run_before(tmp_path: Path) 
     data.unlink()
     assert check() == (3, [])  # the first failure: not yet
     assert check() == (3, ["source_stale:通报"])  # the second run in a row
+    done = run_cli("check", "--json", "--config", str(cfg))
+    [source] = json.loads(done.stdout)["sources"]
+    assert source["failures"] == 2 and source["ok"] is False  # one recorded before, one now

@@ -66,6 +66,9 @@ def build_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
     """The JSON contract of `dashboard check --json` (keys are only ever added)."""
     return {
         "as_of": snap.as_of.isoformat(),
+        # Where the as-of came from: "config" | "data" (title rows, 更新时间) | "today" (none stated).
+        "as_of_source": snap.as_of_source,
+        "as_of_note": snap.as_of_note,
         "expected": round(snap.expected, 6),
         "items": len(snap.evaluated),
         "by_status": snap.by_status,
@@ -81,6 +84,7 @@ def build_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
                 "last_attempt": _iso(s.last_attempt),
                 "last_success": _iso(s.last_success),
                 "stale": s.is_stale(),
+                "failures": s.failures,  # consecutive failed fetches (source_stale's `failures`)
             }
             for s in snap.sources
         ],
