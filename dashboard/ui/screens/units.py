@@ -75,7 +75,7 @@ def _project_units(u: UnitSummary) -> str:
 
 PROJECT_COLUMNS: list[Column[UnitSummary]] = [
     Column("项目编码", lambda u: u.unit, min_width=8, max_width=12),
-    Column("项目名称", _project_name, min_width=10, max_width=30),
+    Column("项目名称", _project_name, min_width=10, max_width=60),  # room for whole names on a wide screen
     Column("责任单位", _project_units, min_width=8, max_width=16, priority=2),
     _count("items", "指标数"),
     _count("done", "已完成"),
