@@ -26,11 +26,12 @@ from textual.timer import Timer
 from dashboard.config import Config
 from dashboard.runtime import Runtime, Snapshot, SourceState
 from dashboard.scheduler import Scheduler
+from dashboard.ui.keys import NOT_COMMANDS, command_title
 from dashboard.ui.kiosk import KioskRotation
 from dashboard.ui.screens.alerts import AlertsScreen
 from dashboard.ui.screens.base import BANNER_MARK, DataScreen
 from dashboard.ui.screens.detail import ItemDetailScreen
-from dashboard.ui.screens.help import HelpScreen
+from dashboard.ui.screens.help import HelpScreen, key_label
 from dashboard.ui.screens.items import BehindScreen, ItemsScreen, OverviewScreen
 from dashboard.ui.screens.sources import SourcesScreen
 from dashboard.ui.screens.units import GroupScreen, ProjectsScreen, UnitsScreen
@@ -38,6 +39,15 @@ from dashboard.ui.theme import ALIASES, DARK, LIGHT, THEMES
 from dashboard.ui.widgets.headline import Headline
 from dashboard.ui.widgets.status_bar import StatusBar, loading_text
 from dashboard.ui.widgets.table import VirtualTable
+
+# Keys that change something, and what the read-only screen says when they are pressed.
+READ_ONLY_KEYS = (
+    ("a", "ack", "确认预警"),
+    ("m", "silence", "静默预警"),
+    ("e", "export", "导出"),
+    ("E", "export_as", "导出"),
+    ("q", "quit", "退出"),
+)
 
 # How long the header shows the newest alerts (the alerts screen `w` keeps them all).
 ALERT_BANNER_SECONDS = 600.0
@@ -66,7 +76,14 @@ class DashboardApp(App[None]):
         Binding("question_mark", "help", "全部按键", key_display="?", id="app.help"),
         Binding("t", "toggle_dark", "明暗主题", show=False, id="app.theme"),
         Binding("k", "toggle_kiosk", "轮播模式", show=False, id="app.kiosk"),
-        Binding("q", "quit", "退出", id="app.quit"),
+        # Two quits, one shown at a time: `q`, or only Ctrl+Q on a read-only screen.
+        Binding("q", "leave('q')", "退出", id="app.quit"),
+        Binding("ctrl+q", "leave('ctrl+q')", "退出", key_display="Ctrl+Q", priority=True, id="app.ctrl_quit"),
+        # Read-only: what the keys that would change something say instead (never shown).
+        *(
+            Binding(key, f"refused('{what}')", what, show=False, id=f"app.read_only_{name}")
+            for key, name, what in READ_ONLY_KEYS
+        ),
     ]
 
     # The latest snapshot; every screen watches it and updates in place.
@@ -85,16 +102,18 @@ class DashboardApp(App[None]):
         self.runtime = runtime
         self.now: Callable[[], datetime] = clock or datetime.now
         self.kiosk = config.ui.kiosk
+        # Fixed at start: turning the rotation off (`k`) does not unlock the wall screen.
+        self.read_only = config.ui.is_read_only()
         self.rotation = KioskRotation()
         self.refreshed_at: datetime | None = None
         self.open_alerts: int | None = None  # as of the last `show`
         self._kiosk_timer: Timer | None = None
-        self.alert_banner = ""  # the newest alerts, after the view's title (see `announce`)
-        self._banner_timer: Timer | None = None
         # (text, is an error, shown until time.monotonic()) in the status bars: `r`'s progress.
         self.status_note: tuple[str, bool, float] | None = None
         self._loading_timer: Timer | None = None
         self._empty_texts: dict[VirtualTable[Any], str] = {}  # tables showing `载入中…`, their own text
+        self.alert_banner = ""  # the newest alerts, after the view's title (see `announce`)
+        self._banner_timer: Timer | None = None
         # Each source refreshes on its own timer and when its file changes.
         self.scheduler = Scheduler(runtime, on_refresh=self._source_refreshed)
         self._render_lock = asyncio.Lock()  # one snapshot at a time
@@ -107,6 +126,7 @@ class DashboardApp(App[None]):
         # New data first: the store writes of a fetch wait until it is on screen.
         runtime.hold_writes_until_shown()
         self.title = config.title
+        self._kiosk_label = ""
         for theme in THEMES:
             self.register_theme(theme)
         wanted = ALIASES.get(config.ui.theme, config.ui.theme)
@@ -357,11 +377,37 @@ class DashboardApp(App[None]):
         # Any key pauses the kiosk rotation (a quiet minute resumes it).
         if self.kiosk and isinstance(event, events.Key):
             self.rotation.pause(time.monotonic())
+            self.show_kiosk_state()
         await super().on_event(event)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Read-only: `q` gives way to Ctrl+Q (each shown only when it quits), and the
+        # refusals answer only the keys that would otherwise change something.
+        if action == "leave":
+            return (parameters == ("ctrl+q",)) == self.read_only
+        if action == "refused":
+            return self.read_only
+        return True
+
+    def action_leave(self, key: str) -> None:
+        self.exit()
+
+    def action_refused(self, what: str) -> None:
+        self.notify(
+            f"只读模式 read-only：不能{what}；按 Ctrl+Q 退出"
+            if what != "退出"
+            else "只读模式：按 Ctrl+Q 退出",
+            title="只读模式 Read-only",
+            severity="warning",
+            timeout=4,
+        )
+
     def key_groups(self) -> list[tuple[str, list[BindingType]]]:
+        app_keys = [
+            b for b in self.BINDINGS if not (isinstance(b, Binding) and b.action.startswith("refused"))
+        ]
         return [
-            ("全局 everywhere", list(self.BINDINGS)),
+            ("全局 everywhere", app_keys),
             ("数据页面 data screens", list(DataScreen.BINDINGS)),
             ("表格 tables", list(VirtualTable.BINDINGS)),
             ("项目列表 item lists", list(ItemsScreen.BINDINGS)),
@@ -372,19 +418,30 @@ class DashboardApp(App[None]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.key_groups()))
+            self.push_screen(HelpScreen(self.key_groups(), read_only=self.read_only))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        # Every binding live on this screen (app, screen, focused widget): one command each.
+        """Only the app's own commands (no Textual developer commands, one quit), each
+        named in Chinese and English: every binding live on this screen that is allowed
+        now (read-only hides acknowledging and exporting), plus the views."""
         seen: set[str] = set()
         for active in screen.active_bindings.values():
             binding = active.binding
-            if binding.action in seen:
+            bid = binding.id or ""
+            # Textual's own (no id), the read-only refusals, cursor keys: not commands.
+            if not bid or bid.startswith("app.read_only") or bid in NOT_COMMANDS:
                 continue
+            if binding.action in seen or not active.enabled:
+                continue
+            if self.read_only and binding.action.startswith("leave"):
+                continue  # a passer-by's Ctrl+P, Enter must not close the wall screen
             seen.add(binding.action)
-            title = f"{binding.description or binding.action}  ({binding.key_display or binding.key})"
-            yield SystemCommand(title, binding.action, partial(self.run_action, binding.action, active.node))
+            key = binding.key_display or key_label(binding.key)
+            yield SystemCommand(
+                command_title(binding),
+                f"按键 key: {key}",
+                partial(self.run_action, binding.action, active.node),
+            )
 
     def action_toggle_dark(self) -> None:
         self.theme = LIGHT.name if self.current_theme.dark else DARK.name
@@ -392,10 +449,28 @@ class DashboardApp(App[None]):
     # -- kiosk --------------------------------------------------------------------
     def _start_kiosk(self) -> None:
         self._kiosk_timer = self.set_interval(self.config.ui.kiosk_interval, self.kiosk_tick)
+        self.show_kiosk_state()
+
+    def kiosk_state(self, now: float | None = None) -> str:
+        """`轮播 ▶ 20s`, `已暂停 ⏸` while a key holds the rotation, "" when not rotating."""
+        if not self.kiosk:
+            return ""
+        if self.rotation.paused(time.monotonic() if now is None else now):
+            return "已暂停 ⏸"
+        return f"轮播 ▶ {self.config.ui.kiosk_interval:g}s"
+
+    def show_kiosk_state(self, now: float | None = None) -> None:
+        """The rotation's state after the title in the header (every screen's header shows it)."""
+        label = self.kiosk_state(now)
+        if label != self._kiosk_label:
+            self._kiosk_label = label
+            self.title = f"{self.config.title}   {label}" if label else self.config.title
 
     def kiosk_tick(self, now: float | None = None) -> None:
         """One beat of the rotation: the next view, unless a key paused it."""
-        mode = self.rotation.tick(time.monotonic() if now is None else now)
+        now = time.monotonic() if now is None else now
+        mode = self.rotation.tick(now)
+        self.show_kiosk_state(now)
         if mode is None:
             return
         # Never stuck on a dialog or a drill-down: back to the view's first screen.
@@ -410,6 +485,7 @@ class DashboardApp(App[None]):
         elif self._kiosk_timer is not None:
             self._kiosk_timer.stop()
             self._kiosk_timer = None
+        self.show_kiosk_state()
         for table in self.screen.query(VirtualTable):
             table.show_cursor = not self.kiosk
         self.notify("轮播开启 kiosk on" if self.kiosk else "轮播关闭 kiosk off")

@@ -30,6 +30,7 @@ ENGLISH: dict[str, str] = {
     "groups.filter": "Filter",
     "groups.clear": "Clear filter",
     "detail.back": "Back",
+    "source.back": "Back",
     "alerts.acknowledge": "Acknowledge alert",
     "alerts.silence": "Silence alert for 7 days",
     "alerts.all": "Show all",
@@ -39,7 +40,16 @@ ENGLISH: dict[str, str] = {
 SHOW_PREFIXES = ("items.status_", "alerts.show_")
 # Moving the cursor is for keys, not for the palette.
 NOT_COMMANDS = frozenset(
-    {"table.up", "table.down", "table.page_up", "table.page_down", "table.first", "table.last"}
+    {
+        "table.up",
+        "table.down",
+        "table.page_up",
+        "table.page_down",
+        "table.first",
+        "table.last",
+        "table.left",
+        "table.right",
+    }
 )
 
 

@@ -13,6 +13,9 @@ from dashboard.runtime import Snapshot
 from dashboard.ui.widgets.status_bar import StatusBar
 from dashboard.ui.widgets.table import VirtualTable
 
+# Actions a read-only screen (`[ui] read_only`, the kiosk's default) does not offer.
+CHANGING_ACTIONS = frozenset({"export", "export_as", "acknowledge", "silence"})
+
 # Between the view's title and the new-alert line in the header.
 BANNER_MARK = "  ⚠ "
 
@@ -37,6 +40,11 @@ class DataScreen(Screen[None]):
     @property
     def dash(self) -> DashboardApp:
         return self.app  # type: ignore[return-value]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A read-only screen hides what would change something; the key then reaches
+        # the app, which says `只读模式` (DashboardApp.action_refused).
+        return not (action in CHANGING_ACTIONS and getattr(self.app, "read_only", False))
 
     def on_mount(self) -> None:
         self.show_title()

@@ -12,12 +12,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from dashboard.core.items import UPDATE_MONTHS, Evaluated, Item, Status
 from dashboard.core.parse import format_percent
 from dashboard.runtime import Snapshot
 from dashboard.ui.screens.base import DataScreen
+from dashboard.ui.widgets.footer import DashboardFooter
 from dashboard.ui.widgets.item_table import STATUS_STYLE, ratio_bar
 from dashboard.ui.widgets.status_bar import StatusBar
 from dashboard.views import TableView
@@ -205,7 +206,7 @@ class ItemDetailScreen(DataScreen):
             yield Static("预警 alerts", classes="section")
             yield Static(id="item-alerts")
         yield StatusBar(id="status-bar")
-        yield Footer()
+        yield DashboardFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#fields", DataTable)
@@ -270,15 +271,24 @@ class ItemDetailScreen(DataScreen):
         return out
 
     def _alerts_text(self) -> Text:
-        records = self.dash.alert_records(item_id=self.item_id)
+        """One line per alert, open and critical first: its one state, the message
+        (a resolution's own `已解除：` is not said twice), when it first fired."""
+        from dashboard.ui.screens.alerts import STATES, alert_order, shown_state, silenced_until_text
+
+        records = sorted(self.dash.alert_records(item_id=self.item_id), key=alert_order)
         text = Text()
         if not records:
             text.append("（没有预警 no alerts）", "dim")
         for r in records:
-            state = getattr(r, "state_label", None) or r.state
+            state = STATES.get(shown_state(r), shown_state(r))
+            message = str(r.message)
+            for prefix in (f"{state}：", f"{state}:"):
+                message = message.removeprefix(prefix)
             fired = getattr(r, "first_fired", None)
             text.append(f"[{state}] ", "bold")
-            text.append(f"{r.message}")
+            text.append(message)
+            if shown_state(r) == "silenced":
+                text.append(f"  静默至 {silenced_until_text(r)}", "dim")
             if fired:
                 text.append(f"  首次 {fired:%Y-%m-%d %H:%M}", "dim")
             text.append("\n")
