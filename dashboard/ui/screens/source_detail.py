@@ -10,12 +10,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from dashboard.core.items import DataWarning
 from dashboard.runtime import Snapshot, SourceState
 from dashboard.ui.screens.base import DataScreen
 from dashboard.ui.screens.sources import state_label
+from dashboard.ui.widgets.footer import DashboardFooter
 from dashboard.ui.widgets.item_table import StatusTable
 from dashboard.ui.widgets.status_bar import StatusBar, age_text, fetching_text
 from dashboard.ui.widgets.table import Column
@@ -70,7 +71,7 @@ class SourceDetailScreen(DataScreen):
             id="source-warnings",
         )
         yield StatusBar(id="status-bar")
-        yield Footer()
+        yield DashboardFooter()
 
     @property
     def state(self) -> SourceState | None:
