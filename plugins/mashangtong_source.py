@@ -67,7 +67,7 @@ class MashangtongSource(TableFileSource):
         if result.as_of is None:
             # No `as_of` option and no date in the title: the export is as recent as its
             # latest 更新时间 (the 导出时间 in its title says when it was saved, not as of when).
-            result.as_of = latest_update({i.updated_at for i in result.items})
+            result.as_of = latest_update(i.updated_at for i in result.items)
         return result
 
     def rows(self) -> Iterable[Sequence[Cell]]:

@@ -53,6 +53,11 @@ def test_month_titles_mean_the_months_last_day() -> None:
     assert title_as_of([["截止2024.9.30"]]) == date(2024, 9, 30)
     assert title_as_of([["湘乡市重点民生实事项目清单 导出时间：2024-09-27 10:21"]]) is None
     assert title_as_of([["重点民生实事"], ["2024年13月份"]]) is None
+    assert latest_update(["2024/9/22", "2024年10月1日", "2024-09-30 10:00", "2024-13-45 x", ""]) == date(
+        2024, 10, 1
+    )
+    assert latest_update(["2024-09-05 12:05", "2024-09-22 14:57"]) == date(2024, 9, 22)
+    assert latest_update(["", "不详"]) is None
 
 
 def test_a_title_without_a_year_takes_the_year_of_the_latest_update(tmp_path: Path) -> None:

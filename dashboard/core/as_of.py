@@ -77,11 +77,22 @@ def title_as_of(
 def latest_update(values: Iterable[str]) -> date | None:
     """The latest day among 更新时间 values (`2024-09-22 14:57`, `2024/9/22`, `2024年9月22日`)."""
     latest: date | None = None
+    # Most values start `YYYY-MM-DD`: only their distinct days are parsed (100,000 values
+    # with a time each take milliseconds, not the half second of a regex apiece).
+    days: set[str] = set()
     for value in values:
         if not value:
             continue
+        if len(value) >= 10 and value[4] == "-" and value[7] == "-":
+            days.add(value[:10])
+            continue
         text = unicodedata.normalize("NFKC", value)
         m = _ISO_DAY_RE.search(text.replace("/", "-").replace(".", "-")) or _CN_DATE_RE.search(text)
+        day = _day(*m.groups()) if m else None
+        if day is not None and (latest is None or day > latest):
+            latest = day
+    for prefix in days:
+        m = _ISO_DAY_RE.fullmatch(prefix)
         day = _day(*m.groups()) if m else None
         if day is not None and (latest is None or day > latest):
             latest = day
