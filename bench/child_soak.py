@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import statistics
 import sys
 import threading
 import time
@@ -36,15 +37,13 @@ def store_bytes(path: Path) -> int:
 
 
 def slope_per_100(samples: list[tuple[int, int]]) -> float:
-    """Least-squares slope of RSS (bytes) over the cycle number, in MiB per 100 cycles."""
-    n = len(samples)
-    if n < 2:
-        return 0.0
-    mx = sum(c for c, _ in samples) / n
-    my = sum(r for _, r in samples) / n
-    sxx = sum((c - mx) ** 2 for c, _ in samples)
-    sxy = sum((c - mx) * (r - my) for c, r in samples)
-    return sxy / sxx * 100 / 2**20 if sxx else 0.0
+    """The slope of RSS (bytes) over the cycle number, in MiB per 100 cycles: the median of the
+    slopes between every two samples (Theil-Sen), so one step of the allocator at the end of a
+    short run does not decide it, and a steady growth does."""
+    slopes = [
+        (r2 - r1) / (c2 - c1) for i, (c1, r1) in enumerate(samples) for c2, r2 in samples[i + 1 :] if c2 != c1
+    ]
+    return statistics.median(slopes) * 100 / 2**20 if slopes else 0.0
 
 
 def settle_fetches(limit: float = 2.0) -> None:
@@ -61,8 +60,8 @@ class Sampler:
 
     Reports `rss_start` / `fds_start` / `threads_start` after WARMUP cycles, the same `_end`
     after the last, `rss_<i>` / `fds_<i>` at cycles 10 and `cycles` (the keys bench.ours reads),
-    the samples of each, and `slope_mib_per_100`: the least-squares slope of RSS over the second
-    half of the run (a fit, so one page-sized step of the allocator does not decide it).
+    the samples of each, and `slope_mib_per_100`: the slope of RSS over the second half of the
+    run (see `slope_per_100`).
     """
 
     def __init__(self, cycles: int) -> None:
