@@ -101,10 +101,10 @@ class StatusBar(Static):
         failed = [s for s in states if s.ok is False]
         if failed:
             parts.append(("  ".join(f"✗ {s.name}: {s.error}" for s in failed), "bold ansi_red"))
-        elif all(s.ok for s in states):
+        elif all(s.ok or s.restored for s in states):  # restored: the last good data, from the store
             parts.append((f"数据源 {len(states)} 个正常 sources ok", "dim"))
         else:  # some not loaded yet: not "ok"
-            loaded = sum(1 for s in states if s.ok)
+            loaded = sum(1 for s in states if s.ok or s.restored)
             parts.append((f"数据源 {loaded}/{len(states)} 个已载入 sources loaded", "dim"))
         if fetching:
             parts.append((f"   {fetching}", "bold"))
