@@ -61,6 +61,11 @@ async def test_footer_keeps_help_and_quit_at_80_by_24_on_every_screen() -> None:
         assert isinstance(app.screen, ItemDetailScreen)
         footer = screen_lines(app)[-1]
         assert "全部按键" in footer and "退出" in footer
+        await pilot.press("escape", "d", "enter")  # a source's own screen
+        await pilot.pause()
+        assert type(app.screen).__name__ == "SourceDetailScreen"
+        footer = screen_lines(app)[-1]
+        assert "? 全部按键" in footer and "q 退出" in footer
 
 
 async def palette_titles(app: DashboardApp, pilot: Any, query: str) -> list[str]:
@@ -115,6 +120,6 @@ async def test_read_only_palette_offers_no_ack_export_or_quit() -> None:
         await pilot.pause()
         titles = [str(c.title) for c in app.get_system_commands(app.screen)]
         assert "刷新 Refresh" in titles and "预警 Alerts" in titles
-        for word in ("确认 Acknowledge", "静默7天", "导出", "退出"):
+        for word in ("确认 Acknowledge", "静默7天 Silence", "导出", "退出"):
             assert not any(t.startswith(word) for t in titles), word
         assert "已确认 Show acknowledged" in titles  # showing them is not changing them

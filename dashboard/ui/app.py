@@ -79,6 +79,8 @@ class DashboardApp(App[None]):
         # Two quits, one shown at a time: `q`, or only Ctrl+Q on a read-only screen.
         Binding("q", "leave('q')", "退出", id="app.quit"),
         Binding("ctrl+q", "leave('ctrl+q')", "退出", key_display="Ctrl+Q", priority=True, id="app.ctrl_quit"),
+        # Textual's own palette binding, named in Chinese (the footer shows `^p 命令`).
+        Binding("ctrl+p", "command_palette", "命令", show=False, priority=True, id="app.palette"),
         # Read-only: what the keys that would change something say instead (never shown).
         *(
             Binding(key, f"refused('{what}')", what, show=False, id=f"app.read_only_{name}")

@@ -15,10 +15,11 @@ ENGLISH: dict[str, str] = {
     "app.alerts": "Alerts",
     "app.reload": "Refresh",
     "app.help": "Keys / help",
-    "app.theme": "Toggle light/dark theme",
-    "app.kiosk": "Toggle kiosk rotation",
+    "app.theme": "Light/dark theme",
+    "app.kiosk": "Kiosk rotation",
     "app.quit": "Quit",
     "app.ctrl_quit": "Quit",
+    "app.palette": "Command palette",
     "screen.export": "Export",
     "screen.export_as": "Export as…",
     "table.select": "Open",
@@ -26,13 +27,13 @@ ENGLISH: dict[str, str] = {
     "table.sort_reverse": "Reverse sort",
     "items.filter": "Filter",
     "items.all": "Show all",
-    "items.escape": "Back / clear filter",
+    "items.escape": "Back / clear",
     "groups.filter": "Filter",
     "groups.clear": "Clear filter",
     "detail.back": "Back",
     "source.back": "Back",
-    "alerts.acknowledge": "Acknowledge alert",
-    "alerts.silence": "Silence alert for 7 days",
+    "alerts.acknowledge": "Acknowledge",
+    "alerts.silence": "Silence 7 days",
     "alerts.all": "Show all",
     "help.close": "Close",
 }
@@ -49,6 +50,7 @@ NOT_COMMANDS = frozenset(
         "table.last",
         "table.left",
         "table.right",
+        "app.palette",  # the palette is open already
     }
 )
 

@@ -22,6 +22,12 @@ KEY_NAMES = {
     "pagedown": "PgDn",
     "ctrl+p": "Ctrl+P",
     "ctrl+q": "Ctrl+Q",
+    "up": "↑",
+    "down": "↓",
+    "left": "←",
+    "right": "→",
+    "home": "Home",
+    "end": "End",
 }
 
 
