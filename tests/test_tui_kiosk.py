@@ -4,8 +4,15 @@ with `[ui] read_only = true` / `--read-only`) `a`, `m`, `e` change nothing and s
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 from typing import Any
@@ -122,6 +129,9 @@ async def test_read_only_without_kiosk_refuses_ack_and_stays_still() -> None:
         assert alert_45(app).state == "open"
         assert any("只读模式" in s for s in shown)
         assert "轮播" not in screen_lines(app)[0]  # not rotating: no rotation state
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert any("只读模式" in line and "Ctrl+Q 退出" in line for line in screen_lines(app))
 
 
 async def test_header_shows_rotation_then_paused_then_rotation_again() -> None:
@@ -166,3 +176,52 @@ def test_read_only_flag_is_offered_by_the_cli() -> None:
         [sys.executable, "-m", "dashboard", "--help"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0 and "--read-only" in proc.stdout and "只读模式" in proc.stdout
+
+
+ESCAPES = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
+
+
+def _read_until(master: int, proc: subprocess.Popen[bytes], wanted: str, seen: bytearray) -> bool:
+    """Read the pseudo-terminal until `wanted` has been drawn (or the child ends, or 30 s):
+    the text with the terminal's escape sequences taken out."""
+    deadline = time.monotonic() + 30
+    drawn = lambda: wanted.encode() in ESCAPES.sub(b"", bytes(seen))  # noqa: E731
+    while not drawn() and proc.poll() is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                seen.extend(os.read(master, 65536))
+            except OSError:
+                break
+    return drawn()
+
+
+def test_dashboard_read_only_on_a_terminal_q_stays_ctrl_q_quits(isolated_state: Path) -> None:
+    """`python -m dashboard --read-only` as a user runs it, on a pseudo-terminal."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dashboard", "--read-only", "--config", str(DEFAULT_CONFIG)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,  # Textual draws on stderr
+        env={**os.environ, "TERM": "xterm-256color", "DASHBOARD_DATA_DIR": str(isolated_state)},
+        start_new_session=True,
+    )
+    os.close(slave)
+    seen = bytearray()
+    try:
+        assert _read_until(master, proc, "Ctrl+Q 退出", seen), "no read-only footer drawn"
+        assert _read_until(master, proc, "未处理预警", seen)  # the data is in
+        del seen[:]
+        os.write(master, b"q")
+        assert _read_until(master, proc, "按 Ctrl+Q 退出", seen)  # said, and still running
+        assert proc.poll() is None
+        os.write(master, b"\x11")  # Ctrl+Q
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert b"Traceback" not in seen
