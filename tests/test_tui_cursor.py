@@ -15,7 +15,7 @@ from textual.color import Color
 
 from dashboard.config import load_config
 from dashboard.ui.app import DashboardApp, make_app
-from dashboard.ui.theme import DARK, LIGHT
+from dashboard.ui.theme import CURSOR_VARIABLE, DARK, LIGHT
 from dashboard.ui.widgets.table import VirtualTable
 
 SEVERE_NAME = "重点治理农村道路交通事故多发的临水临崖、平交路口重大风险隐患(处)"
@@ -138,3 +138,16 @@ async def test_after_a_sort_the_cursor_row_is_still_on_screen(how: str) -> None:
         assert top <= table.cursor_row < top + page
         assert_cursor_visible(table)
         assert table.border_subtitle.startswith(f"第 {table.cursor_row + 1} / 45 行")
+
+
+async def test_each_theme_its_own_readable_cursor_and_t_switches_it() -> None:
+    app = app_for(DEFAULT_CONFIG, "dark")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        table = app.screen.query_one("#items", VirtualTable)
+        assert backgrounds(table, 1) == {DARK.variables[CURSOR_VARIABLE].lower()}
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.current_theme.name == LIGHT.name
+        assert backgrounds(table, 1) == {LIGHT.variables[CURSOR_VARIABLE].lower()}
+        assert_cursor_visible(table)

@@ -23,6 +23,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events, work
 from textual.binding import Binding, BindingType
+from textual.color import Color
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -32,6 +33,7 @@ from textual.worker import get_current_worker
 
 from dashboard.core.collate import collate_keys
 from dashboard.core.items import paused_gc
+from dashboard.ui.theme import CURSOR_VARIABLE
 from dashboard.ui.widgets.columns import Column, T, fit, lay_out
 
 # Tables at least this long sort every column ahead, in a worker thread.
@@ -515,8 +517,10 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         if self._cursor_style is None:
             full = self.get_component_rich_style("vtable--cursor")  # background blended
             own = self.get_component_rich_style("vtable--cursor", partial=True)
+            themed = self.app.current_theme.variables.get(CURSOR_VARIABLE)
+            background = Color.parse(themed).rich_color if themed else full.bgcolor
             self._cursor_style = Style(
-                bgcolor=full.bgcolor, bold=own.bold, underline=own.underline, reverse=own.reverse
+                bgcolor=background, bold=own.bold, underline=own.underline, reverse=own.reverse
             )
         return self._cursor_style
 
