@@ -129,6 +129,7 @@ class DashboardApp(App[None]):
         runtime.hold_writes_until_shown()
         self.title = config.title
         self._kiosk_label = ""
+        self._resume_timer: Timer | None = None
         for theme in THEMES:
             self.register_theme(theme)
         wanted = ALIASES.get(config.ui.theme, config.ui.theme)
@@ -380,6 +381,10 @@ class DashboardApp(App[None]):
         if self.kiosk and isinstance(event, events.Key):
             self.rotation.pause(time.monotonic())
             self.show_kiosk_state()
+            # The header says `轮播 ▶` again when the quiet minute is over, not at the next beat.
+            if self._resume_timer is not None:
+                self._resume_timer.stop()
+            self._resume_timer = self.set_timer(self.rotation.quiet + 0.1, self.show_kiosk_state)
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
