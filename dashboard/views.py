@@ -282,10 +282,11 @@ def alerts_view(records: Iterable[Any], title: str, notes: Sequence[str] = ()) -
 
 
 def open_alerts_by_unit(records: Iterable[Any]) -> dict[str, int]:
-    """Unit → alerts not yet resolved, for the units view."""
+    """Unit → open alerts (未处理预警: not acknowledged, silenced or resolved), for the
+    units view; the counts `dashboard alerts --state open` gives."""
     counts: dict[str, int] = {}
     for r in records:
-        if getattr(r, "resolved_at", None) or _state(r) == "resolved":
+        if getattr(r, "resolved_at", None) or _state(r) != "open":
             continue
         unit = _text_of(getattr(r, "unit", ""))
         counts[unit] = counts.get(unit, 0) + 1

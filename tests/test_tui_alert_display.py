@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -110,3 +112,35 @@ async def test_detail_says_a_resolution_once(tmp_path: Path) -> None:
         text = str(app.screen.query_one("#item-alerts").render())
         assert "[已解除] " in text and "[已解除] 已解除" not in text
         assert "已解除：" not in text
+
+
+def test_cli_units_export_counts_open_alerts_like_alerts_state_open(tmp_path: Path) -> None:
+    """`dashboard export --view units`'s 未处理预警 is the open count, as on the screen."""
+    _app, cfg, _csv = police_app(tmp_path)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "dashboard", *args, "--config", str(cfg)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "Traceback" not in proc.stderr
+        return proc
+
+    run("check")
+    police = [a for a in json.loads(run("alerts", "--json").stdout)["alerts"] if a["unit"] == POLICE]
+    assert len(police) == 4
+    assert run("ack", police[0]["key"]).returncode == 0
+    assert run("ack", police[1]["key"], "--for", "7d").returncode == 0
+    open_police = [
+        a
+        for a in json.loads(run("alerts", "--state", "open", "--json").stdout)["alerts"]
+        if a["unit"] == POLICE
+    ]
+    export = run("export", "--view", "units", "--format", "csv", "-o", "-")
+    assert export.returncode == 0, export.stderr
+    rows = list(csv.reader(io.StringIO(export.stdout.lstrip("\ufeff"))))
+    header = next(r for r in rows if "未处理预警" in r)
+    row = next(r for r in rows if r and r[0] == POLICE)
+    assert int(row[header.index("未处理预警")]) == len(open_police) == 2
