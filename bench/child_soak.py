@@ -55,6 +55,16 @@ def settle_fetches(limit: float = 2.0) -> None:
         time.sleep(0.01)
 
 
+# asyncio's default executor: a bounded pool (at most min(32, cores + 4) threads) that starts
+# its threads lazily, so under load it may fill late in a run. Its threads are not counted:
+# a pool that fills up is not a leak, and it cannot grow past its bound.
+POOL_PREFIXES = ("asyncio_", "ThreadPoolExecutor")
+
+
+def pool_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name.startswith(POOL_PREFIXES))
+
+
 class Sampler:
     """RSS, fds and threads of this process over a soak of `cycles` cycles.
 
@@ -81,7 +91,7 @@ class Sampler:
         settle_fetches()
         gc.collect()
         info = self.process.memory_info()
-        fds, threads = self.process.num_fds(), self.process.num_threads()
+        fds, threads = self.process.num_fds(), self.process.num_threads() - pool_threads()
         self.samples.append((i, info.rss))
         self.fd_samples.append((i, fds))
         self.thread_samples.append((i, threads))
