@@ -12,7 +12,7 @@ well-typed item (every built-in loader's) costs one C-level check per field grou
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
@@ -195,10 +195,10 @@ def _repair(item: Item, source: str, warnings: list[DataWarning]) -> Item | None
     elif value is not None and type(value) is not date:
         warn("as_of", f"应为日期，插件给出 {_shown(value)}，已视为未知")
         item.as_of = None
-    item.monthly_updates = _clean_map(item.monthly_updates, "monthly_updates", warn, months=True)
-    item.disclosures = _clean_map(item.disclosures, "disclosures", warn, months=False)
-    item.extra = _clean_text_map(item.extra, "extra", warn)
-    item.field_sources = _clean_text_map(item.field_sources, "field_sources", warn)
+    item.monthly_updates = _clean_entries(item.monthly_updates, "monthly_updates", warn, _month_count)
+    item.disclosures = _clean_entries(item.disclosures, "disclosures", warn, _named_count)
+    item.extra = _clean_entries(item.extra, "extra", warn, _text_pair)
+    item.field_sources = _clean_entries(item.field_sources, "field_sources", warn, _text_pair)
     return item
 
 
@@ -218,34 +218,34 @@ def _number(value: Any, low: float, high: float, key: str, warn: Any) -> float |
     return None
 
 
-def _clean_map(value: Any, key: str, warn: Any, *, months: bool) -> Mapping[Any, int]:
+def _month_count(k: Any, v: Any) -> bool:
+    return type(k) is int and 1 <= k <= 12 and type(v) is int and 0 <= v <= MAX_COUNT
+
+
+def _named_count(k: Any, v: Any) -> bool:
+    return isinstance(k, str) and type(v) is int and 0 <= v <= MAX_COUNT
+
+
+def _text_pair(k: Any, v: Any) -> bool:
+    return isinstance(k, str) and isinstance(v, str)
+
+
+def _clean_entries(
+    value: Any, key: str, warn: Any, entry_ok: Callable[[Any, Any], bool]
+) -> Mapping[Any, Any]:
+    """A mapping field with every entry `entry_ok` accepts (texts cleaned); the others are
+    warnings, and a value that is no mapping at all is an empty one."""
     if value is NOTHING or (isinstance(value, Mapping) and not value):
         return value if isinstance(value, Mapping) else NOTHING
     if not isinstance(value, Mapping):
         warn(key, f"应为映射，插件给出 {_shown(value)}，已置空")
         return NOTHING
-    out: dict[Any, int] = {}
+    out: dict[Any, Any] = {}
     for k, v in value.items():
-        key_ok = (type(k) is int and 1 <= k <= 12) if months else isinstance(k, str)
-        if key_ok and type(v) is int and 0 <= v <= MAX_COUNT:
-            out[clean_text(k) if isinstance(k, str) else k] = v
+        if entry_ok(k, v):
+            out[clean_text(k) if isinstance(k, str) else k] = clean_text(v) if isinstance(v, str) else v
         else:
             warn(key, f"条目 {_shown(k)} = {_shown(v)} 无效，已忽略")
-    return out
-
-
-def _clean_text_map(value: Any, key: str, warn: Any) -> Mapping[str, str]:
-    if value is NOTHING or (isinstance(value, Mapping) and not value):
-        return value if isinstance(value, Mapping) else NOTHING
-    if not isinstance(value, Mapping):
-        warn(key, f"应为映射，插件给出 {_shown(value)}，已置空")
-        return NOTHING
-    out: dict[str, str] = {}
-    for k, v in value.items():
-        if isinstance(k, str) and isinstance(v, str):
-            out[clean_text(k)] = clean_text(v)
-        else:
-            warn(key, f"条目 {_shown(k)} = {_shown(v)} 应为文本，已忽略")
     return out
 
 
