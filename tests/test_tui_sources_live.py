@@ -176,3 +176,22 @@ async def test_the_ages_tick_and_updated_at_is_the_last_good_data(
         bar = rendered(app, "#status-bar")
         assert f"更新于 {good:%Y-%m-%d %H:%M:%S}" in bar
         assert "数据过期: 通报（5 分钟前）" in bar
+
+
+async def test_the_overview_says_stale_when_the_clock_passes_three_periods(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
+    """`数据过期 STALE` in the headline follows the clock too, not only the arrival of new data."""
+    data = write_csv(tmp_path / "bulletin.csv", sample_rows())
+    cfg = config_writer([{"name": "通报", "type": "csv", "path": str(data), "refresh": "1m"}])
+    clock = {"now": datetime.now()}
+    app = make_app(load_config(cfg), clock=lambda: clock["now"])
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and len(app.snapshot.evaluated) == 45)
+        await app.workers.wait_for_complete()
+        good = app.runtime.states["通报"].last_success
+        assert good is not None
+        assert "数据过期" not in rendered(app, "#asof-line")
+        clock["now"] = good + timedelta(minutes=4)  # 3 periods of 1 minute, and no new data
+        await until(pilot, lambda: "数据过期" in rendered(app, "#asof-line"), TICKS)
+        assert app.runtime.states["通报"].last_success == good

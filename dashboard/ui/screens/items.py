@@ -167,6 +167,17 @@ class OverviewScreen(ItemsScreen):
         yield Headline(id="headline")
         yield from self.compose_table()
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        # `数据过期 STALE` depends on the clock, not only on new data: look again every second
+        # (the headline redraws nothing when its text is the same).
+        self.set_interval(1.0, self._tick_stale)
+
+    def _tick_stale(self) -> None:
+        snap = self.dash.snapshot
+        if snap is not None and self.is_current and self._headline is not None:
+            self.show_counts(snap)
+
     def show_snapshot(self, snap: Snapshot) -> None:
         self.show_counts(snap)
         super().show_snapshot(snap)
