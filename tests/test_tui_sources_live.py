@@ -6,9 +6,11 @@ source: its error, last attempt, last success and every warning, exportable with
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 from conftest import sample_rows, write_csv
@@ -57,6 +59,21 @@ async def until(pilot: object, condition: Callable[[], bool], failsafe: float = 
             await pilot.pause(0.05)  # type: ignore[attr-defined]
 
     await asyncio.wait_for(wait(), failsafe)
+
+
+@asynccontextmanager
+async def clocked_app(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> AsyncIterator[tuple[DashboardApp, Any, dict[str, datetime], Path]]:
+    """The sample in a CSV refreshed each minute, the app on a clock the test moves, loaded."""
+    data = write_csv(tmp_path / "bulletin.csv", sample_rows())
+    cfg = config_writer([{"name": "通报", "type": "csv", "path": str(data), "refresh": "1m"}])
+    clock = {"now": datetime.now()}
+    app = make_app(load_config(cfg), clock=lambda: clock["now"])
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and len(app.snapshot.evaluated) == 45)
+        await app.workers.wait_for_complete()
+        yield app, pilot, clock, data
 
 
 async def test_deleting_the_csv_turns_its_row_failed_within_two_seconds_and_back(
@@ -141,13 +158,7 @@ async def test_a_deleted_file_shows_its_error_in_the_source_detail(
 async def test_the_ages_tick_and_updated_at_is_the_last_good_data(
     tmp_path: Path, config_writer: Callable[..., Path]
 ) -> None:
-    data = write_csv(tmp_path / "bulletin.csv", sample_rows())
-    cfg = config_writer([{"name": "通报", "type": "csv", "path": str(data), "refresh": "1m"}])
-    clock = {"now": datetime.now()}
-    app = make_app(load_config(cfg), clock=lambda: clock["now"])
-    async with app.run_test(size=(160, 45)) as pilot:
-        await until(pilot, lambda: app.snapshot is not None and len(app.snapshot.evaluated) == 45)
-        await app.workers.wait_for_complete()
+    async with clocked_app(tmp_path, config_writer) as (app, pilot, clock, data):
         state = app.runtime.states["通报"]
         good = state.last_success
         assert good is not None
@@ -182,13 +193,7 @@ async def test_the_overview_says_stale_when_the_clock_passes_three_periods(
     tmp_path: Path, config_writer: Callable[..., Path]
 ) -> None:
     """`数据过期 STALE` in the headline follows the clock too, not only the arrival of new data."""
-    data = write_csv(tmp_path / "bulletin.csv", sample_rows())
-    cfg = config_writer([{"name": "通报", "type": "csv", "path": str(data), "refresh": "1m"}])
-    clock = {"now": datetime.now()}
-    app = make_app(load_config(cfg), clock=lambda: clock["now"])
-    async with app.run_test(size=(160, 45)) as pilot:
-        await until(pilot, lambda: app.snapshot is not None and len(app.snapshot.evaluated) == 45)
-        await app.workers.wait_for_complete()
+    async with clocked_app(tmp_path, config_writer) as (app, pilot, clock, _data):
         good = app.runtime.states["通报"].last_success
         assert good is not None
         assert "数据过期" not in rendered(app, "#asof-line")
