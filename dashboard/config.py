@@ -6,6 +6,7 @@ Source, sink and rule tables are validated by the plugin that owns them.
 from __future__ import annotations
 
 import difflib
+import getpass
 import hashlib
 import math
 import os
@@ -39,6 +40,7 @@ TOP_KEYS = {
     "alerts": "预警规则",
     "sources": "数据源",
     "sinks": "预警推送",
+    "user": "使用者：name = 确认、静默时记下的姓名",
 }
 PROGRESS_KEYS = {
     "period_start": "MM-DD",
@@ -137,6 +139,7 @@ class Config:
     alerts: dict[str, Any] = field(default_factory=dict)
     sinks: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    user_name: str = ""  # `[user] name`: the author of acknowledgements and silences
 
     def error(self, key: str, message: str, expected: str = "") -> ConfigError:
         return ConfigError(key, message, expected=expected, file=self.path)
@@ -371,6 +374,9 @@ def load_config(path: str | Path | None = None) -> Config:
         kiosk_interval=_duration(ui, "kiosk_interval", "20s", "ui.", file, minimum=MIN_KIOSK_INTERVAL),
         read_only=_bool(ui, "read_only", False, "ui.", file) if "read_only" in ui else None,
     )
+    user = _table(raw, "user", file)
+    check_keys(user, {"name"}, "user.", file)
+    cfg.user_name = _str(user, "name", "", "user.", file).strip()
     cfg.alerts = _table(raw, "alerts", file)
     sinks = raw.get("sinks", [])
     if not isinstance(sinks, list) or not all(isinstance(s, dict) for s in sinks):
@@ -437,3 +443,14 @@ def _sources(value: object, cfg: Config) -> list[SourceSpec]:
             )
         )
     return specs
+
+
+def default_author(cfg: Config) -> str:
+    """Who acknowledges or silences when no `--by` is given: `[user] name`, else the
+    login name, else "?" (getpass raises where no login name can be found)."""
+    if cfg.user_name:
+        return cfg.user_name
+    try:
+        return getpass.getuser() or "?"
+    except (OSError, KeyError, ImportError):
+        return "?"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.alerting import AlertEngine, SinkStatus, now_local, stalled_history
-from dashboard.config import Config
+from dashboard.config import Config, default_author
 from dashboard.contracts import (
     ConfigError,
     FetchResult,
@@ -470,15 +470,16 @@ class Runtime:
         with `item_id`, only that item's."""
         return self.alerts.records(states, item_id=item_id)
 
-    def acknowledge(self, key: str, until: date | None = None) -> bool:
+    def acknowledge(self, key: str, until: date | None = None, *, by: str = "", comment: str = "") -> bool:
         """Acknowledge an alert (quiet until it resolves), or with `until` silence it
-        through that date. False when there is no such active alert."""
-        done = self.alerts.acknowledge(key, until)
+        through that date; `by` and `comment` go on the alert and in the trail. False
+        when there is no such active alert."""
+        done = self.alerts.acknowledge(key, until, by=by or default_author(self.config), comment=comment)
         self._open_alerts = None  # counted again when next asked
         return done
 
-    def silence(self, key: str, until: date) -> bool:
-        done = self.alerts.silence(key, until)
+    def silence(self, key: str, until: date, *, by: str = "", comment: str = "") -> bool:
+        done = self.alerts.silence(key, until, by=by or default_author(self.config), comment=comment)
         self._open_alerts = None
         return done
 

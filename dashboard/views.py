@@ -8,7 +8,8 @@ export exactly what the user sees. Pure: no I/O, no Textual.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -293,10 +294,82 @@ def open_alerts_by_unit(records: Iterable[Any]) -> dict[str, int]:
     return counts
 
 
+# -- silences and the audit trail (留痕) ---------------------------------------------
+
+SILENCE_COLUMNS = [
+    Column("编号", "int", "id"),
+    Column("条件", "text", "matchers"),
+    Column("开始", "date", "from"),
+    Column("静默至", "date", "until"),
+    Column("静默人", "text", "author"),
+    Column("原因", "text", "comment"),
+    Column("提前结束", "date", "expired_at"),
+]
+
+
+def silences_view(silences: Iterable[Any], title: str, notes: Sequence[str] = ()) -> TableView:
+    """Silences by matcher (`AlertEngine.silences()`), expired ones too."""
+    rows: list[list[Cell]] = []
+    for x in silences:
+        matchers = getattr(x, "matchers", {}) or {}
+        rows.append(
+            [
+                int(getattr(x, "id", 0)),
+                " ".join(f"{k}={v}" for k, v in matchers.items()),
+                _when(getattr(x, "starts_at", None)),
+                _when(getattr(x, "until", None)),
+                _text_of(getattr(x, "author", "")),
+                _text_of(getattr(x, "comment", "")),
+                _when(getattr(x, "expired_at", None)),
+            ]
+        )
+    return TableView("silences", title, list(SILENCE_COLUMNS), rows, [], list(notes))
+
+
+TRAIL_COLUMNS = [
+    Column("序号", "int", "seq"),
+    Column("时间", "date", "at"),
+    Column("操作人", "text", "actor"),
+    Column("操作", "text", "kind"),
+    Column("对象", "text", "subject"),
+    Column("之前", "text", "before"),
+    Column("之后", "text", "after"),
+    Column("说明", "text", "comment"),
+]
+
+
+def trail_view(rows: Iterable[Mapping[str, Any]], title: str, notes: Sequence[str] = ()) -> TableView:
+    """The audit trail (`AlertEngine.trail()`), oldest first; before / after as JSON text."""
+
+    def js(value: Any) -> str:
+        return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    cells: list[list[Cell]] = [
+        [
+            int(r["seq"]),
+            _when(r["at"]),
+            str(r["actor"]),
+            str(r["kind"]),
+            str(r["subject"]),
+            js(r["before"]),
+            js(r["after"]),
+            str(r["comment"] or ""),
+        ]
+        for r in rows
+    ]
+    return TableView("trail", title, list(TRAIL_COLUMNS), cells, [], list(notes))
+
+
 # -- a named view of a snapshot, as `dashboard export --view` names them ------------
 
-VIEW_NAMES = ("items", "units", "alerts")
-VIEW_TITLES = {"items": "项目清单", "units": "牵头单位", "alerts": "预警"}
+VIEW_NAMES = ("items", "units", "alerts", "silences", "trail")
+VIEW_TITLES = {
+    "items": "项目清单",
+    "units": "牵头单位",
+    "alerts": "预警",
+    "silences": "静默",
+    "trail": "留痕",
+}
 
 
 def snapshot_notes(snapshot: Any, filter_text: str | None = None) -> list[str]:
@@ -316,6 +389,8 @@ def build_view(
     title: str = "",
     filter_text: str | None = None,
     alert_records: Iterable[Any] = (),
+    silences: Iterable[Any] = (),
+    trail: Iterable[Mapping[str, Any]] = (),
 ) -> TableView:
     """`items`, `units` or `alerts` of a `Snapshot` (worst first), filtered as the
     `/` filter does: items by name, lead unit, category or project; units and alerts
@@ -332,6 +407,10 @@ def build_view(
         return filter_view(units_view(units, heading, notes), filter_text)
     if name == "alerts":
         return filter_view(alerts_view(records, heading, notes), filter_text)
+    if name == "silences":
+        return filter_view(silences_view(silences, heading, notes), filter_text)
+    if name == "trail":
+        return filter_view(trail_view(trail, heading, notes), filter_text)
     raise KeyError(name)
 
 

@@ -1,6 +1,8 @@
-"""`dashboard alerts` lists alerts (open, acknowledged, silenced, resolved) and the
-sinks' outboxes; `dashboard ack KEY [--until DATE | --for 7d]` acknowledges or
-silences one. Both read and write the store only: no source is fetched, nothing is sent.
+"""`dashboard alerts` lists alerts (open, acknowledged, silenced, resolved), the
+silences and the sinks' outboxes; `dashboard ack KEY [--until DATE | --for 7d] [--by NAME]
+[--comment TEXT]` acknowledges or silences one; `dashboard silence` silences by matcher
+(rule, unit, item), lists and expires silences. All read and write the store only: no
+source is fetched, nothing is sent. Every change is a row in the audit trail (留痕).
 
 Exit codes: 0 ok; 1 no such alert (ack); 2 configuration or usage error."""
 
@@ -13,6 +15,8 @@ from datetime import date
 from typing import Any
 
 from dashboard import strict_json
+from dashboard.alert_store import Silence, matching_silence
+from dashboard.alerting import now_local
 from dashboard.commands.common import UsageError, date_arg, open_runtime, table_lines, until_from_duration
 from dashboard.core.alerts import SEVERITY_LABELS, STATE_LABELS, AlertRecord
 
@@ -40,10 +44,27 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         metavar="DURATION",
         help="静默一段时间，如 7d、2w（到今天加该天数，含）silence for a while, e.g. 7d",
     )
+    a.add_argument("--by", metavar="NAME", help="确认人（默认 [user] name，其次登录名）who acknowledges")
+    a.add_argument("--comment", metavar="TEXT", default="", help="说明 why (kept in the audit trail)")
     a.set_defaults(handler=run_ack)
+    sl = sub.add_parser(
+        "silence", parents=[common], help="按条件静默预警 silence alerts by matcher (rule, unit, item)"
+    )
+    sl.add_argument("--rule", metavar="RULE", help="规则名，如 missing_update")
+    sl.add_argument("--unit", metavar="UNIT", help="牵头单位 lead unit")
+    sl.add_argument("--item", metavar="ID", help="项目编号 item id")
+    span = sl.add_mutually_exclusive_group()
+    span.add_argument("--until", metavar="YYYY-MM-DD", help="静默到该日（含）through this date")
+    span.add_argument("--for", dest="for_", metavar="DURATION", help="静默一段时间，如 7d、2w")
+    sl.add_argument("--by", metavar="NAME", help="静默人（必填）who silences (required)")
+    sl.add_argument("--comment", metavar="TEXT", help="原因（必填）why (required)")
+    sl.add_argument("--list", action="store_true", help="列出静默 list the silences")
+    sl.add_argument("--expire", metavar="ID", type=int, help="提前结束一个静默 end a silence early")
+    sl.add_argument("--json", action="store_true", help="输出 JSON（与 --list 同用）print JSON (with --list)")
+    sl.set_defaults(handler=run_silence)
 
 
-def record_dict(r: AlertRecord, today: date) -> dict[str, Any]:
+def record_dict(r: AlertRecord, today: date, silenced_by: int | None = None) -> dict[str, Any]:
     def ts(value: Any) -> str | None:
         return None if value is None else value.isoformat()
 
@@ -61,6 +82,9 @@ def record_dict(r: AlertRecord, today: date) -> dict[str, Any]:
         "last_sent": ts(r.last_sent),
         "resolved_at": ts(r.resolved_at),
         "silenced_until": ts(r.silenced_until),
+        "acknowledged_by": r.acknowledged_by or None,
+        "comment": r.comment or None,
+        "silenced_by": silenced_by,  # the id of the silence by matcher holding its events back
     }
 
 
@@ -69,11 +93,16 @@ def run_alerts(args: argparse.Namespace) -> int:
     today = date.today()
     records = runtime.alert_records(args.state)
     sinks = runtime.sink_status()
+    silences = runtime.alerts.silences()
+    now = now_local()
+    active = [x for x in silences if x.active(now)]
+    held = {r.key: m.id for r in records if (m := matching_silence(active, r.rule, r.unit, r.item_id))}
     if args.json:
         print(
             strict_json.dumps(
                 {
-                    "alerts": [record_dict(r, today) for r in records],
+                    "alerts": [record_dict(r, today, held.get(r.key)) for r in records],
+                    "silences": [x.to_dict() for x in silences],
                     "sinks": [
                         {"name": s.name, "type": s.type, "pending": s.pending, "error": s.last_error or None}
                         for s in sinks
@@ -93,7 +122,8 @@ def run_alerts(args: argparse.Namespace) -> int:
         until = f" 至 {r.silenced_until}" if state == "silenced" and r.silenced_until else ""
         when = r.resolved_at if state == "resolved" and r.resolved_at else r.first_fired
         severity = SEVERITY_LABELS.get(r.severity, r.severity)
-        rows.append([STATE_LABELS[state] + until, severity, r.key, f"{when:%Y-%m-%d %H:%M}", r.message])
+        label = STATE_LABELS[state] + until + (f" 静默 #{held[r.key]}" if r.key in held else "")
+        rows.append([label, severity, r.key, f"{when:%Y-%m-%d %H:%M}", r.message])
     for line in table_lines(rows):
         print(line)
     for s in sinks:
@@ -120,7 +150,7 @@ def run_ack(args: argparse.Namespace) -> int:
             expected="今天或以后的日期 YYYY-MM-DD，或用 --for 7d 静默 7 天",
         )
     _config, runtime = open_runtime(args)
-    if runtime.acknowledge(args.key, until):
+    if runtime.acknowledge(args.key, until, by=(args.by or "").strip(), comment=args.comment.strip()):
         done = f"已静默至 {until}（含）silenced through {until}" if until else "已确认 acknowledged"
         print(f"{args.key}: {done}")
         return 0
@@ -129,3 +159,70 @@ def run_ack(args: argparse.Namespace) -> int:
     hint = f"；是否想写 {'、'.join(close)}？" if close else ""
     print(f"没有可确认的预警 {args.key!r}{hint}（见 `dashboard alerts`）", file=sys.stderr)
     return EXIT_NOT_FOUND
+
+
+def _required(value: str | None, key: str, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise UsageError(key, f"必须写明{what}", expected=f"{key} TEXT")
+    return text
+
+
+def run_silence(args: argparse.Namespace) -> int:
+    """`dashboard silence --rule R [--unit U] [--item ID] --until DATE|--for 7d --by NAME
+    --comment TEXT`; `--list [--json]`; `--expire ID --by NAME`."""
+    today = date.today()
+    if args.list:
+        _config, runtime = open_runtime(args)
+        return _print_silences(runtime.alerts.silences(), args.json)
+    if args.expire is not None:
+        by = _required(args.by, "--by", "是谁结束静默 who")
+        _config, runtime = open_runtime(args)
+        ended = runtime.alerts.expire_silence(args.expire, by=by, comment=(args.comment or "").strip())
+        if ended is None:
+            print(f"没有可结束的静默 #{args.expire}（见 `dashboard silence --list`）", file=sys.stderr)
+            return EXIT_NOT_FOUND
+        print(f"静默 #{ended.id} 已结束 expired")
+        return 0
+    matchers = {"rule": args.rule, "unit": args.unit, "item": args.item}
+    if not any((v or "").strip() for v in matchers.values()):
+        raise UsageError("--rule", "至少给出一个条件", expected="--rule RULE、--unit UNIT 或 --item ID")
+    if args.until is None and args.for_ is None:
+        raise UsageError("--until", "必须写明静默到何时", expected="--until YYYY-MM-DD 或 --for 7d")
+    until = date_arg(args.until, "--until") if args.until else until_from_duration(args.for_, today)
+    if until is None or until < today:
+        raise UsageError("--until", f"日期 {until} 已经过去（今天是 {today}）", expected="今天或以后的日期")
+    by = _required(args.by, "--by", "静默人 who")
+    comment = _required(args.comment, "--comment", "原因 why")
+    _config, runtime = open_runtime(args)
+    if args.rule and args.rule not in runtime.alerts.rules:
+        known = list(runtime.alerts.rules)
+        close = difflib.get_close_matches(args.rule, known, n=1)
+        hint = f"，是否想写 {close[0]}？" if close else ""
+        raise UsageError("--rule", f"未知的预警规则 {args.rule!r}{hint}", expected="、".join(known))
+    silence = runtime.alerts.add_silence(
+        {k: v.strip() for k, v in matchers.items() if v and v.strip()}, until, by=by, comment=comment
+    )
+    print(f"已建静默 #{silence.id}，至 {until}（含）silenced through {until}: {_matchers_text(silence)}")
+    return 0
+
+
+def _matchers_text(silence: Silence) -> str:
+    return " ".join(f"{k}={v}" for k, v in silence.matchers.items())
+
+
+def _print_silences(silences: list[Silence], as_json: bool) -> int:
+    if as_json:
+        print(strict_json.dumps({"silences": [s.to_dict() for s in silences]}, ensure_ascii=False, indent=2))
+        return 0
+    if not silences:
+        print("没有静默 no silences")
+        return 0
+    now = now_local()
+    rows = []
+    for s in silences:
+        state = "生效" if s.active(now) else "已结束" if s.expired_at else "未生效/已过期"
+        rows.append([f"#{s.id}", state, _matchers_text(s), f"至 {s.until}", s.author, s.comment])
+    for line in table_lines(rows):
+        print(line)
+    return 0

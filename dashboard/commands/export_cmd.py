@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser(
         "export",
         parents=[common],
-        help="导出视图 export a view (items|units|alerts) to csv/xlsx/md/html/json",
+        help="导出视图 export a view (items|units|alerts|silences|trail) to csv/xlsx/md/html/json",
         description=(
             "载入全部数据源一次，把一个视图导出为文件。不给 -o 时写入配置的导出文件夹 ([export] dir)；"
             "-o - 写到标准输出（默认 csv）。"
@@ -77,7 +77,16 @@ def run(args: argparse.Namespace) -> int:
     snap = asyncio.run(runtime.cycle())
     records_of = getattr(runtime, "alert_records", None)
     records = list(records_of()) if callable(records_of) else []
-    view = build_view(args.view, snap, title=config.title, filter_text=args.filter, alert_records=records)
+    engine = getattr(runtime, "alerts", None)  # silences and the trail (留痕) live with the alerts
+    view = build_view(
+        args.view,
+        snap,
+        title=config.title,
+        filter_text=args.filter,
+        alert_records=records,
+        silences=engine.silences() if engine is not None and args.view == "silences" else (),
+        trail=engine.trail() if engine is not None and args.view == "trail" else (),
+    )
     try:
         if to_stdout:
             _write_stdout(export_bytes(view, fmt, table), fmt)

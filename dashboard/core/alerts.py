@@ -147,6 +147,9 @@ class AlertRecord:
     silenced_until: date | None = None
     figures: Mapping[str, Any] = field(default_factory=dict)
     acknowledged_at: datetime | None = None
+    # Who acknowledged or silenced it, and why (留痕); empty for older rows.
+    acknowledged_by: str = ""
+    comment: str = ""
 
     @property
     def state_label(self) -> str:
