@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,20 +23,13 @@ from dashboard import strict_json
 from dashboard.alert_guard import MAX_PER_CYCLE, HeldEpisode, hold, mark_late, summary_event
 from dashboard.alert_store import (
     SCHEMA,
-    Silence,
-    alert_snapshot,
-    all_silences,
-    append_trail,
     delivery_lock,
     dt,
-    ensure_audit_schema,
-    matching_silence,
+    ensure_ladder_schema,
     queue_event,
     record_from_row,
     save_record,
-    silence_from_row,
     stalled_history,
-    trail_rows,
     ts,
     upsert_sink,
 )
@@ -93,11 +87,17 @@ RULE_COMMON_KEYS = {
     "enabled": "true | false",
     "severity": "info | warning | critical",
     "repeat": "如 1d、12h；0 为不重复",
+    # The escalation ladder 提醒 → 预警 → 督办 (also a default for every rule under [alerts]).
+    "ladder": "如 [0, 7, 14]：滞后第几天（按数据截止日期）升为 提醒、预警、督办",
+    "after_bulletins": "整数：每连续 N 期通报仍满足条件升一级；0 为不按期数",
+    "relapse_window": "如 30d：解除后多少天内复发恢复原级别（按数据截止日期）；0 为不恢复",
 }
+LADDER_KEYS = ("ladder", "after_bulletins", "relapse_window")
 ALERTS_KEYS = {
     "enabled": "true | false：全部预警开关",
     "rules": "[alerts.rules.<规则名>]",
     "max_per_cycle": "正整数：每轮最多逐条推送的预警数，其余合并为一条 (default 200)",
+    **{key: RULE_COMMON_KEYS[key] for key in LADDER_KEYS},
 }
 # After a permanent failure (bad key, signature, keyword) wait this long before trying again.
 PERMANENT_RETRY = timedelta(hours=1)
@@ -134,6 +134,7 @@ def rule_configs(
             raise err(f"alerts.rules.{name}", f"未知的预警规则{suggest(name, list(rules))}", "、".join(rules))
         if not isinstance(value, dict):
             raise err(f"alerts.rules.{name}", "应为表", f"[alerts.rules.{name}]")
+    defaults = _ladder_settings(table, "alerts", RuleConfig(), err)
     result: dict[str, RuleConfig] = {}
     for name, rule in rules.items():
         values = configured.get(name, {})
@@ -160,8 +161,46 @@ def rule_configs(
             if isinstance(value, (int, float)) and value < 0:
                 raise err(f"{prefix}.{key}", f"不能为负数: {value!r}", ">= 0")
             params[key] = value
-        result[name] = RuleConfig(enabled=enabled, severity=severity, repeat=repeat, params=params)
+        base = RuleConfig(enabled=enabled, severity=severity, repeat=repeat, params=params)
+        base = replace(base, **defaults)
+        result[name] = replace(base, **_ladder_settings(values, prefix, base, err))
     return result
+
+
+def _ladder_settings(
+    values: Mapping[str, Any], prefix: str, base: RuleConfig, err: Callable[..., ConfigError]
+) -> dict[str, Any]:
+    """`ladder`, `after_bulletins` and `relapse_window` of one table over `base`'s, as
+    RuleConfig fields; ConfigError names the key."""
+    ladder: Any = values.get("ladder", list(base.ladder))
+    after: Any = values.get("after_bulletins", base.after_bulletins)
+    window: Any = values.get("relapse_window", base.relapse_window)
+    hint = f"1 到 {len(core.LEVELS)} 个整数，从 0 起不减，如 [0, 7, 14]（提醒、预警、督办）"
+    if (
+        not isinstance(ladder, list)
+        or not 1 <= len(ladder) <= len(core.LEVELS)
+        or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in ladder)
+        or ladder[0] != 0
+        or any(b < a for a, b in pairwise(ladder))
+    ):
+        raise err(f"{prefix}.ladder", f"无效的升级天数 {ladder!r}", hint)
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise err(f"{prefix}.after_bulletins", f"应为非负整数，实为 {after!r}", "如 2；0 为不按期数")
+    if "relapse_window" in values:
+        window = _days(window, f"{prefix}.relapse_window", err)
+    return {"ladder": tuple(ladder), "after_bulletins": after, "relapse_window": window}
+
+
+def _days(value: object, key: str, err: Callable[..., ConfigError]) -> int | None:
+    """Whole days: `"30d"`, or an integer number of days; 0 or "" for off."""
+    if value in (None, "", False, 0, "0", "never"):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    seconds = parse_duration(value) if isinstance(value, str) else None
+    if seconds is None or seconds < 0 or seconds % 86400:
+        raise err(key, f"无法识别的天数 {value!r}", "整天数，如 30d 或 30；0 为不恢复")
+    return int(seconds // 86400) or None
 
 
 def _repeat(value: object, key: str, err: Callable[..., ConfigError]) -> timedelta | None:
@@ -203,8 +242,7 @@ class AlertEngine:
         self.store = store
         # Alert tables that existed (a version row) but are gone now: their state is lost.
         lost = store.schema_version("alerts") is not None and "alert_state" in store.missing_tables(SCHEMA)
-        store.ensure_schema("alerts", 1, SCHEMA)
-        ensure_audit_schema(store)  # the trail and silences (留痕)
+        ensure_ladder_schema(store)  # the alert tables and the ladder's columns
         alerts_table = config.alerts
         for key in alerts_table:
             if key not in ALERTS_KEYS:
@@ -408,6 +446,7 @@ class AlertEngine:
                     resolve_figures={"gone": True} if gone else figures,
                     # An item that left the data did not catch up: say so (not "已解除：严重滞后…").
                     resolve_message=core.gone_message(record) if gone and record is not None else "",
+                    as_of=ctx.as_of,  # the ladder counts days by the data's as-of dates
                 )
                 if new is not None and new != record:
                     save_record(conn, new)
@@ -500,8 +539,7 @@ class AlertEngine:
         `lost_state`, its alert state is gone: seed it from what this engine knows, or,
         if it knows nothing yet, adopt what holds at the next evaluation."""
         self.store = store
-        store.ensure_schema("alerts", 1, SCHEMA)
-        ensure_audit_schema(store)  # the trail and silences (留痕)
+        ensure_ladder_schema(store)  # the alert tables and the ladder's columns
         if not lost_state:
             return
         if self._known is None:
@@ -635,48 +673,23 @@ class AlertEngine:
             row = self.store.conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
         return None if row is None else self._decode(row)
 
-    def acknowledge(
-        self,
-        key: str,
-        until: date | None = None,
-        now: datetime | None = None,
-        *,
-        by: str = "",
-        comment: str = "",
-    ) -> bool:
-        """Acknowledge (quiet until it resolves) or, with `until`, silence through that
-        date; `by` and `comment` are kept on the alert and in the trail."""
+    def acknowledge(self, key: str, until: date | None = None, now: datetime | None = None) -> bool:
+        """Acknowledge (quiet until it resolves) or, with `until`, silence through that date."""
         if until is not None:
-            return self.silence(key, until, now, by=by, comment=comment)
-        at = now or now_local()
+            return self.silence(key, until, now)
         with self.store.transaction() as conn:
             row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
             if row is None:
                 return False
             record = self._decode(row)
-            new = None if record is None else core.acknowledge(record, at)
-            if new is None or record is None:
+            new = None if record is None else core.acknowledge(record, now or now_local())
+            if new is None:
                 return False
-            new = replace(new, acknowledged_by=by, comment=comment)
             save_record(conn, new)
-            append_trail(
-                conn,
-                at,
-                by or "?",
-                "acknowledged",
-                key,
-                before=alert_snapshot(record),
-                after=alert_snapshot(new),
-                comment=comment,
-            )
         self._remember(new)
         return True
 
-    def silence(
-        self, key: str, until: date, now: datetime | None = None, *, by: str = "", comment: str = ""
-    ) -> bool:
-        """Silence one alert through `until` (inclusive), with who and why in the trail."""
-        at = now or now_local()
+    def silence(self, key: str, until: date, now: datetime | None = None) -> bool:
         with self.store.transaction() as conn:
             row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
             if row is None:
@@ -684,96 +697,10 @@ class AlertEngine:
             record = self._decode(row)
             if record is None:
                 return False
-            new = replace(core.silence(record, until, at), acknowledged_by=by, comment=comment)
+            new = core.silence(record, until, now or now_local())
             save_record(conn, new)
-            append_trail(
-                conn,
-                at,
-                by or "?",
-                "silenced",
-                key,
-                before=alert_snapshot(record),
-                after=alert_snapshot(new),
-                comment=comment,
-            )
         self._remember(new)
         return True
-
-    # -- silences by matcher and the trail ----------------------------------------------
-    def add_silence(
-        self,
-        matchers: Mapping[str, str],
-        until: date,
-        *,
-        by: str,
-        comment: str,
-        now: datetime | None = None,
-    ) -> Silence:
-        """A silence by matcher (rule, unit, item): matching events go to no sink while it holds."""
-        at = now or now_local()
-        wanted = {k: v for k, v in matchers.items() if v}
-        with self.store.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO silences (matchers, starts_at, until, author, comment) VALUES (?, ?, ?, ?, ?)",
-                (
-                    strict_json.dumps(wanted, ensure_ascii=False),
-                    at.isoformat(),
-                    until.isoformat(),
-                    by,
-                    comment,
-                ),
-            )
-            silence = Silence(int(cur.lastrowid or 0), wanted, at, until, by, comment)
-            append_trail(
-                conn,
-                at,
-                by,
-                "silence_added",
-                f"silence:{silence.id}",
-                after=silence.to_dict(),
-                comment=comment,
-            )
-        return silence
-
-    def expire_silence(
-        self, silence_id: int, *, by: str, comment: str = "", now: datetime | None = None
-    ) -> Silence | None:
-        """End a silence early. None: no such silence, or it was expired already."""
-        at = now or now_local()
-        with self.store.transaction() as conn:
-            row = conn.execute("SELECT * FROM silences WHERE id = ?", (silence_id,)).fetchone()
-            if row is None or row["expired_at"] is not None:
-                return None
-            before = silence_from_row(row)
-            conn.execute("UPDATE silences SET expired_at = ? WHERE id = ?", (at.isoformat(), silence_id))
-            after = replace(before, expired_at=at)
-            append_trail(
-                conn,
-                at,
-                by,
-                "silence_expired",
-                f"silence:{silence_id}",
-                before=before.to_dict(),
-                after=after.to_dict(),
-                comment=comment,
-            )
-        return after
-
-    def silences(self) -> list[Silence]:
-        """Every silence by matcher, oldest first (expired ones too: they are part of the record)."""
-        with self.store.lock:
-            return all_silences(self.store.conn)
-
-    def silencing(self, record: AlertRecord, at: datetime | None = None) -> Silence | None:
-        """The active silence by matcher that holds this alert's events back, if any."""
-        when = at or now_local()
-        found = [s for s in self.silences() if s.active(when)]
-        return matching_silence(found, record.rule, record.unit, record.item_id)
-
-    def trail(self, subject: str | None = None) -> list[dict[str, Any]]:
-        """The audit trail (留痕), oldest first; of one alert key or `silence:ID` when given."""
-        with self.store.lock:
-            return trail_rows(self.store.conn, subject)
 
     def _remember(self, record: AlertRecord) -> None:
         if self._known is not None:

@@ -19,8 +19,17 @@ from dashboard.core.parse import format_percent
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_LABELS: dict[str, str] = {"info": "提示", "warning": "警告", "critical": "严重"}
-EventKind = Literal["fired", "repeat", "resolved"]
-KIND_LABELS: dict[str, str] = {"fired": "预警", "repeat": "仍未解除", "resolved": "已解除"}
+EventKind = Literal["fired", "repeat", "escalated", "resolved"]
+KIND_LABELS: dict[str, str] = {
+    "fired": "预警",
+    "repeat": "仍未解除",
+    "escalated": "升级",
+    "resolved": "已解除",
+}
+# The escalation ladder (issue 14): an open alert climbs 提醒 → 预警 → 督办 as it stays open.
+LEVELS: tuple[str, ...] = ("remind", "warn", "supervise")
+LEVEL_LABELS: dict[str, str] = {"remind": "提醒", "warn": "预警", "supervise": "督办"}
+DEFAULT_LADDER: tuple[int, ...] = (0, 7, 14)  # days open (by the data's as-of dates) to reach each level
 AlertStateName = Literal["open", "acknowledged", "silenced", "resolved"]
 STATE_LABELS: dict[str, str] = {
     "open": "未处理",
@@ -78,6 +87,10 @@ class RuleConfig:
     severity: str = "warning"
     repeat: timedelta | None = None  # None: never repeat while the condition holds
     params: Mapping[str, Any] = field(default_factory=dict)
+    # Days open at which each level of LEVELS is reached (first 0; shorter caps the ladder).
+    ladder: tuple[int, ...] = DEFAULT_LADDER
+    after_bulletins: int = 0  # every N consecutive bulletins behind climb one level; 0: off
+    relapse_window: int | None = None  # days after resolving in which a relapse resumes its level
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,13 +160,26 @@ class AlertRecord:
     silenced_until: date | None = None
     figures: Mapping[str, Any] = field(default_factory=dict)
     acknowledged_at: datetime | None = None
-    # Who acknowledged or silenced it, and why (留痕); empty for older rows.
-    acknowledged_by: str = ""
-    comment: str = ""
+    # The ladder: the level reached (index into LEVELS), the as-of date this occurrence
+    # opened on, the last as-of date it held on, how many distinct as-of dates in a row it
+    # held on, and the as-of date it resolved on (for a relapse). None: before the ladder.
+    level: int = 0
+    opened_as_of: date | None = None
+    last_as_of: date | None = None
+    bulletins: int = 0
+    resolved_as_of: date | None = None
 
     @property
     def state_label(self) -> str:
         return STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def level_name(self) -> str:
+        return LEVELS[min(max(self.level, 0), len(LEVELS) - 1)]
+
+    @property
+    def level_label(self) -> str:
+        return LEVEL_LABELS[self.level_name]
 
     def effective_state(self, today: date) -> str:
         """A silence that has run out reads as open, before the next run notices it."""
@@ -177,6 +203,7 @@ class AlertEvent:
     at: datetime
     item_name: str = ""
     unit: str = ""
+    level: str = ""  # a name of LEVELS; "" for events from before the ladder
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -191,6 +218,8 @@ class AlertEvent:
             "unit": self.unit,
             "message": self.message,
             "figures": dict(self.figures),
+            "level": self.level,
+            "level_label": LEVEL_LABELS.get(self.level, ""),
         }
 
     @classmethod
@@ -207,6 +236,7 @@ class AlertEvent:
             at=datetime.fromisoformat(str(data["at"])),
             item_name=str(data.get("item_name", "")),
             unit=str(data.get("unit", "")),
+            level=str(data.get("level", "")),
         )
 
 
@@ -228,6 +258,7 @@ def _event(record: AlertRecord, kind: str, now: datetime, message: str) -> Alert
         at=now,
         item_name=record.item_name,
         unit=record.unit,
+        level=record.level_name,
     )
 
 
@@ -247,14 +278,19 @@ def step(
     *,
     resolve_figures: Mapping[str, Any] | None = None,
     resolve_message: str = "",
+    as_of: date | None = None,
 ) -> tuple[AlertRecord | None, AlertEvent | None]:
     """One evaluation of one alert key. Returns the new record (None: nothing to
     keep) and the event to deliver, if any.
 
-    - condition first holds (no record, or a resolved one): fire, unless silenced;
-    - holds and open: repeat when `config.repeat` has passed since the last send;
-    - holds and acknowledged, or silenced until a date not yet passed: stay quiet;
-      a silence that ran out turns back into open and fires (or repeats);
+    - condition first holds (no record, or a resolved one): fire, unless silenced; at
+      提醒, or at the level it had when it resolved within `config.relapse_window`;
+    - holds and open: climb the ladder (`escalated`) when the data's `as_of` has reached
+      the next level's day (or bulletin count), else repeat when `config.repeat` has
+      passed since the last send; without `as_of` nothing climbs;
+    - holds and acknowledged (the level is held), or silenced until a date not yet
+      passed: stay quiet; a silence that ran out turns back into open and fires (or
+      climbs, or repeats);
     - clears: resolve once, with a `resolved` event only if this occurrence was sent.
     """
     today = now.date()
@@ -262,7 +298,7 @@ def step(
         if record is None or record.state == "resolved":
             return record, None
         figures = {**record.figures, **(resolve_figures or {})}
-        resolved = replace(record, state="resolved", resolved_at=now, figures=figures)
+        resolved = replace(record, state="resolved", resolved_at=now, figures=figures, resolved_as_of=as_of)
         if record.last_sent is None:
             return resolved, None
         message = resolve_message or f"已解除：{record.message}"
@@ -271,6 +307,7 @@ def step(
     severity = condition.severity or config.severity
     if record is None or record.state == "resolved":
         silenced_until = record.silenced_until if record else None
+        level = _relapse_level(record, config, as_of)
         fresh = AlertRecord(
             key=condition.key,
             rule=condition.rule,
@@ -283,11 +320,17 @@ def step(
             first_fired=now,
             figures=dict(condition.figures),
             silenced_until=silenced_until,
+            level=level,
+            # A relapse resumes its level's clock: the next level comes after the rest of its days.
+            opened_as_of=None if as_of is None else as_of - timedelta(days=_ladder_day(config, level)),
+            last_as_of=as_of,
+            bulletins=0 if as_of is None else max(1, level * config.after_bulletins),
         )
+        fresh = replace(fresh, level=reached_level(fresh, config, as_of))
         if is_silenced(fresh, today):
             return replace(fresh, state="silenced"), None
         fresh = replace(fresh, silenced_until=None, last_sent=now)
-        return fresh, _event(fresh, "fired", now, fresh.message)
+        return fresh, _event(fresh, "fired", now, level_message(fresh))
 
     current = replace(
         record,
@@ -297,6 +340,13 @@ def step(
         item_name=condition.item_name or record.item_name,
         unit=condition.unit or record.unit,
     )
+    if as_of is not None:  # the bulletins it held on are facts of the data, whatever its state
+        if current.opened_as_of is None:  # a row from before the ladder: count from this bulletin
+            current = replace(
+                current, opened_as_of=as_of, last_as_of=as_of, bulletins=max(1, current.bulletins)
+            )
+        elif current.last_as_of is None or as_of > current.last_as_of:
+            current = replace(current, last_as_of=as_of, bulletins=current.bulletins + 1)
     if current.state == "acknowledged":
         return current, None
     if current.state == "silenced":
@@ -304,15 +354,59 @@ def step(
             return current, None
         current = replace(current, state="open", silenced_until=None)
         if current.last_sent is None:  # silenced before it was ever sent: this is its first send
-            current = replace(current, last_sent=now)
-            return current, _event(current, "fired", now, current.message)
+            current = replace(current, last_sent=now, level=reached_level(current, config, as_of))
+            return current, _event(current, "fired", now, level_message(current))
+    level = reached_level(current, config, as_of)
+    if level > current.level:  # one event per climb, at the level reached (a repeat is folded in)
+        current = replace(current, level=level, last_sent=now)
+        return current, _event(current, "escalated", now, level_message(current, climbed=True))
     due = config.repeat is not None and (
         current.last_sent is None or now - current.last_sent >= config.repeat
     )
     if not due:
         return current, None
     current = replace(current, last_sent=now)
-    return current, _event(current, "repeat", now, f"仍未解除：{current.message}")
+    return current, _event(current, "repeat", now, f"仍未解除：{level_message(current)}")
+
+
+def _ladder_day(config: RuleConfig, level: int) -> int:
+    ladder = config.ladder or (0,)
+    return ladder[min(level, len(ladder) - 1)]
+
+
+def _relapse_level(record: AlertRecord | None, config: RuleConfig, as_of: date | None) -> int:
+    """The level a recurrence resumes: the one it had, when it resolved (by as-of dates)
+    no more than `relapse_window` days before; else the first."""
+    if record is None or as_of is None or config.relapse_window is None or record.resolved_as_of is None:
+        return 0
+    if not 0 <= (as_of - record.resolved_as_of).days <= config.relapse_window:
+        return 0
+    return min(record.level, max(len(config.ladder) - 1, 0))
+
+
+def reached_level(record: AlertRecord, config: RuleConfig, as_of: date | None) -> int:
+    """The level an open alert has reached by `as_of`: the highest whose day in the
+    ladder has come (days since `opened_as_of`) or, with `after_bulletins = N`, one level
+    per N consecutive bulletins held on; never lower than the level it has."""
+    if as_of is None or record.opened_as_of is None:
+        return record.level
+    top = max(len(config.ladder) - 1, 0)
+    days = (as_of - record.opened_as_of).days
+    by_days = max((i for i, day in enumerate(config.ladder) if days >= day), default=0)
+    by_bulletins = record.bulletins // config.after_bulletins if config.after_bulletins > 0 else 0
+    return max(record.level, min(top, max(by_days, by_bulletins)))
+
+
+def level_message(record: AlertRecord, *, climbed: bool = False) -> str:
+    """The message with its level in front when above the first (【预警】…, 【督办】…);
+    a climb says how long it has held, by the data's as-of dates."""
+    if record.level <= 0:
+        return record.message
+    text = f"【{record.level_label}】{record.message}"
+    if climbed and record.opened_as_of is not None and record.last_as_of is not None:
+        days = (record.last_as_of - record.opened_as_of).days
+        text += f"（已持续 {days} 天，连续 {record.bulletins} 期通报）"
+    return text
 
 
 def acknowledge(record: AlertRecord, now: datetime) -> AlertRecord | None:
@@ -374,9 +468,10 @@ def gap_phrase(gap: float) -> str:
 def event_title(event: AlertEvent, label: str = "") -> str:
     """A short title for robots: 【严重】严重滞后 · 公安局交警大队."""
     what = label or event.rule
-    head = (
-        f"【{SEVERITY_LABELS.get(event.severity, event.severity)}】{KIND_LABELS.get(event.kind, '')}·{what}"
-    )
+    # A firing or a climb is named by its level (提醒 / 预警 / 督办) once the ladder knows it.
+    kind = LEVEL_LABELS.get(event.level, "") if event.kind in ("fired", "escalated") else ""
+    kind = kind or KIND_LABELS.get(event.kind, "")
+    head = f"【{SEVERITY_LABELS.get(event.severity, event.severity)}】{kind}·{what}"
     return f"{head} · {event.unit}" if event.unit else head
 
 
