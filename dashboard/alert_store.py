@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,40 @@ CREATE TABLE IF NOT EXISTS alert_sinks (
     fingerprint TEXT
 );
 """
+
+# The audit trail (留痕) and the silences by matcher: a feature of their own ("audit"), so
+# the alert tables' own version stays the ladder's to bump. The triggers make the trail
+# append-only; INSERT still works, so `store repair` can copy it into a fresh file.
+AUDIT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_trail (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    comment TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS audit_trail_by_subject ON audit_trail(subject, seq);
+CREATE TRIGGER IF NOT EXISTS audit_trail_no_update BEFORE UPDATE ON audit_trail
+BEGIN SELECT RAISE(ABORT, '留痕不可修改 audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_trail_no_delete BEFORE DELETE ON audit_trail
+BEGIN SELECT RAISE(ABORT, '留痕不可修改 audit trail is append-only'); END;
+CREATE TABLE IF NOT EXISTS silences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    matchers TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    until TEXT NOT NULL,
+    author TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    expired_at TEXT
+);
+"""
+# Columns added to alert_state by this feature (older files get them by ALTER TABLE).
+# Nullable: `store repair` copies an older file's rows with NULL in them.
+ALERT_PEOPLE_COLUMNS = {"acknowledged_by": "TEXT", "ack_comment": "TEXT"}
+SYSTEM = "system"  # the actor of the engine's own decisions
 # The escalation ladder's columns on alert_state (alerts schema version 2: older files get
 # them by ALTER TABLE). Nullable, so a row from before them (or copied by `store repair`)
 # reads as 提醒 with its days counted from the next bulletin.
@@ -100,6 +135,8 @@ def record_from_row(row: Mapping[str, Any]) -> AlertRecord:
         silenced_until=date.fromisoformat(row["silenced_until"]) if row["silenced_until"] else None,
         figures=json.loads(row["figures"]),
         acknowledged_at=dt(row["acknowledged_at"]),
+        acknowledged_by=_optional(row, "acknowledged_by"),
+        comment=_optional(row, "ack_comment"),
         level=int(_raw(row, "level") or 0),
         opened_as_of=_day(_raw(row, "opened_as_of")),
         last_as_of=_day(_raw(row, "last_as_of")),
@@ -206,8 +243,8 @@ def save_record(conn: Any, r: AlertRecord) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO alert_state (key, rule, item_id, item_name, unit, severity, state, message, "
         "figures, first_fired, last_sent, resolved_at, silenced_until, acknowledged_at, "
-        "level, opened_as_of, last_as_of, bulletins, resolved_as_of) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "acknowledged_by, ack_comment, level, opened_as_of, last_as_of, bulletins, resolved_as_of) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             r.key,
             r.rule,
@@ -223,6 +260,8 @@ def save_record(conn: Any, r: AlertRecord) -> None:
             ts(r.resolved_at),
             ts(r.silenced_until),
             ts(r.acknowledged_at),
+            r.acknowledged_by,
+            r.comment,
             r.level,
             ts(r.opened_as_of),
             ts(r.last_as_of),
@@ -233,6 +272,25 @@ def save_record(conn: Any, r: AlertRecord) -> None:
 
 
 def queue_event(conn: Any, event: AlertEvent, sinks: Sequence[str]) -> None:
+    """The event, one outbox row per sink, and its row in the trail, in `conn`'s
+    transaction. An active silence matching the event keeps it out of every outbox
+    (recorded all the same, and the trail names the silence)."""
+    silence = matching_silence(active_silences(conn, event.at), event.rule, event.unit, event.item_id)
+    if silence is not None:
+        sinks = ()
+    append_trail(
+        conn,
+        event.at,
+        SYSTEM,
+        event.kind,
+        event.key,
+        after={
+            "event_id": event.id,
+            "severity": event.severity,
+            "message": event.message,
+            **({"silence_id": silence.id} if silence is not None else {}),
+        },
+    )
     cur = conn.execute(
         "INSERT INTO alert_events (id, key, kind, at, payload) VALUES (?, ?, ?, ?, ?)",
         (
@@ -261,3 +319,137 @@ def upsert_sink(conn: Any, spec: SinkSpec, fingerprint: str, *, ok: bool = False
             values["permanent"] = int(bool(values["permanent"]))
         assignments = ", ".join(f"{k} = ?" for k in values)
         conn.execute(f"UPDATE alert_sinks SET {assignments} WHERE name = ?", (*values.values(), spec.name))
+
+
+# -- the audit trail (留痕) and silences by matcher ---------------------------------------
+
+SILENCE_MATCHERS = ("rule", "unit", "item")  # the event fields a silence may match on
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """A silence by matcher: every alert event whose fields equal all of `matchers`
+    (rule, unit, item) goes to no sink from `starts_at` through `until` (inclusive),
+    unless it is expired early."""
+
+    id: int
+    matchers: Mapping[str, str]
+    starts_at: datetime
+    until: date
+    author: str
+    comment: str
+    expired_at: datetime | None = None
+
+    def active(self, at: datetime) -> bool:
+        if self.expired_at is not None or at.date() > self.until:
+            return False
+        start = self.starts_at
+        if (start.tzinfo is None) != (at.tzinfo is None):  # compare like with like
+            start, at = start.replace(tzinfo=None), at.replace(tzinfo=None)
+        return start <= at
+
+    def matches(self, rule: str, unit: str, item_id: str) -> bool:
+        fields = {"rule": rule, "unit": unit, "item": item_id}
+        return bool(self.matchers) and all(fields.get(k) == v for k, v in self.matchers.items())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "matchers": dict(self.matchers),
+            "from": self.starts_at.isoformat(timespec="seconds"),
+            "until": self.until.isoformat(),
+            "author": self.author,
+            "comment": self.comment,
+            "expired_at": None if self.expired_at is None else self.expired_at.isoformat(timespec="seconds"),
+        }
+
+
+def ensure_audit_schema(store: Store) -> None:
+    """The trail and silences tables, and the who/why columns of alert_state (ALTER
+    TABLE, guarded by a column check, so it applies in any order with other upgrades)."""
+    store.ensure_schema("audit", 1, AUDIT_SCHEMA)
+    with store.lock:
+        have = {r[1] for r in store.conn.execute("PRAGMA table_info(alert_state)")}
+        for column, kind in ALERT_PEOPLE_COLUMNS.items():
+            if have and column not in have:
+                store.conn.execute(f"ALTER TABLE alert_state ADD COLUMN {column} {kind}")
+
+
+def append_trail(
+    conn: Any,
+    at: datetime,
+    actor: str,
+    kind: str,
+    subject: str,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    comment: str = "",
+) -> None:
+    """One row of the trail, in the caller's transaction (so a step and its row commit together)."""
+
+    def js(value: Mapping[str, Any] | None) -> str | None:
+        return None if value is None else strict_json.dumps(dict(value), ensure_ascii=False, default=str)
+
+    conn.execute(
+        "INSERT INTO audit_trail (at, actor, kind, subject, before, after, comment) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (at.isoformat(), actor, kind, subject, js(before), js(after), comment),
+    )
+
+
+def trail_rows(conn: Any, subject: str | None = None) -> list[dict[str, Any]]:
+    """The trail, oldest first (of one subject when given)."""
+    if subject is None:
+        rows = conn.execute("SELECT * FROM audit_trail ORDER BY seq").fetchall()
+    else:
+        rows = conn.execute("SELECT * FROM audit_trail WHERE subject = ? ORDER BY seq", (subject,)).fetchall()
+    return [
+        {
+            "seq": r["seq"],
+            "at": r["at"],
+            "actor": r["actor"],
+            "kind": r["kind"],
+            "subject": r["subject"],
+            "before": None if r["before"] is None else json.loads(r["before"]),
+            "after": None if r["after"] is None else json.loads(r["after"]),
+            "comment": r["comment"],
+        }
+        for r in rows
+    ]
+
+
+def alert_snapshot(r: AlertRecord) -> dict[str, Any]:
+    """What the trail keeps of an alert before and after a person's step."""
+    return {
+        "state": r.state,
+        "severity": r.severity,
+        "silenced_until": ts(r.silenced_until),
+        "acknowledged_by": r.acknowledged_by,
+    }
+
+
+def silence_from_row(row: Mapping[str, Any]) -> Silence:
+    return Silence(
+        id=int(row["id"]),
+        matchers=json.loads(row["matchers"]),
+        starts_at=datetime.fromisoformat(row["starts_at"]),
+        until=date.fromisoformat(row["until"]),
+        author=row["author"],
+        comment=row["comment"],
+        expired_at=dt(row["expired_at"]),
+    )
+
+
+def all_silences(conn: Any) -> list[Silence]:
+    return [silence_from_row(r) for r in conn.execute("SELECT * FROM silences ORDER BY id")]
+
+
+def active_silences(conn: Any, at: datetime) -> list[Silence]:
+    rows = conn.execute(
+        "SELECT * FROM silences WHERE expired_at IS NULL AND until >= ?", (at.date().isoformat(),)
+    )
+    return [s for s in map(silence_from_row, rows) if s.active(at)]
+
+
+def matching_silence(silences: Sequence[Silence], rule: str, unit: str, item_id: str) -> Silence | None:
+    return next((s for s in silences if s.matches(rule, unit, item_id)), None)

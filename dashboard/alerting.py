@@ -23,13 +23,21 @@ from dashboard import strict_json
 from dashboard.alert_guard import MAX_PER_CYCLE, HeldEpisode, hold, mark_late, summary_event
 from dashboard.alert_store import (
     SCHEMA,
+    Silence,
+    alert_snapshot,
+    all_silences,
+    append_trail,
     delivery_lock,
     dt,
+    ensure_audit_schema,
     ensure_ladder_schema,
+    matching_silence,
     queue_event,
     record_from_row,
     save_record,
+    silence_from_row,
     stalled_history,
+    trail_rows,
     ts,
     upsert_sink,
 )
@@ -243,6 +251,7 @@ class AlertEngine:
         # Alert tables that existed (a version row) but are gone now: their state is lost.
         lost = store.schema_version("alerts") is not None and "alert_state" in store.missing_tables(SCHEMA)
         ensure_ladder_schema(store)  # the alert tables and the ladder's columns
+        ensure_audit_schema(store)  # the trail and silences (留痕)
         alerts_table = config.alerts
         for key in alerts_table:
             if key not in ALERTS_KEYS:
@@ -540,6 +549,7 @@ class AlertEngine:
         if it knows nothing yet, adopt what holds at the next evaluation."""
         self.store = store
         ensure_ladder_schema(store)  # the alert tables and the ladder's columns
+        ensure_audit_schema(store)  # the trail and silences (留痕)
         if not lost_state:
             return
         if self._known is None:
@@ -673,23 +683,48 @@ class AlertEngine:
             row = self.store.conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
         return None if row is None else self._decode(row)
 
-    def acknowledge(self, key: str, until: date | None = None, now: datetime | None = None) -> bool:
-        """Acknowledge (quiet until it resolves) or, with `until`, silence through that date."""
+    def acknowledge(
+        self,
+        key: str,
+        until: date | None = None,
+        now: datetime | None = None,
+        *,
+        by: str = "",
+        comment: str = "",
+    ) -> bool:
+        """Acknowledge (quiet until it resolves) or, with `until`, silence through that
+        date; `by` and `comment` are kept on the alert and in the trail."""
         if until is not None:
-            return self.silence(key, until, now)
+            return self.silence(key, until, now, by=by, comment=comment)
+        at = now or now_local()
         with self.store.transaction() as conn:
             row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
             if row is None:
                 return False
             record = self._decode(row)
-            new = None if record is None else core.acknowledge(record, now or now_local())
-            if new is None:
+            new = None if record is None else core.acknowledge(record, at)
+            if new is None or record is None:
                 return False
+            new = replace(new, acknowledged_by=by, comment=comment)
             save_record(conn, new)
+            append_trail(
+                conn,
+                at,
+                by or "?",
+                "acknowledged",
+                key,
+                before=alert_snapshot(record),
+                after=alert_snapshot(new),
+                comment=comment,
+            )
         self._remember(new)
         return True
 
-    def silence(self, key: str, until: date, now: datetime | None = None) -> bool:
+    def silence(
+        self, key: str, until: date, now: datetime | None = None, *, by: str = "", comment: str = ""
+    ) -> bool:
+        """Silence one alert through `until` (inclusive), with who and why in the trail."""
+        at = now or now_local()
         with self.store.transaction() as conn:
             row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
             if row is None:
@@ -697,10 +732,96 @@ class AlertEngine:
             record = self._decode(row)
             if record is None:
                 return False
-            new = core.silence(record, until, now or now_local())
+            new = replace(core.silence(record, until, at), acknowledged_by=by, comment=comment)
             save_record(conn, new)
+            append_trail(
+                conn,
+                at,
+                by or "?",
+                "silenced",
+                key,
+                before=alert_snapshot(record),
+                after=alert_snapshot(new),
+                comment=comment,
+            )
         self._remember(new)
         return True
+
+    # -- silences by matcher and the trail ----------------------------------------------
+    def add_silence(
+        self,
+        matchers: Mapping[str, str],
+        until: date,
+        *,
+        by: str,
+        comment: str,
+        now: datetime | None = None,
+    ) -> Silence:
+        """A silence by matcher (rule, unit, item): matching events go to no sink while it holds."""
+        at = now or now_local()
+        wanted = {k: v for k, v in matchers.items() if v}
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO silences (matchers, starts_at, until, author, comment) VALUES (?, ?, ?, ?, ?)",
+                (
+                    strict_json.dumps(wanted, ensure_ascii=False),
+                    at.isoformat(),
+                    until.isoformat(),
+                    by,
+                    comment,
+                ),
+            )
+            silence = Silence(int(cur.lastrowid or 0), wanted, at, until, by, comment)
+            append_trail(
+                conn,
+                at,
+                by,
+                "silence_added",
+                f"silence:{silence.id}",
+                after=silence.to_dict(),
+                comment=comment,
+            )
+        return silence
+
+    def expire_silence(
+        self, silence_id: int, *, by: str, comment: str = "", now: datetime | None = None
+    ) -> Silence | None:
+        """End a silence early. None: no such silence, or it was expired already."""
+        at = now or now_local()
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT * FROM silences WHERE id = ?", (silence_id,)).fetchone()
+            if row is None or row["expired_at"] is not None:
+                return None
+            before = silence_from_row(row)
+            conn.execute("UPDATE silences SET expired_at = ? WHERE id = ?", (at.isoformat(), silence_id))
+            after = replace(before, expired_at=at)
+            append_trail(
+                conn,
+                at,
+                by,
+                "silence_expired",
+                f"silence:{silence_id}",
+                before=before.to_dict(),
+                after=after.to_dict(),
+                comment=comment,
+            )
+        return after
+
+    def silences(self) -> list[Silence]:
+        """Every silence by matcher, oldest first (expired ones too: they are part of the record)."""
+        with self.store.lock:
+            return all_silences(self.store.conn)
+
+    def silencing(self, record: AlertRecord, at: datetime | None = None) -> Silence | None:
+        """The active silence by matcher that holds this alert's events back, if any."""
+        when = at or now_local()
+        found = [s for s in self.silences() if s.active(when)]
+        return matching_silence(found, record.rule, record.unit, record.item_id)
+
+    def trail(self, subject: str | None = None) -> list[dict[str, Any]]:
+        """The audit trail (留痕), oldest first; of one alert key or `silence:ID` when given."""
+        with self.store.lock:
+            return trail_rows(self.store.conn, subject)
 
     def _remember(self, record: AlertRecord) -> None:
         if self._known is not None:

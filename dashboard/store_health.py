@@ -24,12 +24,18 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dashboard.alert_store import AUDIT_SCHEMA, ensure_audit_schema, ensure_ladder_schema, record_from_row
 from dashboard.alert_store import SCHEMA as ALERTS_DDL
-from dashboard.alert_store import ensure_ladder_schema, record_from_row
 from dashboard.store import _HISTORY_DDL, _SOURCES_DDL, _TABLE_RE, Store, item_from_dict
 
-# Every table the store holds, in an order that keeps foreign keys satisfied on copy.
-TABLES = [*_TABLE_RE.findall(_HISTORY_DDL), *_TABLE_RE.findall(_SOURCES_DDL), *_TABLE_RE.findall(ALERTS_DDL)]
+# Every table the store holds, in an order that keeps foreign keys satisfied on copy. The
+# trail is copied like any table: its triggers refuse only UPDATE and DELETE.
+TABLES = [
+    *_TABLE_RE.findall(_HISTORY_DDL),
+    *_TABLE_RE.findall(_SOURCES_DDL),
+    *_TABLE_RE.findall(ALERTS_DDL),
+    *_TABLE_RE.findall(AUDIT_SCHEMA),
+]
 
 
 def is_corrupt(exc: BaseException) -> bool:
@@ -268,6 +274,7 @@ def repair(path: Path) -> RepairReport:
         p.unlink(missing_ok=True)
     new = Store(fresh)
     ensure_ladder_schema(new)
+    ensure_audit_schema(new)
     # Read from a scratch copy of the backup: opening it may replay its WAL into it.
     scratch = backup.with_name(backup.name + ".reading")
     shutil.copy2(backup, scratch)

@@ -160,6 +160,9 @@ class AlertRecord:
     silenced_until: date | None = None
     figures: Mapping[str, Any] = field(default_factory=dict)
     acknowledged_at: datetime | None = None
+    # Who acknowledged or silenced it, and why (留痕); empty for older rows.
+    acknowledged_by: str = ""
+    comment: str = ""
     # The ladder: the level reached (index into LEVELS), the as-of date this occurrence
     # opened on, the last as-of date it held on, how many distinct as-of dates in a row it
     # held on, and the as-of date it resolved on (for a relapse). None: before the ladder.
