@@ -141,3 +141,31 @@ def test_ack_by_and_comment_from_the_cli_and_the_default_author(tmp_path: Path, 
         ("acknowledged", "赵六", "已电话督促"),
         ("silenced", "孙七", ""),
     ]
+
+
+async def test_a_and_m_in_the_tui_record_the_configured_author(tmp_path: Path) -> None:
+    from screen_text import loaded
+
+    from dashboard.ui.app import make_app
+    from dashboard.ui.screens.alerts import AlertsScreen
+
+    config = tmp_path / "dashboard.toml"
+    config.write_text(
+        f'as_of = "2024-09-30"\n[user]\nname = "赵六"\n[[sources]]\nname = "通报"\ntype = "csv"\n'
+        f"path = {json.dumps(str(SAMPLE_CSV))}\n",
+        encoding="utf-8",
+    )
+    app = make_app(load_config(config))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("w")
+        assert isinstance(app.screen, AlertsScreen)
+        await pilot.press("m", "a")  # silence item 45's alert for a week, then acknowledge it
+        trail = app.runtime.alerts.trail("severe:45")
+        record = app.runtime.alerts.record("severe:45")
+    assert [(r["kind"], r["actor"]) for r in trail] == [
+        ("fired", "system"),
+        ("silenced", "赵六"),
+        ("acknowledged", "赵六"),
+    ]
+    assert record is not None and record.state == "acknowledged" and record.acknowledged_by == "赵六"
