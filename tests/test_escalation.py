@@ -319,3 +319,65 @@ def test_an_older_store_gains_the_ladder_columns_and_keeps_its_alerts(tmp_path: 
     proc = run_cli("check", "--json", "--config", str(cfg))
     fired = json.loads(proc.stdout)["alerts"]["fired"]
     assert [(e["kind"], e["level"]) for e in fired] == [("repeat", "remind")], proc.stderr
+
+
+# A sink that writes the event, then dies (os._exit: no cleanup) at the first climb, as kill -9 would.
+CRASH_ON_CLIMB = """
+import os
+from pathlib import Path
+
+from dashboard import hookimpl
+from dashboard.sinks import SinkType
+from dashboard_plugins.sink_jsonl import JsonlSink
+
+
+class CrashOnClimb:
+    def __init__(self, spec):
+        self.marker = Path(spec.options["marker"])
+        self.inner = JsonlSink(type(spec)(spec.name, "jsonl", {"path": spec.options["path"]}, spec.base_dir))
+
+    def deliver(self, event):
+        self.inner.deliver(event)
+        if event.kind == "escalated" and not self.marker.exists():
+            self.marker.write_text("crashed", encoding="utf-8")
+            os._exit(17)
+
+
+@hookimpl
+def dashboard_sink_types():
+    return [SinkType("crash_on_climb", CrashOnClimb, "", {"path": "", "marker": ""})]
+"""
+
+
+def test_killed_while_delivering_a_climb_neither_loses_nor_repeats_it(tmp_path: Path) -> None:
+    (tmp_path / "lp").mkdir()
+    (tmp_path / "lp" / "crash.py").write_text(CRASH_ON_CLIMB, encoding="utf-8")
+    out = tmp_path / "events.jsonl"
+    extra = "\n".join(
+        [
+            'plugins_dir = "lp"',
+            "[[sinks]]",
+            'type = "crash_on_climb"',
+            f"path = {toml_value(str(out))}",
+            f"marker = {toml_value(str(tmp_path / 'crashed'))}",
+        ]
+    )
+
+    def check(as_of: str) -> tuple[int, str]:
+        cfg = write_config(tmp_path, [{"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)}], extra, as_of)
+        proc = run_cli("check", "--json", "--config", str(cfg))
+        return proc.returncode, proc.stdout
+
+    def sent() -> list[tuple[str, str]]:
+        return [
+            (e["kind"], e["level"]) for e in map(json.loads, out.read_text(encoding="utf-8").splitlines())
+        ]
+
+    assert check("2024-09-30")[0] == 0
+    assert check("2024-10-07") == (17, "")  # died after writing 预警, before marking it delivered
+    assert sent() == [("fired", "remind"), ("escalated", "warn")]
+    code, stdout = check("2024-10-07")
+    assert code == 0 and json.loads(stdout)["alerts"]["fired"] == []  # decided once already
+    assert json.loads(stdout)["alerts"]["pending_delivery"] == 0
+    assert check("2024-10-14")[0] == 0
+    assert sent() == [("fired", "remind"), ("escalated", "warn"), ("escalated", "supervise")]
