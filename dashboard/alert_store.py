@@ -278,19 +278,7 @@ def queue_event(conn: Any, event: AlertEvent, sinks: Sequence[str]) -> None:
     silence = matching_silence(active_silences(conn, event.at), event.rule, event.unit, event.item_id)
     if silence is not None:
         sinks = ()
-    append_trail(
-        conn,
-        event.at,
-        SYSTEM,
-        event.kind,
-        event.key,
-        after={
-            "event_id": event.id,
-            "severity": event.severity,
-            "message": event.message,
-            **({"silence_id": silence.id} if silence is not None else {}),
-        },
-    )
+    trail_event(conn, event, **({"silence_id": silence.id} if silence is not None else {}))
     cur = conn.execute(
         "INSERT INTO alert_events (id, key, kind, at, payload) VALUES (?, ?, ?, ?, ?)",
         (
@@ -304,6 +292,12 @@ def queue_event(conn: Any, event: AlertEvent, sinks: Sequence[str]) -> None:
     conn.executemany(
         "INSERT INTO alert_outbox (sink, seq) VALUES (?, ?)", [(s, cur.lastrowid) for s in sinks]
     )
+
+
+def trail_event(conn: Any, event: AlertEvent, **extra: Any) -> None:
+    """The engine's row in the trail for one of its events (actor `system`)."""
+    after = {"event_id": event.id, "severity": event.severity, "message": event.message, **extra}
+    append_trail(conn, event.at, SYSTEM, event.kind, event.key, after=after)
 
 
 def upsert_sink(conn: Any, spec: SinkSpec, fingerprint: str, *, ok: bool = False, **values: Any) -> None:

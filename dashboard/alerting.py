@@ -37,6 +37,7 @@ from dashboard.alert_store import (
     save_record,
     silence_from_row,
     stalled_history,
+    trail_event,
     trail_rows,
     ts,
     upsert_sink,
@@ -426,6 +427,7 @@ class AlertEngine:
                 queued += 1
             else:  # recorded in alert_state all the same: it does not fire again next cycle
                 not_pushed += 1
+                trail_event(conn, event, not_pushed=True)  # in the trail too (留痕), unsent
             (result.resolved if event.kind == "resolved" else result.fired).append(event)
 
         with self.store.transaction() as conn:

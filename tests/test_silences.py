@@ -131,3 +131,18 @@ def test_a_silence_without_author_comment_or_matcher_is_a_usage_error(
     assert code == 2 and named in err and "Traceback" not in err
     listed = json.loads(cli(every_rule, "silence", "--list", "--json")[1])
     assert listed["silences"] == []  # nothing changed
+
+
+def test_every_event_is_in_the_trail_even_over_max_per_cycle(every_rule: Path) -> None:
+    text = every_rule.read_text(encoding="utf-8")
+    every_rule.write_text(
+        text.replace("[[sources]]", "[alerts]\nmax_per_cycle = 5\n\n[[sources]]", 1), encoding="utf-8"
+    )
+    code, out, err = cli(every_rule, "check", "--json")
+    assert code == 0, err
+    assert len(json.loads(out)["alerts"]["fired"]) == 23
+    assert len(sent(every_rule)) == 6  # 5 one by one, and one summary of the other 18
+    trail = json.loads(cli(every_rule, "export", "--view", "trail", "--format", "json", "-o", "-")[1])["rows"]
+    fired = [r for r in trail if r["kind"] == "fired" and r["subject"] != "summary:cycle"]
+    assert len(fired) == 23 and len({r["subject"] for r in fired}) == 23
+    assert sum('"not_pushed": true' in r["after"] for r in fired) == 18
