@@ -381,3 +381,18 @@ def test_killed_while_delivering_a_climb_neither_loses_nor_repeats_it(tmp_path: 
     assert json.loads(stdout)["alerts"]["pending_delivery"] == 0
     assert check("2024-10-14")[0] == 0
     assert sent() == [("fired", "remind"), ("escalated", "warn"), ("escalated", "supervise")]
+
+
+def test_store_repair_keeps_the_level_reached(tmp_path: Path) -> None:
+    jsonl = tmp_path / "events.jsonl"
+    extra = "\n".join(["[[sinks]]", 'type = "jsonl"', f"path = {toml_value(str(jsonl))}"])
+    check_at(tmp_path, "2024-09-30", extra)
+    check_at(tmp_path, "2024-10-07", extra)  # 预警
+    repaired = run_cli("store", "repair", "--json", "--config", str(tmp_path / "dashboard.toml"))
+    assert repaired.returncode == 0, repaired.stderr
+    assert json.loads(repaired.stdout)["kept"]["alert_state"] == 1
+    assert check_at(tmp_path, "2024-10-07", extra)["alerts"]["fired"] == []  # type: ignore[index]
+    fired = check_at(tmp_path, "2024-10-14", extra)["alerts"]["fired"]  # type: ignore[index]
+    assert [(e["kind"], e["level"]) for e in fired] == [("escalated", "supervise")]
+    lines = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    assert [e["level"] for e in lines] == ["remind", "warn", "supervise"]
