@@ -396,3 +396,34 @@ def test_store_repair_keeps_the_level_reached(tmp_path: Path) -> None:
     assert [(e["kind"], e["level"]) for e in fired] == [("escalated", "supervise")]
     lines = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
     assert [e["level"] for e in lines] == ["remind", "warn", "supervise"]
+
+
+async def test_a_wecom_robot_shows_each_level_in_its_heading_and_text(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_ROBOT_KEY", "robot-key-0123")
+    httpserver.expect_request("/cgi-bin/webhook/send", method="POST").respond_with_json(
+        {"errcode": 0, "errmsg": "ok"}
+    )
+    extra = "\n".join(
+        [
+            "[[sinks]]",
+            'type = "wecom"',
+            f"url = {toml_value(httpserver.url_for('/cgi-bin/webhook/send'))}",
+            'key_env = "TEST_ROBOT_KEY"',
+        ]
+    )
+    for as_of in ("2024-09-30", "2024-10-07", "2024-10-14"):
+        cfg = write_config(tmp_path, [{"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)}], extra, as_of)
+        runtime = Runtime(load_config(cfg))
+        try:
+            await runtime.cycle()
+        finally:
+            runtime.close()
+    texts = [json.loads(request.get_data())["markdown"]["content"] for request, _ in httpserver.log]
+    assert [t.splitlines()[0] for t in texts] == [
+        "### 【严重】提醒·严重滞后 · 公安局交警大队",
+        "### 【严重】预警·严重滞后 · 公安局交警大队",
+        "### 【严重】督办·严重滞后 · 公安局交警大队",
+    ]
+    assert "> 【督办】严重滞后：[45]" in texts[2] and "32.0%" in texts[2]
