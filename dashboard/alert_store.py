@@ -275,7 +275,8 @@ def queue_event(conn: Any, event: AlertEvent, sinks: Sequence[str]) -> None:
     """The event, one outbox row per sink, and its row in the trail, in `conn`'s
     transaction. An active silence matching the event keeps it out of every outbox
     (recorded all the same, and the trail names the silence)."""
-    silence = matching_silence(active_silences(conn, event.at), event.rule, event.unit, event.item_id)
+    silences = active_silences(conn, event.at)
+    silence = matching_silence(silences, event.rule, event.unit, event.item_id, event.level)
     if silence is not None:
         sinks = ()
     trail_event(conn, event, **({"silence_id": silence.id} if silence is not None else {}))
@@ -317,7 +318,7 @@ def upsert_sink(conn: Any, spec: SinkSpec, fingerprint: str, *, ok: bool = False
 
 # -- the audit trail (留痕) and silences by matcher ---------------------------------------
 
-SILENCE_MATCHERS = ("rule", "unit", "item")  # the event fields a silence may match on
+SILENCE_MATCHERS = ("rule", "unit", "item", "level")  # the event fields a silence may match on
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,8 +343,9 @@ class Silence:
             start, at = start.replace(tzinfo=None), at.replace(tzinfo=None)
         return start <= at
 
-    def matches(self, rule: str, unit: str, item_id: str) -> bool:
-        fields = {"rule": rule, "unit": unit, "item": item_id}
+    def matches(self, rule: str, unit: str, item_id: str, level: str = "") -> bool:
+        """Every matcher equals the event's field; `level` is a name of core LEVELS."""
+        fields = {"rule": rule, "unit": unit, "item": item_id, "level": level}
         return bool(self.matchers) and all(fields.get(k) == v for k, v in self.matchers.items())
 
     def to_dict(self) -> dict[str, Any]:
@@ -445,5 +447,7 @@ def active_silences(conn: Any, at: datetime) -> list[Silence]:
     return [s for s in map(silence_from_row, rows) if s.active(at)]
 
 
-def matching_silence(silences: Sequence[Silence], rule: str, unit: str, item_id: str) -> Silence | None:
-    return next((s for s in silences if s.matches(rule, unit, item_id)), None)
+def matching_silence(
+    silences: Sequence[Silence], rule: str, unit: str, item_id: str, level: str = ""
+) -> Silence | None:
+    return next((s for s in silences if s.matches(rule, unit, item_id, level)), None)

@@ -818,7 +818,7 @@ class AlertEngine:
         """The active silence by matcher that holds this alert's events back, if any."""
         when = at or now_local()
         found = [s for s in self.silences() if s.active(when)]
-        return matching_silence(found, record.rule, record.unit, record.item_id)
+        return matching_silence(found, record.rule, record.unit, record.item_id, record.level_name)
 
     def trail(self, subject: str | None = None) -> list[dict[str, Any]]:
         """The audit trail (留痕), oldest first; of one alert key or `silence:ID` when given."""

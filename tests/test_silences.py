@@ -146,3 +146,31 @@ def test_every_event_is_in_the_trail_even_over_max_per_cycle(every_rule: Path) -
     fired = [r for r in trail if r["kind"] == "fired" and r["subject"] != "summary:cycle"]
     assert len(fired) == 23 and len({r["subject"] for r in fired}) == 23
     assert sum('"not_pushed": true' in r["after"] for r in fired) == 18
+
+
+def test_a_silence_by_level_holds_the_reminder_back_but_not_the_warning(tmp_path: Path) -> None:
+    """Item 45 unchanged: at 2024-09-30 it fires at 提醒 (silenced: nothing sent); at
+    2024-10-07 it climbs to 预警, which the silence does not match, so that is sent."""
+
+    def config(as_of: str) -> Path:
+        path = tmp_path / "dashboard.toml"
+        path.write_text(
+            f'as_of = "{as_of}"\n[[sources]]\nname = "通报"\ntype = "csv"\npath = {json.dumps(str(SAMPLE_CSV))}\n'
+            f'[[sinks]]\nname = "file"\ntype = "jsonl"\npath = {json.dumps(str(tmp_path / "alerts.jsonl"))}\n',
+            encoding="utf-8",
+        )
+        return path
+
+    cfg = config("2024-09-30")
+    code, _out, err = cli(cfg, "silence", "--level", "提醒", "--for", "7d", "--by", AUTHOR, "--comment", WHY)
+    assert code == 0, err
+    listed = json.loads(cli(cfg, "silence", "--list", "--json")[1])["silences"]
+    assert [s["matchers"] for s in listed] == [{"level": "remind"}]
+    assert cli(cfg, "check")[0] == 0
+    assert sent(cfg) == []
+    assert json.loads(cli(cfg, "alerts", "--json")[1])["alerts"][0]["silenced_by"] == 1
+    cfg = config("2024-10-07")
+    assert cli(cfg, "check")[0] == 0
+    assert [(e["key"], e["kind"], e["level"]) for e in sent(cfg)] == [("severe:45", "escalated", "warn")]
+    assert json.loads(cli(cfg, "alerts", "--json")[1])["alerts"][0]["silenced_by"] is None
+    assert cli(cfg, "silence", "--level", "紧急", "--for", "7d", "--by", AUTHOR, "--comment", WHY)[0] == 2

@@ -18,7 +18,7 @@ from dashboard import strict_json
 from dashboard.alert_store import Silence, matching_silence
 from dashboard.alerting import now_local
 from dashboard.commands.common import UsageError, date_arg, open_runtime, table_lines, until_from_duration
-from dashboard.core.alerts import SEVERITY_LABELS, STATE_LABELS, AlertRecord
+from dashboard.core.alerts import LEVEL_LABELS, LEVELS, SEVERITY_LABELS, STATE_LABELS, AlertRecord
 
 STATES = ("open", "acknowledged", "silenced", "resolved")
 EXIT_NOT_FOUND = 1
@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     sl.add_argument("--rule", metavar="RULE", help="规则名，如 missing_update")
     sl.add_argument("--unit", metavar="UNIT", help="牵头单位 lead unit")
     sl.add_argument("--item", metavar="ID", help="项目编号 item id")
+    sl.add_argument(
+        "--level", metavar="LEVEL", help="升级级别 提醒|预警|督办 (remind|warn|supervise): only events at it"
+    )
     span = sl.add_mutually_exclusive_group()
     span.add_argument("--until", metavar="YYYY-MM-DD", help="静默到该日（含）through this date")
     span.add_argument("--for", dest="for_", metavar="DURATION", help="静默一段时间，如 7d、2w")
@@ -96,7 +99,11 @@ def run_alerts(args: argparse.Namespace) -> int:
     silences = runtime.alerts.silences()
     now = now_local()
     active = [x for x in silences if x.active(now)]
-    held = {r.key: m.id for r in records if (m := matching_silence(active, r.rule, r.unit, r.item_id))}
+    held = {
+        r.key: m.id
+        for r in records
+        if (m := matching_silence(active, r.rule, r.unit, r.item_id, r.level_name))
+    }
     if args.json:
         print(
             strict_json.dumps(
@@ -184,9 +191,11 @@ def run_silence(args: argparse.Namespace) -> int:
             return EXIT_NOT_FOUND
         print(f"静默 #{ended.id} 已结束 expired")
         return 0
-    matchers = {"rule": args.rule, "unit": args.unit, "item": args.item}
+    matchers = {"rule": args.rule, "unit": args.unit, "item": args.item, "level": _level(args.level)}
     if not any((v or "").strip() for v in matchers.values()):
-        raise UsageError("--rule", "至少给出一个条件", expected="--rule RULE、--unit UNIT 或 --item ID")
+        raise UsageError(
+            "--rule", "至少给出一个条件", expected="--rule RULE、--unit UNIT、--item ID 或 --level LEVEL"
+        )
     if args.until is None and args.for_ is None:
         raise UsageError("--until", "必须写明静默到何时", expected="--until YYYY-MM-DD 或 --for 7d")
     until = date_arg(args.until, "--until") if args.until else until_from_duration(args.for_, today)
@@ -205,6 +214,19 @@ def run_silence(args: argparse.Namespace) -> int:
     )
     print(f"已建静默 #{silence.id}，至 {until}（含）silenced through {until}: {_matchers_text(silence)}")
     return 0
+
+
+def _level(value: str | None) -> str | None:
+    """A level by its Chinese or English name → its name in core LEVELS."""
+    if value is None or not value.strip():
+        return None
+    names = {**{label: name for name, label in LEVEL_LABELS.items()}, **{n: n for n in LEVELS}}
+    found = names.get(value.strip().lower()) or names.get(value.strip())
+    if found is None:
+        raise UsageError(
+            "--level", f"未知的级别 {value!r}", expected="提醒|预警|督办 或 remind|warn|supervise"
+        )
+    return found
 
 
 def _matchers_text(silence: Silence) -> str:
