@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -310,7 +311,11 @@ def step(
     severity = condition.severity or config.severity
     if record is None or record.state == "resolved":
         silenced_until = record.silenced_until if record else None
-        level = _relapse_level(record, config, as_of)
+        quiet = silenced_until is not None and today <= silenced_until
+        resumed = _relapse_level(record, config, as_of)
+        # A relapse resumes its level's clock: the next level comes after the rest of its days.
+        opened = None if as_of is None else as_of - timedelta(days=_ladder_day(config, resumed))
+        bulletins = 0 if as_of is None else max(1, resumed * config.after_bulletins)
         fresh = AlertRecord(
             key=condition.key,
             rule=condition.rule,
@@ -318,21 +323,19 @@ def step(
             item_name=condition.item_name,
             unit=condition.unit,
             severity=severity,
-            state="open",
+            state="silenced" if quiet else "open",
             message=condition.message,
             first_fired=now,
+            last_sent=None if quiet else now,
             figures=dict(condition.figures),
-            silenced_until=silenced_until,
-            level=level,
-            # A relapse resumes its level's clock: the next level comes after the rest of its days.
-            opened_as_of=None if as_of is None else as_of - timedelta(days=_ladder_day(config, level)),
+            silenced_until=silenced_until if quiet else None,
+            level=_climb(config, as_of, opened, bulletins, resumed),
+            opened_as_of=opened,
             last_as_of=as_of,
-            bulletins=0 if as_of is None else max(1, level * config.after_bulletins),
+            bulletins=bulletins,
         )
-        fresh = replace(fresh, level=reached_level(fresh, config, as_of))
-        if is_silenced(fresh, today):
-            return replace(fresh, state="silenced"), None
-        fresh = replace(fresh, silenced_until=None, last_sent=now)
+        if quiet:
+            return fresh, None
         return fresh, _event(fresh, "fired", now, level_message(fresh))
 
     current = replace(
@@ -391,13 +394,16 @@ def reached_level(record: AlertRecord, config: RuleConfig, as_of: date | None) -
     """The level an open alert has reached by `as_of`: the highest whose day in the
     ladder has come (days since `opened_as_of`) or, with `after_bulletins = N`, one level
     per N consecutive bulletins held on; never lower than the level it has."""
-    if as_of is None or record.opened_as_of is None:
-        return record.level
+    return _climb(config, as_of, record.opened_as_of, record.bulletins, record.level)
+
+
+def _climb(config: RuleConfig, as_of: date | None, opened: date | None, bulletins: int, floor: int) -> int:
+    if as_of is None or opened is None:
+        return floor
     top = max(len(config.ladder) - 1, 0)
-    days = (as_of - record.opened_as_of).days
-    by_days = max((i for i, day in enumerate(config.ladder) if days >= day), default=0)
-    by_bulletins = record.bulletins // config.after_bulletins if config.after_bulletins > 0 else 0
-    return max(record.level, min(top, max(by_days, by_bulletins)))
+    by_days = bisect_right(config.ladder, (as_of - opened).days) - 1  # the ladder never decreases
+    by_bulletins = bulletins // config.after_bulletins if config.after_bulletins > 0 else 0
+    return max(floor, min(top, max(by_days, by_bulletins, 0)))
 
 
 def level_message(record: AlertRecord, *, climbed: bool = False) -> str:
