@@ -19,7 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dashboard import strict_json
+from dashboard import cases, strict_json
 from dashboard.alert_guard import MAX_PER_CYCLE, HeldEpisode, hold, mark_late, summary_event
 from dashboard.alert_store import (
     SCHEMA,
@@ -106,6 +106,7 @@ ALERTS_KEYS = {
     "enabled": "true | false：全部预警开关",
     "rules": "[alerts.rules.<规则名>]",
     "max_per_cycle": "正整数：每轮最多逐条推送的预警数，其余合并为一条 (default 200)",
+    "case_deadline_days": "正整数：到达督办时自动立案的整改期限（截止日期后多少天）(default 10)",
     **{key: RULE_COMMON_KEYS[key] for key in LADDER_KEYS},
 }
 # After a permanent failure (bad key, signature, keyword) wait this long before trying again.
@@ -253,6 +254,7 @@ class AlertEngine:
         lost = store.schema_version("alerts") is not None and "alert_state" in store.missing_tables(SCHEMA)
         ensure_ladder_schema(store)  # the alert tables and the ladder's columns
         ensure_audit_schema(store)  # the trail and silences (留痕)
+        cases.ensure_cases_schema(store)  # 督办 cases
         alerts_table = config.alerts
         for key in alerts_table:
             if key not in ALERTS_KEYS:
@@ -276,6 +278,10 @@ class AlertEngine:
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
             raise config.error("alerts.max_per_cycle", f"应为正整数，实为 {cap!r}", ">= 1，如 200")
         self.max_per_cycle = cap
+        days = alerts_table.get("case_deadline_days", cases.DEFAULT_DEADLINE_DAYS)
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise config.error("alerts.case_deadline_days", f"应为正整数，实为 {days!r}", ">= 1，如 10")
+        self.case_deadline_days = days
         # Decisions that could not be recorded (store unwritable), by alert key: see alert_guard.
         self.held: dict[str, HeldEpisode] = {}
         # The active alert records as of the last committed evaluation (None: none yet), to
@@ -470,6 +476,9 @@ class AlertEngine:
                     adopted += 1
                     continue
                 push(conn, event)
+            # 督办 cases: opened, rectified, reopened and overdue with the alerts' own steps.
+            cycle = [*result.resolved, *result.fired]
+            cases.after_evaluate(conn, cycle, ctx.evaluated, ctx.as_of, now, self.case_deadline_days, push)
             if not_pushed:
                 queue_event(conn, summary_event(not_pushed, now), sink_names)
         # Committed: what was held is recorded now, and this is what the engine knows.
@@ -552,6 +561,7 @@ class AlertEngine:
         self.store = store
         ensure_ladder_schema(store)  # the alert tables and the ladder's columns
         ensure_audit_schema(store)  # the trail and silences (留痕)
+        cases.ensure_cases_schema(store)  # 督办 cases
         if not lost_state:
             return
         if self._known is None:
