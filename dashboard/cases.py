@@ -170,6 +170,12 @@ def list_cases(
     ]
 
 
+def all_cases(store: Store) -> list[Case]:
+    """Every case, oldest first (for the views and exports)."""
+    with store.lock:
+        return list_cases(store.conn)
+
+
 def notes(conn: Any, case_id: int) -> list[dict[str, Any]]:
     rows = conn.execute("SELECT * FROM case_notes WHERE case_id = ? ORDER BY id", (case_id,))
     return [{"at": r["at"], "author": r["author"], "text": r["text"]} for r in rows]

@@ -360,15 +360,54 @@ def trail_view(rows: Iterable[Mapping[str, Any]], title: str, notes: Sequence[st
     return TableView("trail", title, list(TRAIL_COLUMNS), cells, [], list(notes))
 
 
+# -- 督办 cases ---------------------------------------------------------------------------
+
+CASE_COLUMNS = [
+    Column("编号", "int", "id"),
+    Column("状态", "text", "state"),
+    Column("逾期", "text", "overdue"),
+    Column("限期", "date", "deadline"),
+    Column("项目编号", "text", "item_id"),
+    Column("项目名称", "text", "item_name"),
+    Column("牵头单位", "text", "unit"),
+    Column("整改要求", "text", "action"),
+    Column("立案人", "text", "author"),
+    Column("立案时间", "date", "opened_at"),
+    Column("来自预警", "text", "alert_key"),
+]
+
+
+def cases_view(cases: Iterable[Any], title: str, notes: Sequence[str] = ()) -> TableView:
+    """督办 cases (`dashboard.cases.Case`), oldest first."""
+    rows: list[list[Cell]] = [
+        [
+            int(c.id),
+            str(c.state),
+            "逾期" if c.overdue else "",
+            _when(c.deadline),
+            str(c.item_id),
+            str(c.item_name),
+            str(c.unit),
+            str(c.action),
+            str(c.author),
+            _when(c.opened_at),
+            str(c.alert_key or ""),
+        ]
+        for c in cases
+    ]
+    return TableView("cases", title, list(CASE_COLUMNS), rows, [], list(notes))
+
+
 # -- a named view of a snapshot, as `dashboard export --view` names them ------------
 
-VIEW_NAMES = ("items", "units", "alerts", "silences", "trail")
+VIEW_NAMES = ("items", "units", "alerts", "silences", "trail", "cases")
 VIEW_TITLES = {
     "items": "项目清单",
     "units": "牵头单位",
     "alerts": "预警",
     "silences": "静默",
     "trail": "留痕",
+    "cases": "督办案件",
 }
 
 
@@ -391,6 +430,7 @@ def build_view(
     alert_records: Iterable[Any] = (),
     silences: Iterable[Any] = (),
     trail: Iterable[Mapping[str, Any]] = (),
+    cases: Iterable[Any] = (),
 ) -> TableView:
     """`items`, `units` or `alerts` of a `Snapshot` (worst first), filtered as the
     `/` filter does: items by name, lead unit, category or project; units and alerts
@@ -411,6 +451,8 @@ def build_view(
         return filter_view(silences_view(silences, heading, notes), filter_text)
     if name == "trail":
         return filter_view(trail_view(trail, heading, notes), filter_text)
+    if name == "cases":
+        return filter_view(cases_view(cases, heading, notes), filter_text)
     raise KeyError(name)
 
 

@@ -189,3 +189,15 @@ def test_a_note_on_a_closed_case_is_refused_and_reopen_brings_it_back(tmp_path: 
     assert cli(tmp_path, "case", "reopen", "1", "--by", "王五")[0] == 0
     assert [c["state"] for c in listed(tmp_path)] == ["督办中"]
     assert [r["kind"] for r in trail(tmp_path, "case:1")] == ["case_opened", "case_closed", "case_reopened"]
+
+
+def test_cases_export_like_any_view(tmp_path: Path) -> None:
+    for as_of in ("2024-09-30", "2024-10-14"):
+        check(tmp_path, as_of)
+    code, out, err = cli(tmp_path, "export", "--view", "cases", "--format", "json", "-o", "-")
+    assert code == 0, err
+    data = json.loads(out)
+    rows = data["rows"] if isinstance(data, dict) else data
+    assert len(rows) == 1
+    text = json.dumps(rows, ensure_ascii=False)
+    assert "督办中" in text and "公安局交警大队" in text and "severe:45" in text and "2024-10-24" in text

@@ -8,6 +8,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from dashboard.cases import all_cases
 from dashboard.commands.common import CommandError, UsageError, open_runtime
 from dashboard.exporting import (
     ExportError,
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser(
         "export",
         parents=[common],
-        help="导出视图 export a view (items|units|alerts|silences|trail) to csv/xlsx/md/html/json",
+        help="导出视图 export a view (items|units|alerts|silences|trail|cases) to csv/xlsx/md/html/json",
         description=(
             "载入全部数据源一次，把一个视图导出为文件。不给 -o 时写入配置的导出文件夹 ([export] dir)；"
             "-o - 写到标准输出（默认 csv）。"
@@ -86,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         alert_records=records,
         silences=engine.silences() if engine is not None and args.view == "silences" else (),
         trail=engine.trail() if engine is not None and args.view == "trail" else (),
+        cases=all_cases(runtime.store) if args.view == "cases" else (),
     )
     try:
         if to_stdout:
