@@ -57,6 +57,7 @@ from dashboard.core.alerts import (
     SourceInfo,
 )
 from dashboard.core.items import Evaluated
+from dashboard.routes import event_fields, group_key, parse_routes, route_sinks, sink_group_by
 from dashboard.sinks import (
     COMMON_SINK_KEYS,
     DeliveryError,
@@ -273,6 +274,12 @@ class AlertEngine:
             self._collect_plugins(plugins)
         self.rule_configs = rule_configs(alerts_table, self.rules, config.path)
         self.sinks = [self._build_sink(spec) for spec in sink_specs(config)]
+        # A route may name a sink switched off (enabled = false): it then gets nothing.
+        declared = [s.spec.name for s in self.sinks]
+        declared += [
+            t["name"] for t in config.sinks if isinstance(t.get("name"), str) and t["name"] not in declared
+        ]
+        self.routes = parse_routes(config.routes, declared, config.path)
         self._pruned = False  # old delivered events are pruned once per process
         cap = alerts_table.get("max_per_cycle", MAX_PER_CYCLE)
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
@@ -377,6 +384,12 @@ class AlertEngine:
                     found.setdefault(condition.key, condition)
         return found, failed
 
+    def sinks_for(self, event: AlertEvent, by_id: Mapping[str, Evaluated] | None = None) -> list[str]:
+        """The sinks whose outbox gets `event`, by the routes (every sink when none matches)."""
+        current = (by_id or {}).get(event.item_id)
+        category = current.item.category if current is not None else ""
+        return route_sinks(self.routes, event_fields(event, category), [s.spec.name for s in self.sinks])
+
     def _per_item_conditions(
         self, name: str, rule: Rule, ctx: AlertContext, cfg: RuleConfig, subset: list[Evaluated] | None
     ) -> list[Condition]:
@@ -420,7 +433,6 @@ class AlertEngine:
         holding, failed = self.conditions(ctx)
         by_id = {e.item.id: e for e in ctx.evaluated}
         any_failed = any(s.ok is False for s in ctx.sources)
-        sink_names = [s.spec.name for s in self.sinks]
         queued = 0
         not_pushed = 0
         adopt, adopted = self.adopt_next, 0
@@ -429,7 +441,7 @@ class AlertEngine:
         def push(conn: Any, event: AlertEvent) -> None:
             nonlocal queued, not_pushed
             if queued < self.max_per_cycle:
-                queue_event(conn, event, sink_names)
+                queue_event(conn, event, self.sinks_for(event, by_id))
                 queued += 1
             else:  # recorded in alert_state all the same: it does not fire again next cycle
                 not_pushed += 1
@@ -480,7 +492,8 @@ class AlertEngine:
             cycle = [*result.resolved, *result.fired]
             cases.after_evaluate(conn, cycle, ctx.evaluated, ctx.as_of, now, self.case_deadline_days, push)
             if not_pushed:
-                queue_event(conn, summary_event(not_pushed, now), sink_names)
+                summary = summary_event(not_pushed, now)
+                queue_event(conn, summary, self.sinks_for(summary, by_id))
         # Committed: what was held is recorded now, and this is what the engine knows.
         self.held.clear()
         self._known, self.adopt_next, self.adopted, self.not_pushed = known, False, adopted, not_pushed
@@ -610,14 +623,17 @@ class AlertEngine:
             self._sink_failed(configured, now, configured.error, permanent=True)
             return
         sink = configured.sink
-        # A file sink may take a batch (one fsync for many events); others go one by one.
+        # A file sink may take a batch (one fsync for many events); a robot with
+        # `deliver_group` one message per group (routes' group_by); others one by one.
         batch_fn = getattr(sink, "deliver_batch", None)
-        size = BATCH if callable(batch_fn) else 1
-        for start in range(0, len(pending), size):
-            rows = pending[start : start + size]
+        group_fn = getattr(sink, "deliver_group", None)
+        group_by = sink_group_by(self.routes, spec.name, spec.type) if callable(group_fn) else ()
+        for rows in _passes(pending, BATCH if callable(batch_fn) else 1, group_by):
             events = [AlertEvent.from_dict(json.loads(row["payload"])) for row in rows]
             try:
-                if size > 1 and batch_fn is not None:
+                if len(events) > 1 and group_by and group_fn is not None:
+                    group_fn(events)
+                elif len(events) > 1 and batch_fn is not None:
                     batch_fn(events)
                 else:
                     sink.deliver(events[0])
@@ -890,6 +906,21 @@ def _stamp(value: datetime) -> float:
 def _key_order(key: str) -> tuple[str, int, str]:
     rule, _, subject = key.partition(":")
     return (rule, int(subject), "") if subject.isdigit() else (rule, 1 << 30, subject)
+
+
+def _passes(pending: Sequence[Any], size: int, group_by: Sequence[str]) -> Iterator[Sequence[Any]]:
+    """The outbox rows of one pass as they go out: groups under `group_by` (in the order
+    of each group's first event; an event with none of the keys goes alone), else
+    slices of `size`. Each is delivered, and leaves the outbox, as a whole."""
+    if not group_by:
+        yield from (pending[start : start + size] for start in range(0, len(pending), size))
+        return
+    groups: dict[Any, list[Any]] = {}
+    for row in pending:
+        fields = event_fields(AlertEvent.from_dict(json.loads(row["payload"])))
+        key = group_key(fields, group_by)
+        groups.setdefault(("group", key) if key is not None else ("alone", row["seq"]), []).append(row)
+    yield from groups.values()
 
 
 def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:

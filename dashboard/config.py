@@ -40,6 +40,7 @@ TOP_KEYS = {
     "alerts": "预警规则",
     "sources": "数据源",
     "sinks": "预警推送",
+    "routes": "预警路由：[[routes]] 按级别、规则、单位把事件分给推送",
     "user": "使用者：name = 确认、静默时记下的姓名",
 }
 PROGRESS_KEYS = {
@@ -138,6 +139,7 @@ class Config:
     ui: UiConfig = field(default_factory=UiConfig)
     alerts: dict[str, Any] = field(default_factory=dict)
     sinks: list[dict[str, Any]] = field(default_factory=list)
+    routes: list[Any] = field(default_factory=list)  # `[[routes]]`, validated by dashboard.routes
     raw: dict[str, Any] = field(default_factory=dict)
     user_name: str = ""  # `[user] name`: the author of acknowledgements and silences
 
@@ -382,6 +384,10 @@ def load_config(path: str | Path | None = None) -> Config:
     if not isinstance(sinks, list) or not all(isinstance(s, dict) for s in sinks):
         raise cfg.error("sinks", "应为表数组", "[[sinks]]")
     cfg.sinks = sinks
+    routes = raw.get("routes", [])
+    if not isinstance(routes, list) or not all(isinstance(r, dict) for r in routes):
+        raise cfg.error("routes", "应为表数组", "[[routes]]")
+    cfg.routes = routes
     cfg.sources = _sources(raw.get("sources", []), cfg)
     return cfg
 

@@ -13,7 +13,14 @@ import hmac
 import time
 from urllib.parse import quote, quote_plus
 
-from dashboard_plugins.sink_webhook import HTTP_OPTIONS, HttpDelivery, robot_reply, url_option
+from dashboard_plugins.sink_webhook import (
+    HTTP_OPTIONS,
+    HttpDelivery,
+    group_markdown,
+    group_title,
+    robot_reply,
+    url_option,
+)
 
 from dashboard import hookimpl
 from dashboard.core.alert_rules import rule_label
@@ -43,8 +50,18 @@ def dingtalk_body(
     event: AlertEvent, keyword: str = "", mobiles: list[str] | None = None
 ) -> dict[str, object]:
     label = rule_label(event.rule)
-    title = event_title(event, label)
-    text = event_markdown(event, label)
+    return _markdown_body(event_title(event, label), event_markdown(event, label), keyword, mobiles)
+
+
+def dingtalk_group_body(
+    events: list[AlertEvent], keyword: str = "", mobiles: list[str] | None = None
+) -> dict[str, object]:
+    """One markdown message for a group (routes' group_by), with every event's id."""
+    text, footer = group_markdown(events)
+    return _markdown_body(group_title(events), f"{text}\n\n{footer}", keyword, mobiles)
+
+
+def _markdown_body(title: str, text: str, keyword: str, mobiles: list[str] | None) -> dict[str, object]:
     if keyword and keyword not in text:
         title, text = f"{keyword} {title}", f"{keyword}\n\n{text}"
     body: dict[str, object] = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
@@ -71,6 +88,13 @@ class DingtalkSink:
         self.clock = time.time
 
     def deliver(self, event: AlertEvent) -> None:
+        self._post(dingtalk_body(event, self.keyword, self.mobiles))
+
+    def deliver_group(self, events: list[AlertEvent]) -> None:
+        """One message for the events of a group (routes' group_by)."""
+        self._post(dingtalk_group_body(events, self.keyword, self.mobiles))
+
+    def _post(self, body: dict[str, object]) -> None:
         if self.url_env:
             url = secret_from_env(self.url_env, "钉钉机器人地址")
             secrets: tuple[str, ...] = (url,)
@@ -83,7 +107,6 @@ class DingtalkSink:
             timestamp = int(self.clock() * 1000)
             url += f"&timestamp={timestamp}&sign={dingtalk_sign(secret, timestamp)}"
             secrets += (secret,)
-        body = dingtalk_body(event, self.keyword, self.mobiles)
         self.http.post(url, body, robot_reply("errcode", RATE_LIMITED), secrets=secrets)
 
 

@@ -13,7 +13,14 @@ import hmac
 import time
 from urllib.parse import quote
 
-from dashboard_plugins.sink_webhook import HTTP_OPTIONS, HttpDelivery, robot_reply, url_option
+from dashboard_plugins.sink_webhook import (
+    HTTP_OPTIONS,
+    HttpDelivery,
+    group_markdown,
+    group_title,
+    robot_reply,
+    url_option,
+)
 
 from dashboard import hookimpl
 from dashboard.core.alert_rules import rule_label
@@ -41,15 +48,27 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
 def feishu_body(event: AlertEvent) -> dict[str, object]:
     label = rule_label(event.rule)
     template = "green" if event.kind == "resolved" else TEMPLATES.get(event.severity, "blue")
+    return _card(event_title(event, label), template, event_markdown(event, label, heading=False))
+
+
+def feishu_group_body(events: list[AlertEvent]) -> dict[str, object]:
+    """One card for a group (routes' group_by): a line per item, every event's id below."""
+    text, footer = group_markdown(events, heading=False)
+    worst = "critical" if any(e.severity == "critical" for e in events) else events[0].severity
+    template = "green" if all(e.kind == "resolved" for e in events) else TEMPLATES.get(worst, "blue")
+    return _card(group_title(events), template, f"{text}\n\n{footer}")
+
+
+def _card(title: str, template: str, content: str) -> dict[str, object]:
     return {
         "msg_type": "interactive",
         "card": {
             "config": {"wide_screen_mode": True},
             "header": {
-                "title": {"tag": "plain_text", "content": event_title(event, label)},
+                "title": {"tag": "plain_text", "content": title},
                 "template": template,
             },
-            "elements": [{"tag": "markdown", "content": event_markdown(event, label, heading=False)}],
+            "elements": [{"tag": "markdown", "content": content}],
         },
     }
 
@@ -66,6 +85,13 @@ class FeishuSink:
         self.clock = time.time
 
     def deliver(self, event: AlertEvent) -> None:
+        self._post(feishu_body(event))
+
+    def deliver_group(self, events: list[AlertEvent]) -> None:
+        """One card for the events of a group (routes' group_by)."""
+        self._post(feishu_group_body(events))
+
+    def _post(self, body: dict[str, object]) -> None:
         if self.url_env:
             url = secret_from_env(self.url_env, "飞书机器人地址")
             secrets: tuple[str, ...] = (url,)
@@ -73,7 +99,6 @@ class FeishuSink:
             token = secret_from_env(self.token_env, "飞书机器人令牌")
             url = self.url.rstrip("/") + "/" + quote(token, safe="")
             secrets = (token,)
-        body = feishu_body(event)
         if self.secret_env:
             secret = secret_from_env(self.secret_env, "飞书签名密钥")
             timestamp = int(self.clock())

@@ -211,6 +211,49 @@ def event_body(event: AlertEvent) -> dict[str, Any]:
     }
 
 
+def group_title(events: list[AlertEvent]) -> str:
+    """A group message's title: 【严重】预警 · 公安局交警大队 · 3 项 (the highest severity and level)."""
+    from dashboard.core.alerts import LEVEL_LABELS, LEVELS, SEVERITY_LABELS
+
+    order = ("info", "warning", "critical")
+    severity = max((e.severity for e in events), key=lambda s: order.index(s) if s in order else -1)
+    levels = [e.level for e in events if e.level in LEVELS]
+    level = LEVEL_LABELS.get(max(levels, key=LEVELS.index), "") if levels else ""
+    units = sorted({e.unit for e in events if e.unit})
+    head = f"【{SEVERITY_LABELS.get(severity, severity)}】{level or '预警'}"
+    return " · ".join([head, *units[:1], f"{len(events)} 项"])
+
+
+def group_markdown(
+    events: list[AlertEvent], *, heading: bool = True, footer_tag: str = ""
+) -> tuple[str, str]:
+    """(body, footer) of one robot message for a group: a line per item, and a footer
+    holding every event's id, so a re-sent message stays dedup-able per event."""
+    items = []
+    for e in events:
+        what = f"[{e.item_id}] {e.item_name}" if e.item_id else e.item_name or e.key
+        items.append(f"- **{what}**（{rule_label(e.rule)}）：{e.message}")
+    lines = [f"### {group_title(events)}"] if heading else []
+    lines.append("\n".join(items))
+    footer = f"{events[0].at:%Y-%m-%d %H:%M} · 事件 " + " ".join(e.id for e in events)
+    footer = f'<{footer_tag} color="comment">{footer}</{footer_tag}>' if footer_tag else footer
+    return "\n\n".join(lines), footer
+
+
+def group_body(events: list[AlertEvent]) -> dict[str, Any]:
+    """The generic webhook's JSON for a group: every event in full, their ids, a title and text."""
+    text, footer = group_markdown(events)
+    return {
+        "kind": "group",
+        "ids": [e.id for e in events],
+        "unit": events[0].unit,
+        "count": len(events),
+        "title": group_title(events),
+        "text": f"{text}\n\n{footer}",
+        "events": [event_body(e) for e in events],
+    }
+
+
 class WebhookSink:
     def __init__(self, spec: SinkSpec) -> None:
         spec.check_options(OPTIONS)
@@ -230,6 +273,13 @@ class WebhookSink:
         self.http = HttpDelivery(spec)
 
     def deliver(self, event: AlertEvent) -> None:
+        self._post(event_body(event))
+
+    def deliver_group(self, events: list[AlertEvent]) -> None:
+        """One POST for the events of a group (routes' group_by), all or nothing."""
+        self._post(group_body(events))
+
+    def _post(self, body: dict[str, Any]) -> None:
         url = secret_from_env(self.url_env, "接收地址") if self.url_env else self.url
         headers = dict(self.headers)
         secrets: tuple[str, ...] = (url,) if self.url_env else ()
@@ -237,7 +287,7 @@ class WebhookSink:
             token = secret_from_env(self.token_env, "令牌")
             headers["Authorization"] = f"Bearer {token}"
             secrets += (token,)
-        self.http.post(url, event_body(event), headers=headers, secrets=secrets)
+        self.http.post(url, body, headers=headers, secrets=secrets)
 
 
 @hookimpl

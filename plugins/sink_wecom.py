@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from dashboard_plugins.sink_webhook import HTTP_OPTIONS, HttpDelivery, robot_reply, url_option
+from dashboard_plugins.sink_webhook import HTTP_OPTIONS, HttpDelivery, group_markdown, robot_reply, url_option
 
 from dashboard import hookimpl
 from dashboard.core.alert_rules import rule_label
@@ -41,6 +41,15 @@ def wecom_body(event: AlertEvent, mobiles: list[str] | None = None) -> dict[str,
     return {"msgtype": "markdown", "markdown": {"content": clip_utf8(text, MAX_BYTES)}}
 
 
+def wecom_group_body(events: list[AlertEvent], mobiles: list[str] | None = None) -> dict[str, object]:
+    """One markdown message for a group; the items are clipped, never the footer of ids."""
+    text, footer = group_markdown(events, footer_tag="font")
+    if mobiles:
+        footer += "\n\n" + " ".join(f"<@{m}>" for m in mobiles)
+    room = MAX_BYTES - len(("\n\n" + footer).encode("utf-8"))
+    return {"msgtype": "markdown", "markdown": {"content": f"{clip_utf8(text, max(room, 0))}\n\n{footer}"}}
+
+
 class WecomSink:
     def __init__(self, spec: SinkSpec) -> None:
         spec.check_options(OPTIONS)
@@ -55,6 +64,13 @@ class WecomSink:
         self.http = HttpDelivery(spec, rate_per_minute=20)
 
     def deliver(self, event: AlertEvent) -> None:
+        self._post(wecom_body(event, self.mobiles))
+
+    def deliver_group(self, events: list[AlertEvent]) -> None:
+        """One message for the events of a group (routes' group_by)."""
+        self._post(wecom_group_body(events, self.mobiles))
+
+    def _post(self, body: dict[str, object]) -> None:
         if self.url_env:
             url = secret_from_env(self.url_env, "企业微信机器人地址")
             secrets: tuple[str, ...] = (url,)
@@ -62,9 +78,7 @@ class WecomSink:
             key = secret_from_env(self.key_env, "企业微信机器人 key")
             url = f"{self.url}{'&' if '?' in self.url else '?'}key={quote(key, safe='')}"
             secrets = (key,)
-        self.http.post(
-            url, wecom_body(event, self.mobiles), robot_reply("errcode", RATE_LIMITED), secrets=secrets
-        )
+        self.http.post(url, body, robot_reply("errcode", RATE_LIMITED), secrets=secrets)
 
 
 @hookimpl

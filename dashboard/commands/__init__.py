@@ -3,6 +3,15 @@ adds its parser and sets `handler` to a function `(args) -> exit code`."""
 
 from __future__ import annotations
 
-from dashboard.commands import alerts_cmd, cases_cmd, check, export_cmd, plugins_cmd, report_cmd, store_cmd
+from dashboard.commands import (
+    alerts_cmd,
+    cases_cmd,
+    check,
+    export_cmd,
+    plugins_cmd,
+    report_cmd,
+    routes_cmd,
+    store_cmd,
+)
 
-COMMANDS = [check, plugins_cmd, export_cmd, report_cmd, alerts_cmd, cases_cmd, store_cmd]
+COMMANDS = [check, plugins_cmd, export_cmd, report_cmd, alerts_cmd, cases_cmd, routes_cmd, store_cmd]

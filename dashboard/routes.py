@@ -1,0 +1,169 @@
+"""Routes (issue 14): which sinks receive an alert event, and how a sink groups the
+events of one delivery pass. Pure: the config's `[[routes]]` tables in, decisions out.
+
+Like Alertmanager's routing tree, flattened: the routes are tried in order; the first
+that matches takes the event, and `continue = true` lets the next ones match too. An
+event no route matches goes to every sink (so a config without routes is unchanged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dashboard.contracts import ConfigError, difflib_close
+from dashboard.core.alerts import LEVEL_LABELS, LEVELS, SEVERITY_LABELS, AlertEvent
+
+# The event fields a route may match on (each exact, or a list of values).
+MATCH_KEYS = {
+    "level": "提醒 | 预警 | 督办（或 remind | warn | supervise），可为列表",
+    "rule": "规则名，如 severe、missing_update，可为列表",
+    "severity": "info | warning | critical，可为列表",
+    "unit": "牵头单位，如 公安局交警大队，可为列表",
+    "category": "项目类别，可为列表",
+}
+ROUTE_KEYS = {
+    **MATCH_KEYS,
+    "sinks": '接收的推送名称列表，如 ["交警大队机器人"]',
+    "continue": "true：匹配后继续尝试下一条路由",
+    "group_by": '同一轮推送中按这些字段合并为一条消息，如 ["unit"]；[] 为不合并',
+}
+GROUP_KEYS = ("unit", "rule", "level", "severity")
+# Chat robots get one message per lead unit per pass unless a route says otherwise; files
+# (jsonl, csv) keep one line per event, and so does the generic webhook: its JSON is a
+# machine's contract, so a receiver opts in to group messages with a route's group_by.
+ROBOT_TYPES = frozenset({"wecom", "dingtalk", "feishu"})
+DEFAULT_ROBOT_GROUP = ("unit",)
+LEVEL_NAMES = {**{name: name for name in LEVELS}, **{label: name for name, label in LEVEL_LABELS.items()}}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One `[[routes]]` table; an empty matcher set matches every event."""
+
+    index: int
+    matchers: Mapping[str, tuple[str, ...]]
+    sinks: tuple[str, ...]
+    cont: bool = False
+    group_by: tuple[str, ...] | None = None  # None: the sink's default
+
+    def matches(self, fields: Mapping[str, str]) -> bool:
+        return all(fields.get(key, "") in values for key, values in self.matchers.items())
+
+    def describe(self) -> str:
+        what = "，".join(f"{k} = {'|'.join(v)}" for k, v in self.matchers.items()) or "（全部）"
+        return f"routes[{self.index}] {what} → {'、'.join(self.sinks) or '（无）'}" + (
+            " · continue" if self.cont else ""
+        )
+
+
+def event_fields(event: AlertEvent, category: str = "") -> dict[str, str]:
+    """What routes and groups look at: level, rule, severity, unit and category."""
+    return {
+        "level": event.level,
+        "rule": event.rule,
+        "severity": event.severity,
+        "unit": event.unit,
+        "category": category,
+    }
+
+
+def parse_routes(tables: object, sink_names: Sequence[str], file: Path | None = None) -> list[Route]:
+    """The `[[routes]]` tables, validated; ConfigError names the file and `routes[i].key`."""
+    if tables is None:
+        return []
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError("routes", "应为表数组", expected="[[routes]]", file=file)
+    routes: list[Route] = []
+    for index, table in enumerate(tables):
+
+        def err(key: str, message: str, expected: str = "", i: int = index) -> ConfigError:
+            return ConfigError(f"routes[{i}].{key}", message, expected=expected, file=file)
+
+        for key in table:
+            if key not in ROUTE_KEYS:
+                raise err(key, f"未知的键{difflib_close(key, list(ROUTE_KEYS))}", "、".join(ROUTE_KEYS))
+        matchers: dict[str, tuple[str, ...]] = {}
+        for key in MATCH_KEYS:
+            if key not in table:
+                continue
+            values = _strings(table[key], lambda m, k=key: err(k, m, MATCH_KEYS[k]))
+            if key == "level":
+                unknown = [v for v in values if v not in LEVEL_NAMES]
+                if unknown:
+                    raise err(
+                        key, f"没有这个级别 {unknown[0]!r}", "提醒、预警、督办（remind、warn、supervise）"
+                    )
+                values = tuple(LEVEL_NAMES[v] for v in values)
+            if key == "severity":
+                unknown = [v for v in values if v not in SEVERITY_LABELS]
+                if unknown:
+                    raise err(key, f"未知的严重程度 {unknown[0]!r}", "、".join(SEVERITY_LABELS))
+            matchers[key] = values
+        if "sinks" not in table:
+            raise err("sinks", "缺少接收的推送", '如 sinks = ["机器人"]')
+        sinks = _strings(table["sinks"], lambda m: err("sinks", m, "推送名称列表"))
+        for name in sinks:
+            if name not in sink_names:
+                hint = difflib_close(name, list(sink_names))
+                raise err("sinks", f"没有名为 {name!r} 的推送{hint}", "、".join(sink_names))
+        cont = table.get("continue", False)
+        if not isinstance(cont, bool):
+            raise err("continue", f"应为 true 或 false，实为 {cont!r}", "true | false")
+        group_by: tuple[str, ...] | None = None
+        if "group_by" in table:
+            group_by = _strings(table["group_by"], lambda m: err("group_by", m, '如 ["unit"]'), empty=True)
+            for key in group_by:
+                if key not in GROUP_KEYS:
+                    raise err(
+                        "group_by",
+                        f"不能按 {key!r} 合并{difflib_close(key, list(GROUP_KEYS))}",
+                        "、".join(GROUP_KEYS),
+                    )
+        routes.append(Route(index, matchers, sinks, cont, group_by))
+    return routes
+
+
+def _strings(value: Any, fail: Any, *, empty: bool = False) -> tuple[str, ...]:
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str) and v for v in values) or (not values and not empty):
+        raise fail(f"应为非空字符串或字符串列表，实为 {value!r}")
+    return tuple(values)
+
+
+def matching_routes(routes: Sequence[Route], fields: Mapping[str, str]) -> list[Route]:
+    """The routes that take an event, in order: up to the first match without `continue`."""
+    found: list[Route] = []
+    for route in routes:
+        if route.matches(fields):
+            found.append(route)
+            if not route.cont:
+                break
+    return found
+
+
+def route_sinks(routes: Sequence[Route], fields: Mapping[str, str], sinks: Sequence[str]) -> list[str]:
+    """The sinks (of `sinks`, in their order) that get an event: those of its matching
+    routes, or every sink when no route matches."""
+    found = matching_routes(routes, fields)
+    if not found:
+        return list(sinks)
+    named = {name for route in found for name in route.sinks}
+    return [name for name in sinks if name in named]
+
+
+def sink_group_by(routes: Sequence[Route], sink: str, sink_type: str) -> tuple[str, ...]:
+    """How a sink groups one pass's events: the first route naming it with `group_by`,
+    else by lead unit for a chat robot and not at all for a file or the generic webhook."""
+    for route in routes:
+        if sink in route.sinks and route.group_by is not None:
+            return route.group_by
+    return DEFAULT_ROBOT_GROUP if sink_type in ROBOT_TYPES else ()
+
+
+def group_key(fields: Mapping[str, str], keys: Sequence[str]) -> tuple[str, ...] | None:
+    """An event's group under `keys`; None when it has none of them (it goes alone)."""
+    values = tuple(fields.get(k, "") for k in keys)
+    return values if any(values) else None
