@@ -26,6 +26,7 @@ from typing import Any
 
 from dashboard.alert_store import AUDIT_SCHEMA, ensure_audit_schema, ensure_ladder_schema, record_from_row
 from dashboard.alert_store import SCHEMA as ALERTS_DDL
+from dashboard.cases import CASES_DDL, ensure_cases_schema
 from dashboard.store import _HISTORY_DDL, _SOURCES_DDL, _TABLE_RE, Store, item_from_dict
 
 # Every table the store holds, in an order that keeps foreign keys satisfied on copy. The
@@ -35,6 +36,7 @@ TABLES = [
     *_TABLE_RE.findall(_SOURCES_DDL),
     *_TABLE_RE.findall(ALERTS_DDL),
     *_TABLE_RE.findall(AUDIT_SCHEMA),
+    *_TABLE_RE.findall(CASES_DDL),
 ]
 
 
@@ -275,6 +277,7 @@ def repair(path: Path) -> RepairReport:
     new = Store(fresh)
     ensure_ladder_schema(new)
     ensure_audit_schema(new)
+    ensure_cases_schema(new)
     # Read from a scratch copy of the backup: opening it may replay its WAL into it.
     scratch = backup.with_name(backup.name + ".reading")
     shutil.copy2(backup, scratch)

@@ -201,3 +201,37 @@ def test_cases_export_like_any_view(tmp_path: Path) -> None:
     assert len(rows) == 1
     text = json.dumps(rows, ensure_ascii=False)
     assert "督办中" in text and "公安局交警大队" in text and "severe:45" in text and "2024-10-24" in text
+
+
+def bulletin(folder: Path, ratio: str) -> Path:
+    rows = sample_rows()
+    for row in rows:
+        if row and row[0] == "45":
+            row[6] = ratio
+    return write_csv(folder / "bulletin.csv", rows)
+
+
+def test_a_rectified_case_relapsing_goes_back_to_督办中_and_no_second_case_opens(tmp_path: Path) -> None:
+    for as_of in ("2024-09-30", "2024-10-14"):
+        check(tmp_path, as_of)
+    check(tmp_path, "2024-10-21", bulletin(tmp_path, "90.0%"))
+    assert [c["state"] for c in listed(tmp_path)] == ["已整改"]
+    check(tmp_path, "2024-10-22", bulletin(tmp_path, "32.0%"))  # behind again, before the deadline
+    assert [(c["id"], c["state"]) for c in listed(tmp_path)] == [(1, "督办中")]
+    kinds = [(r["kind"], r["actor"]) for r in trail(tmp_path, "case:1")]
+    assert kinds == [("case_opened", "system"), ("case_rectified", "system"), ("case_reopened", "system")]
+
+
+def test_store_repair_keeps_the_cases_their_notes_and_their_trail(tmp_path: Path) -> None:
+    for as_of in ("2024-09-30", "2024-10-14"):
+        check(tmp_path, as_of)
+    assert cli(tmp_path, "case", "note", "1", "已约谈", "--by", "李四")[0] == 0
+    code, _, err = cli(tmp_path, "store", "repair")
+    assert code == 0, err
+    [case] = listed(tmp_path)
+    assert (case["state"], case["deadline"], case["notes"]) == (
+        "督办中",
+        "2024-10-24",
+        [{"at": case["notes"][0]["at"], "author": "李四", "text": "已约谈"}],  # type: ignore[index]
+    )
+    assert [r["kind"] for r in trail(tmp_path, "case:1")] == ["case_opened", "case_noted"]
