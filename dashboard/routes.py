@@ -53,7 +53,10 @@ class Route:
         return all(fields.get(key, "") in values for key, values in self.matchers.items())
 
     def describe(self) -> str:
-        what = "，".join(f"{k} = {'|'.join(v)}" for k, v in self.matchers.items()) or "（全部）"
+        shown = {
+            k: [LEVEL_LABELS.get(x, x) if k == "level" else x for x in v] for k, v in self.matchers.items()
+        }
+        what = "，".join(f"{k} = {'|'.join(v)}" for k, v in shown.items()) or "（全部）"
         return f"routes[{self.index}] {what} → {'、'.join(self.sinks) or '（无）'}" + (
             " · continue" if self.cont else ""
         )

@@ -158,6 +158,7 @@ def test_routes_test_prints_the_matching_routes_and_sinks(tmp_path: Path) -> Non
     text = run_cli(*args, "--config", str(config)).stdout
     assert "routes[1] unit = 公安局交警大队 → lead · continue" in text
     assert "routes[2] rule = severe|acceptance_behind → all" in text
+    assert "level = 督办" in text.splitlines()[0]
     nothing = run_cli("routes", "--test", "--rule", "stalled", "--config", str(config)).stdout
     assert "没有路由匹配" in nothing and "prov" in nothing and "all" in nothing
     bad = run_cli("routes", "--test", "--level", "红色", "--config", str(config))

@@ -7,6 +7,7 @@ import argparse
 
 from dashboard import strict_json
 from dashboard.commands.common import UsageError, open_runtime, table_lines
+from dashboard.core.alerts import LEVEL_LABELS
 from dashboard.routes import LEVEL_NAMES, matching_routes, route_sinks, sink_group_by
 
 
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         }
         print(strict_json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    shown = "，".join(f"{k} = {v}" for k, v in fields.items() if v) or "（空事件）"
+    labels = {**fields, "level": LEVEL_LABELS.get(fields["level"], fields["level"])}
+    shown = "，".join(f"{k} = {v}" for k, v in labels.items() if v) or "（空事件）"
     print(f"事件 event: {shown}")
     if found:
         print("匹配的路由 matching routes:")
