@@ -235,3 +235,59 @@ def test_store_repair_keeps_the_cases_their_notes_and_their_trail(tmp_path: Path
         [{"at": case["notes"][0]["at"], "author": "李四", "text": "已约谈"}],  # type: ignore[index]
     )
     assert [r["kind"] for r in trail(tmp_path, "case:1")] == ["case_opened", "case_noted"]
+
+
+# A sink that writes the event, then dies (os._exit, as kill -9 would) at the first 督办.
+CRASH_ON_SUPERVISE = """
+import os
+from pathlib import Path
+
+from dashboard import hookimpl
+from dashboard.sinks import SinkType
+from dashboard_plugins.sink_jsonl import JsonlSink
+
+
+class CrashOnSupervise:
+    def __init__(self, spec):
+        self.marker = Path(spec.options["marker"])
+        self.inner = JsonlSink(type(spec)(spec.name, "jsonl", {"path": spec.options["path"]}, spec.base_dir))
+
+    def deliver(self, event):
+        self.inner.deliver(event)
+        if event.level == "supervise" and not self.marker.exists():
+            self.marker.write_text("crashed", encoding="utf-8")
+            os._exit(17)
+
+
+@hookimpl
+def dashboard_sink_types():
+    return [SinkType("crash_on_supervise", CrashOnSupervise, "", {"path": "", "marker": ""})]
+"""
+
+
+def test_killed_while_delivering_督办_keeps_one_case_and_sends_it_once(tmp_path: Path) -> None:
+    (tmp_path / "lp").mkdir()
+    (tmp_path / "lp" / "crash.py").write_text(CRASH_ON_SUPERVISE, encoding="utf-8")
+    out = tmp_path / "events.jsonl"
+    extra = "\n".join(
+        [
+            'plugins_dir = "lp"',
+            "[[sinks]]",
+            'type = "crash_on_supervise"',
+            f"path = {toml_value(str(out))}",
+            f"marker = {toml_value(str(tmp_path / 'crashed'))}",
+        ]
+    )
+
+    def run(as_of: str) -> int:
+        cfg = write_config(tmp_path, [{"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)}], extra, as_of)
+        return run_cli("check", "--json", "--config", str(cfg)).returncode
+
+    assert run("2024-09-30") == 0
+    assert run("2024-10-14") == 17  # died after writing 督办, before marking it delivered
+    assert [(c["item_id"], c["state"]) for c in listed(tmp_path)] == [("45", "督办中")]  # committed with it
+    assert run("2024-10-14") == 0
+    assert run("2024-10-14") == 0
+    assert len(listed(tmp_path)) == 1
+    levels = [json.loads(x)["level"] for x in out.read_text(encoding="utf-8").splitlines()]
+    assert levels == ["remind", "supervise"]
