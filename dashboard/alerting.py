@@ -114,6 +114,8 @@ ALERTS_KEYS = {
 PERMANENT_RETRY = timedelta(hours=1)
 # Events handed at once to a sink that has `deliver_batch` (the file sinks).
 BATCH = 500
+# Events in one group message at most (a robot message holds some 4,000 bytes, ids included).
+GROUP_MAX = 30
 # Delivered events are kept this long (the alert states themselves are kept for good).
 KEEP_EVENTS = timedelta(days=180)
 
@@ -920,7 +922,9 @@ def _passes(pending: Sequence[Any], size: int, group_by: Sequence[str]) -> Itera
         fields = event_fields(AlertEvent.from_dict(json.loads(row["payload"])))
         key = group_key(fields, group_by)
         groups.setdefault(("group", key) if key is not None else ("alone", row["seq"]), []).append(row)
-    yield from groups.values()
+    for rows in groups.values():
+        # A backlog of one unit goes out in messages of at most GROUP_MAX: every id fits a robot's limit.
+        yield from (rows[start : start + GROUP_MAX] for start in range(0, len(rows), GROUP_MAX))
 
 
 def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_CSV, SAMPLE_MST_XLSX, run_cli
+from conftest import SAMPLE_CSV, SAMPLE_MST_XLSX, run_cli, sample_rows, write_csv
 from pytest_httpserver import HTTPServer
 
 # The 23 events of design §5 at 2024-07-31, by lead unit: 10 units.
@@ -187,3 +187,29 @@ def test_dingtalk_and_feishu_get_one_message_per_unit_with_every_event_id(
     assert all(
         any((str(e["key"]) if e["unit"] in alone else str(e["id"])) in b for b in sent) for e in file_lines
     )
+
+
+def test_a_unit_with_45_severe_items_gets_two_messages_of_at_most_30(
+    tmp_path: Path, httpserver: HTTPServer, wecom_env: None
+) -> None:
+    """Every item of the sample under one unit at 10.0%: 45 severe events, 30 + 15 per message,
+    so every id fits a 企业微信 message (4096 bytes)."""
+    rows = sample_rows()
+    for row in rows[1:]:
+        row[3], row[6] = "民政局", "10.0%"
+    csv_path = write_csv(tmp_path / "bulletin.csv", rows)
+    httpserver.expect_request("/send", method="POST").respond_with_json({"errcode": 0, "errmsg": "ok"})
+    jsonl = json.dumps(str(tmp_path / "alerts.jsonl"))
+    config = tmp_path / "dashboard.toml"
+    config.write_text(
+        f'as_of = "2024-09-30"\n[[sources]]\nname = "通报"\ntype = "csv"\npath = {json.dumps(str(csv_path))}\n'
+        f'[[sinks]]\nname = "file"\ntype = "jsonl"\npath = {jsonl}\n'
+        + robot(httpserver.url_for("/send"), "wecom"),
+        encoding="utf-8",
+    )
+    check(config)
+    texts = [str(b["markdown"]["content"]) for b in bodies(httpserver)]  # type: ignore[index]
+    assert [t.splitlines()[0].rsplit(" · ", 1)[1] for t in texts] == ["30 项", "15 项"]
+    assert all(len(t.encode("utf-8")) <= 4096 for t in texts)
+    ids = [i for t in texts for i in t.splitlines()[-1].split("事件 ")[1].removesuffix("</font>").split()]
+    assert sorted(ids) == sorted(str(e["id"]) for e in lines(tmp_path)) and len(ids) == 45
