@@ -271,10 +271,11 @@ def save_record(conn: Any, r: AlertRecord) -> None:
     )
 
 
-def queue_event(conn: Any, event: AlertEvent, sinks: Sequence[str]) -> None:
+def queue_event(conn: Any, event: AlertEvent, sinks: Sequence[str], *, category: str = "") -> None:
     """The event, one outbox row per sink, and its row in the trail, in `conn`'s
     transaction. An active silence matching the event keeps it out of every outbox
-    (recorded all the same, and the trail names the silence)."""
+    (recorded all the same, and the trail names the silence). `category` (the item's)
+    is kept in the stored payload, so the routes see at delivery what they saw here."""
     silences = active_silences(conn, event.at)
     silence = matching_silence(silences, event.rule, event.unit, event.item_id, event.level)
     if silence is not None:
@@ -287,7 +288,9 @@ def queue_event(conn: Any, event: AlertEvent, sinks: Sequence[str]) -> None:
             event.key,
             event.kind,
             ts(event.at),
-            strict_json.dumps(event.to_dict(), ensure_ascii=False),
+            strict_json.dumps(
+                {**event.to_dict(), **({"category": category} if category else {})}, ensure_ascii=False
+            ),
         ),
     )
     conn.executemany(

@@ -57,7 +57,7 @@ from dashboard.core.alerts import (
     SourceInfo,
 )
 from dashboard.core.items import Evaluated
-from dashboard.routes import event_fields, group_key, parse_routes, route_sinks, sink_group_by
+from dashboard.routes import event_fields, group_key, muted, parse_routes, route_sinks, sink_group_by
 from dashboard.sinks import (
     COMMON_SINK_KEYS,
     DeliveryError,
@@ -388,8 +388,7 @@ class AlertEngine:
 
     def sinks_for(self, event: AlertEvent, by_id: Mapping[str, Evaluated] | None = None) -> list[str]:
         """The sinks whose outbox gets `event`, by the routes (every sink when none matches)."""
-        current = (by_id or {}).get(event.item_id)
-        category = current.item.category if current is not None else ""
+        category = _category(event, by_id or {})
         return route_sinks(self.routes, event_fields(event, category), [s.spec.name for s in self.sinks])
 
     def _per_item_conditions(
@@ -443,7 +442,8 @@ class AlertEngine:
         def push(conn: Any, event: AlertEvent) -> None:
             nonlocal queued, not_pushed
             if queued < self.max_per_cycle:
-                queue_event(conn, event, self.sinks_for(event, by_id))
+                category = _category(event, by_id)
+                queue_event(conn, event, self.sinks_for(event, by_id), category=category)
                 queued += 1
             else:  # recorded in alert_state all the same: it does not fire again next cycle
                 not_pushed += 1
@@ -619,6 +619,9 @@ class AlertEngine:
                 "WHERE o.sink = ? ORDER BY o.seq",
                 (spec.name,),
             ).fetchall()
+        if any(r.mute for r in self.routes):
+            # Events whose routes are in a quiet window wait in the outbox for a later pass.
+            pending = [r for r in pending if not self._muted(r, spec.name, now)]
         if not pending:
             return
         if configured.sink is None:
@@ -652,6 +655,11 @@ class AlertEngine:
                     [(spec.name, r["seq"]) for r in rows],
                 )
                 upsert_sink(conn, spec, configured.fingerprint, last_ok_at=ts(now_local()), ok=True)
+
+    def _muted(self, row: Any, sink: str, now: datetime) -> bool:
+        payload = json.loads(row["payload"])
+        fields = event_fields(AlertEvent.from_dict(payload), str(payload.get("category", "")))
+        return muted(self.routes, fields, sink, now.astimezone())
 
     def _sink_failed(
         self,
@@ -908,6 +916,12 @@ def _stamp(value: datetime) -> float:
 def _key_order(key: str) -> tuple[str, int, str]:
     rule, _, subject = key.partition(":")
     return (rule, int(subject), "") if subject.isdigit() else (rule, 1 << 30, subject)
+
+
+def _category(event: AlertEvent, by_id: Mapping[str, Evaluated]) -> str:
+    """The category of the event's item in this snapshot ("" for a source or an item gone)."""
+    current = by_id.get(event.item_id)
+    return current.item.category if current is not None else ""
 
 
 def _passes(pending: Sequence[Any], size: int, group_by: Sequence[str]) -> Iterator[Sequence[Any]]:

@@ -8,8 +8,10 @@ event no route matches goes to every sink (so a config without routes is unchang
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ ROUTE_KEYS = {
     "sinks": '接收的推送名称列表，如 ["交警大队机器人"]',
     "continue": "true：匹配后继续尝试下一条路由",
     "group_by": '同一轮推送中按这些字段合并为一条消息，如 ["unit"]；[] 为不合并',
+    "mute": '免打扰时段，如 ["22:00-08:00"]：期间事件留在待发中，时段结束后发出',
 }
 GROUP_KEYS = ("unit", "rule", "level", "severity")
 # Chat robots get one message per lead unit per pass unless a route says otherwise; files
@@ -48,6 +51,15 @@ class Route:
     sinks: tuple[str, ...]
     cont: bool = False
     group_by: tuple[str, ...] | None = None  # None: the sink's default
+    mute: tuple[tuple[int, int], ...] = ()  # quiet windows, (start, end) minutes of the day
+
+    def muted(self, at: datetime) -> bool:
+        """In one of the route's quiet windows at `at` (local time); a window may cross midnight."""
+        minute = at.hour * 60 + at.minute
+        return any(
+            start <= minute < end if start < end else minute >= start or minute < end
+            for start, end in self.mute
+        )
 
     def matches(self, fields: Mapping[str, str]) -> bool:
         return all(fields.get(key, "") in values for key, values in self.matchers.items())
@@ -57,8 +69,11 @@ class Route:
             k: [LEVEL_LABELS.get(x, x) if k == "level" else x for x in v] for k, v in self.matchers.items()
         }
         what = "，".join(f"{k} = {'|'.join(v)}" for k, v in shown.items()) or "（全部）"
-        return f"routes[{self.index}] {what} → {'、'.join(self.sinks) or '（无）'}" + (
-            " · continue" if self.cont else ""
+        quiet = ",".join(f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in self.mute)
+        return (
+            f"routes[{self.index}] {what} → {'、'.join(self.sinks) or '（无）'}"
+            + (" · continue" if self.cont else "")
+            + (f" · 免打扰 mute {quiet}" if quiet else "")
         )
 
 
@@ -125,8 +140,24 @@ def parse_routes(tables: object, sink_names: Sequence[str], file: Path | None = 
                         f"不能按 {key!r} 合并{difflib_close(key, list(GROUP_KEYS))}",
                         "、".join(GROUP_KEYS),
                     )
-        routes.append(Route(index, matchers, sinks, cont, group_by))
+        mute = tuple(
+            _window(w, err) for w in _strings(table.get("mute", []), lambda m: err("mute", m), empty=True)
+        )
+        routes.append(Route(index, matchers, sinks, cont, group_by, mute))
     return routes
+
+
+_WINDOW_RE = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
+
+
+def _window(text: str, err: Any) -> tuple[int, int]:
+    """ "22:00-08:00" → (1320, 480); "holidays" (the working-day calendar) is not built yet."""
+    m = _WINDOW_RE.match(text)
+    if m is None or m.group(1, 2) == m.group(3, 4):
+        hint = "（节假日 holidays 尚未支持）" if text == "holidays" else ""
+        raise err("mute", f"无法识别的时段 {text!r}{hint}", '如 ["22:00-08:00"]')
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    return h1 * 60 + m1, h2 * 60 + m2
 
 
 def _strings(value: Any, fail: Any, *, empty: bool = False) -> tuple[str, ...]:
@@ -155,6 +186,13 @@ def route_sinks(routes: Sequence[Route], fields: Mapping[str, str], sinks: Seque
         return list(sinks)
     named = {name for route in found for name in route.sinks}
     return [name for name in sinks if name in named]
+
+
+def muted(routes: Sequence[Route], fields: Mapping[str, str], sink: str, at: datetime) -> bool:
+    """An event waits for `sink` when every matching route that names the sink is in a
+    quiet window now (an event no route matches never waits)."""
+    naming = [r for r in matching_routes(routes, fields) if sink in r.sinks]
+    return bool(naming) and all(r.muted(at) for r in naming)
 
 
 def sink_group_by(routes: Sequence[Route], sink: str, sink_type: str) -> tuple[str, ...]:

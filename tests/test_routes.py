@@ -5,7 +5,7 @@ an event no route matches goes to every sink; bad routes are configuration error
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -179,3 +179,41 @@ def test_check_exits_2_on_a_bad_route_naming_the_file_and_key(tmp_path: Path, ro
     assert done.returncode == 2
     assert key in done.stderr and str(config) in done.stderr
     assert not (tmp_path / "all.jsonl").exists()  # nothing sent
+
+
+def test_a_mute_window_may_cross_midnight_and_bad_windows_name_their_key() -> None:
+    [route] = parse_routes([{"sinks": ["file"], "mute": ["22:00-08:00"]}], SINKS)
+    day = datetime(2024, 9, 30)
+    assert [route.muted(day.replace(hour=h, minute=m)) for h, m in [(23, 30), (7, 59), (8, 0), (12, 0)]] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    for bad, says in [("25:00-08:00", "25:00"), ("holidays", "尚未支持"), ("08:00-08:00", "08:00")]:
+        with pytest.raises(ConfigError) as info:
+            parse_routes([{"sinks": ["file"], "mute": [bad]}], SINKS)
+        assert info.value.key == "routes[0].mute" and says in str(info.value)
+
+
+def window(start: timedelta, end: timedelta) -> str:
+    now = datetime.now()
+    return f"{(now + start):%H:%M}-{(now + end):%H:%M}"
+
+
+def test_events_of_a_muted_route_wait_in_the_outbox_and_go_out_after_the_window(tmp_path: Path) -> None:
+    def configure(mute: str) -> Path:
+        routes = f'[[routes]]\nrule = "missing_update"\nsinks = ["prov"]\nmute = ["{mute}"]\n'
+        return every_rule(tmp_path, routes)
+
+    config = configure(window(timedelta(hours=-1), timedelta(hours=1)))  # now is in the window
+    assert run_cli("check", "--config", str(config)).returncode == 0
+    # prov got the 5 events no route matched (they go everywhere); its 18 missing_update wait.
+    others = ["acceptance_behind"] * 2 + ["comments_unanswered"] * 2
+    assert keys(tmp_path, "prov") == [*others, "severe"] and keys(tmp_path, "all") == [*others, "severe"]
+    listed = json.loads(run_cli("alerts", "--json", "--config", str(config)).stdout)
+    assert {s["name"]: s["pending"] for s in listed["sinks"]} == {"prov": 18, "lead": 0, "all": 0}
+    config = configure(window(timedelta(hours=2), timedelta(hours=3)))  # the window has ended
+    assert run_cli("check", "--config", str(config)).returncode == 0
+    assert keys(tmp_path, "prov") == [*others, *["missing_update"] * 18, "severe"]
+    assert keys(tmp_path, "all") == [*others, "severe"]  # nothing new fired: only the wait ended

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
                 "sinks": list(r.sinks),
                 "continue": r.cont,
                 "group_by": None if r.group_by is None else list(r.group_by),
+                "mute": [f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in r.mute],
             }
             for r in engine.routes
         ]
