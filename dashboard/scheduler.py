@@ -79,6 +79,10 @@ class Scheduler:
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
+        # Python 3.11's `wait_for` can swallow a cancel that lands as its future completes
+        # (a fetch handing back its result just then): that loop must still see the stop.
+        for wake in self._wake.values():
+            wake.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         for waiters in self._waiters.values():
             for fut in waiters:
@@ -105,6 +109,8 @@ class Scheduler:
         period = self.runtime.states[name].spec.refresh
         while True:
             await _wait(wake, period)
+            if self._stop.is_set():
+                return
             wake.clear()
             # Waiters registered from here on want the next refresh, not this one.
             waiters, self._waiters[name] = self._waiters[name], []

@@ -44,6 +44,32 @@ def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Pat
     return path
 
 
+def write_every_rule_config(folder: Path, tail: str = "", routes: str = "") -> Path:
+    """Design §5 with every rule on, at as-of 2024-07-31, on the bulletin and the 码上通 export:
+    23 events (18 missing_update, 2 acceptance_behind, 2 comments_unanswered, severe:45).
+    `routes` goes above the sources, `tail` (sinks) after the rules."""
+    config = folder / "dashboard.toml"
+    config.write_text(
+        f"""as_of = "2024-07-31"
+{routes}
+[[sources]]
+name = "通报"
+type = "csv"
+path = {json.dumps(str(SAMPLE_CSV))}
+[[sources]]
+name = "码上通"
+type = "mashangtong"
+path = {json.dumps(str(SAMPLE_MST_XLSX))}
+[alerts.rules.acceptance_behind]
+enabled = true
+[alerts.rules.comments_unanswered]
+enabled = true
+{tail}""",
+        encoding="utf-8",
+    )
+    return config
+
+
 def toml_value(value: object) -> str:
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"

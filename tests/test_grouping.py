@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_CSV, SAMPLE_MST_XLSX, run_cli, sample_rows, write_csv
+from conftest import run_cli, sample_rows, write_csv, write_every_rule_config
 from pytest_httpserver import HTTPServer
 
 # The 23 events of design §5 at 2024-07-31, by lead unit: 10 units.
@@ -31,31 +31,10 @@ GROUP_ROUTE = '[[routes]]\nsinks = ["robot", "file"]\ngroup_by = ["unit"]\n'
 
 
 def every_rule(folder: Path, sinks: str, routes: str = "") -> Path:
-    config = folder / "dashboard.toml"
-    config.write_text(
-        f"""as_of = "2024-07-31"
-{routes}
-[[sources]]
-name = "通报"
-type = "csv"
-path = {json.dumps(str(SAMPLE_CSV))}
-[[sources]]
-name = "码上通"
-type = "mashangtong"
-path = {json.dumps(str(SAMPLE_MST_XLSX))}
-[alerts.rules.acceptance_behind]
-enabled = true
-[alerts.rules.comments_unanswered]
-enabled = true
-[[sinks]]
-name = "file"
-type = "jsonl"
-path = {json.dumps(str(folder / "alerts.jsonl"))}
-{sinks}
-""",
-        encoding="utf-8",
+    file_sink = (
+        f'[[sinks]]\nname = "file"\ntype = "jsonl"\npath = {json.dumps(str(folder / "alerts.jsonl"))}\n'
     )
-    return config
+    return write_every_rule_config(folder, file_sink + sinks, routes)
 
 
 def robot(url: str, type_: str = "webhook") -> str:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_CSV, SAMPLE_MST_XLSX, run_cli
+from conftest import run_cli, write_every_rule_config
 
 from dashboard.contracts import ConfigError
 from dashboard.core.alerts import AlertEvent
@@ -90,26 +90,7 @@ def every_rule(folder: Path, routes: str) -> Path:
         f'[[sinks]]\nname = "{name}"\ntype = "jsonl"\npath = {json.dumps(str(folder / f"{name}.jsonl"))}\n'
         for name in ("prov", "lead", "all")
     )
-    config = folder / "dashboard.toml"
-    config.write_text(
-        f"""as_of = "2024-07-31"
-{routes}
-[[sources]]
-name = "通报"
-type = "csv"
-path = {json.dumps(str(SAMPLE_CSV))}
-[[sources]]
-name = "码上通"
-type = "mashangtong"
-path = {json.dumps(str(SAMPLE_MST_XLSX))}
-[alerts.rules.acceptance_behind]
-enabled = true
-[alerts.rules.comments_unanswered]
-enabled = true
-{sinks}""",
-        encoding="utf-8",
-    )
-    return config
+    return write_every_rule_config(folder, sinks, routes)
 
 
 ROUTES = """

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_CSV, SAMPLE_MST_XLSX, run_cli
+from conftest import SAMPLE_CSV, run_cli, write_every_rule_config
 
 AUTHOR, WHY = "张三", "7月动态已报省平台，待同步"
 
@@ -18,29 +18,10 @@ def every_rule(tmp_path: Path) -> Path:
     """Design §5 with every rule on, at as-of 2024-07-31: on the sample 18 provincial
     items miss their July update, 2 lag in acceptance, 2 have unanswered comments, and
     item 45 is severe — 23 events, one line each in the jsonl sink."""
-    config = tmp_path / "dashboard.toml"
-    config.write_text(
-        f"""as_of = "2024-07-31"
-[[sources]]
-name = "通报"
-type = "csv"
-path = {json.dumps(str(SAMPLE_CSV))}
-[[sources]]
-name = "码上通"
-type = "mashangtong"
-path = {json.dumps(str(SAMPLE_MST_XLSX))}
-[alerts.rules.acceptance_behind]
-enabled = true
-[alerts.rules.comments_unanswered]
-enabled = true
-[[sinks]]
-name = "file"
-type = "jsonl"
-path = {json.dumps(str(tmp_path / "alerts.jsonl"))}
-""",
-        encoding="utf-8",
+    file_sink = (
+        f'[[sinks]]\nname = "file"\ntype = "jsonl"\npath = {json.dumps(str(tmp_path / "alerts.jsonl"))}\n'
     )
-    return config
+    return write_every_rule_config(tmp_path, file_sink)
 
 
 def cli(config: Path, *args: str) -> tuple[int, str, str]:
