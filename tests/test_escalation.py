@@ -244,7 +244,9 @@ def test_item_45_unchanged_climbs_remind_warn_supervise_each_delivered_once(
     ]
     assert len({e["id"] for e in lines}) == 3
     listed = json.loads(run_cli("alerts", "--json", "--config", str(tmp_path / "dashboard.toml")).stdout)
-    assert [(a["key"], a["state"]) for a in listed["alerts"]] == [("severe:45", "open")]
+    assert [(a["key"], a["state"], a["level"], a["level_label"]) for a in listed["alerts"]] == [
+        ("severe:45", "open", "supervise", "督办")
+    ]
 
 
 def test_an_acknowledged_alert_holds_its_level_across_bulletins(tmp_path: Path) -> None:

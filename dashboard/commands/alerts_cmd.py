@@ -88,6 +88,8 @@ def record_dict(r: AlertRecord, today: date, silenced_by: int | None = None) -> 
         "acknowledged_by": r.acknowledged_by or None,
         "comment": r.comment or None,
         "silenced_by": silenced_by,  # the id of the silence by matcher holding its events back
+        "level": r.level_name,  # the escalation ladder's step: remind | warn | supervise
+        "level_label": r.level_label,  # 提醒 | 预警 | 督办
     }
 
 
