@@ -735,13 +735,31 @@ class AlertEngine:
         if until is not None:
             return self.silence(key, until, now, by=by, comment=comment)
         at = now or now_local()
+        return self._change(key, at, "acknowledged", lambda r: core.acknowledge(r, at), by, comment)
+
+    def silence(
+        self, key: str, until: date, now: datetime | None = None, *, by: str = "", comment: str = ""
+    ) -> bool:
+        """Silence one alert through `until` (inclusive), with who and why in the trail."""
+        at = now or now_local()
+        return self._change(key, at, "silenced", lambda r: core.silence(r, until, at), by, comment)
+
+    def _change(
+        self,
+        key: str,
+        at: datetime,
+        kind: str,
+        change: Callable[[AlertRecord], AlertRecord | None],
+        by: str,
+        comment: str,
+    ) -> bool:
+        """A person's change to one alert (`change` gives its new record, None when it does
+        not apply), saved with who and why and its trail row in one transaction."""
         with self.store.transaction() as conn:
             row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
-            if row is None:
-                return False
-            record = self._decode(row)
-            new = None if record is None else core.acknowledge(record, at)
-            if new is None or record is None:
+            record = None if row is None else self._decode(row)
+            new = None if record is None else change(record)
+            if record is None or new is None:
                 return False
             new = replace(new, acknowledged_by=by, comment=comment)
             save_record(conn, new)
@@ -749,34 +767,7 @@ class AlertEngine:
                 conn,
                 at,
                 by or "?",
-                "acknowledged",
-                key,
-                before=alert_snapshot(record),
-                after=alert_snapshot(new),
-                comment=comment,
-            )
-        self._remember(new)
-        return True
-
-    def silence(
-        self, key: str, until: date, now: datetime | None = None, *, by: str = "", comment: str = ""
-    ) -> bool:
-        """Silence one alert through `until` (inclusive), with who and why in the trail."""
-        at = now or now_local()
-        with self.store.transaction() as conn:
-            row = conn.execute("SELECT * FROM alert_state WHERE key = ?", (key,)).fetchone()
-            if row is None:
-                return False
-            record = self._decode(row)
-            if record is None:
-                return False
-            new = replace(core.silence(record, until, at), acknowledged_by=by, comment=comment)
-            save_record(conn, new)
-            append_trail(
-                conn,
-                at,
-                by or "?",
-                "silenced",
+                kind,
                 key,
                 before=alert_snapshot(record),
                 after=alert_snapshot(new),
