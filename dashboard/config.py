@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.contracts import COMMON_SOURCE_KEYS, ConfigError, SourceSpec
+from dashboard.core.aliases import AliasConflict, UnitAliases, build_aliases
 from dashboard.core.progress import Thresholds
 
 if sys.version_info >= (3, 11):
@@ -42,6 +43,8 @@ TOP_KEYS = {
     "sinks": "预警推送",
     "routes": "预警路由：[[routes]] 按级别、规则、单位把事件分给推送",
     "user": "使用者：name = 确认、静默时记下的姓名",
+    "units": "牵头单位：[units.aliases] 别名 = 标准名称，或 groups = [[标准名称, 别名…]]",
+    "quality": "数据质量：stale_days = 更新时间超过多少天算未按时填报",
 }
 PROGRESS_KEYS = {
     "period_start": "MM-DD",
@@ -142,6 +145,9 @@ class Config:
     routes: list[Any] = field(default_factory=list)  # `[[routes]]`, validated by dashboard.routes
     raw: dict[str, Any] = field(default_factory=dict)
     user_name: str = ""  # `[user] name`: the author of acknowledgements and silences
+    # `[units]`: variant → canonical lead-unit name, applied to every source's items before merging.
+    unit_aliases: UnitAliases = field(default_factory=UnitAliases)
+    quality_stale_days: int = 35  # `[quality] stale_days`: 更新时间 older than this is 未按时填报
 
     def error(self, key: str, message: str, expected: str = "") -> ConfigError:
         return ConfigError(key, message, expected=expected, file=self.path)
@@ -379,6 +385,10 @@ def load_config(path: str | Path | None = None) -> Config:
     user = _table(raw, "user", file)
     check_keys(user, {"name"}, "user.", file)
     cfg.user_name = _str(user, "name", "", "user.", file).strip()
+    cfg.unit_aliases = _unit_aliases(_table(raw, "units", file), file)
+    quality = _table(raw, "quality", file)
+    check_keys(quality, {"stale_days"}, "quality.", file)
+    cfg.quality_stale_days = int(_number(quality, "stale_days", 35, "quality.", file, low=1, high=3660))
     cfg.alerts = _table(raw, "alerts", file)
     sinks = raw.get("sinks", [])
     if not isinstance(sinks, list) or not all(isinstance(s, dict) for s in sinks):
@@ -397,6 +407,40 @@ def _table(raw: dict[str, Any], key: str, file: Path) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(key, f"应为表，实为 {type(value).__name__}", expected=f"[{key}]", file=file)
     return value
+
+
+def _unit_aliases(units: dict[str, Any], file: Path) -> UnitAliases:
+    """`[units.aliases]` (variant = canonical) and `groups` (lists, canonical first)."""
+    check_keys(units, {"aliases", "groups"}, "units.", file)
+    aliases = units.get("aliases", {})
+    if not isinstance(aliases, dict):
+        raise ConfigError(
+            "units.aliases", "应为表", expected='[units.aliases] "别名" = "标准名称"', file=file
+        )
+    pairs: list[tuple[str, str, str]] = []
+    for variant, canonical in aliases.items():
+        key = f'units.aliases."{variant}"'
+        if not isinstance(canonical, str) or not canonical.strip():
+            raise ConfigError(key, f"应为单位名称，实为 {canonical!r}", expected="非空字符串", file=file)
+        pairs.append((key, variant, canonical.strip()))
+    groups = units.get("groups", [])
+    if not isinstance(groups, list):
+        raise ConfigError("units.groups", "应为列表的列表", expected='[["标准名称", "别名", …]]', file=file)
+    for i, group in enumerate(groups):
+        key = f"units.groups[{i}]"
+        if (
+            not isinstance(group, list)
+            or len(group) < 2
+            or not all(isinstance(n, str) and n.strip() for n in group)
+        ):
+            raise ConfigError(
+                key, f"无效的单位组 {group!r}", expected='["标准名称", "别名", …]（至少两个名称）', file=file
+            )
+        pairs.extend((key, name, group[0].strip()) for name in group[1:])
+    try:
+        return build_aliases(pairs)
+    except AliasConflict as exc:
+        raise ConfigError(exc.key, str(exc), expected="每个名称只对应一个单位", file=file) from None
 
 
 def _sources(value: object, cfg: Config) -> list[SourceSpec]:

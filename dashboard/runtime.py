@@ -27,6 +27,7 @@ from dashboard.contracts import (
     difflib_close,
 )
 from dashboard.core.alerts import AlertRecord
+from dashboard.core.aliases import apply_unit_aliases
 from dashboard.core.items import DataWarning, Evaluated, Item
 from dashboard.core.merge import carry_over, merge_sources
 from dashboard.core.progress import Period, count_by_status, default_order, expected_progress, reevaluate
@@ -524,7 +525,11 @@ class Runtime:
         return expected_progress(as_of, period, cfg.method, _workday_calendar(cfg.method))  # type: ignore[arg-type]
 
     def items(self) -> list[Item]:
-        return merge_sources([(s.name, s.items) for s in self.states.values() if s.items])
+        # `[units]` aliases first, so one unit written two ways merges, counts and alerts as one.
+        aliases = self.config.unit_aliases
+        return merge_sources(
+            [(s.name, apply_unit_aliases(s.items, aliases)) for s in self.states.values() if s.items]
+        )
 
     def history(self, item: Item) -> list[HistoryPoint]:
         """Every recorded change of this item's figures, oldest first."""
