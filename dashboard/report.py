@@ -5,7 +5,7 @@ numbered and grouped by lead unit, with the bulletin's columns), 附件4 the mon
 update table of the provincial projects (√ per month with an update), and the
 figures of the bulletin's summary paragraph. Building is pure; writing goes
 through the exporter plugins (`write_many`: a workbook sheet or a document section
-per annex).
+per annex). 附件5 lists the month's 督办 cases (dashboard/report_cases.py), when given.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from dashboard.core.items import UPDATE_MONTHS, Evaluated, Status
 from dashboard.core.parse import format_percent
 from dashboard.exporting import Exporter, ExportError, exporters, lookup, write_atomic
+from dashboard.report_cases import CaseAnnex
 from dashboard.views import BULLETIN_COLUMNS, Cell, Column, TableView, progress_cell, target_cell
 
 TICK = "√"  # as the bulletin's annex 4 marks a month with an update
@@ -70,6 +71,9 @@ class BulletinReport:
     unknown: list[Evaluated]
     months: list[int]  # the update months shown in 附件4 (March .. the report month)
     projects: list[ProjectUpdates]
+    cases: CaseAnnex | None = None  # 附件5 督办事项 (None: not asked for, no sheet)
+    # Where the figures come from when not today's data (`历史回看 …`, items without a figure).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -103,6 +107,8 @@ class BulletinReport:
                 {"id": e.item.id, "name": e.item.name, "unit": e.item.unit, "ratio": e.item.ratio}
                 for e in self.below
             ],
+            **({"cases": self.cases.figures()} if self.cases is not None else {}),
+            "notes": list(self.notes),
         }
 
     def summary(self) -> str:
@@ -133,6 +139,8 @@ class BulletinReport:
             )
         else:
             text += f"{len(self.projects)}个省重点民生实事项目本月（{self.month}月）均已更新动态。"
+        if self.cases is not None and self.cases.lines:
+            text += self.cases.summary()
         return text
 
     # -- as tables ------------------------------------------------------------------
@@ -156,10 +164,16 @@ class BulletinReport:
                 ["无法判断进度", len(self.unknown), "缺少完成比例"],
                 ["省重点民生实事项目", len(self.projects), "附件4"],
                 ["本月未更新动态", len(self.no_update), "、".join(p.name for p in self.no_update)],
+                *(
+                    []
+                    if self.cases is None
+                    else [["月末督办中", len(self.cases.still_open), "附件5：" + self.cases.summary()]]
+                ),
             ],
-            notes=[self.summary()],
+            notes=[self.summary(), *self.notes],
             sheet="说明",
         )
+        annexes = [] if self.cases is None else [self.cases.view()]
         return [
             overview,
             annex_view(
@@ -180,6 +194,7 @@ class BulletinReport:
                 when,
             ),
             self.monthly_view(),
+            *annexes,
         ]
 
     def monthly_view(self) -> TableView:

@@ -1,18 +1,23 @@
-"""`dashboard report`: the month's bulletin annexes (附件1–4) as XLSX and Markdown."""
+"""`dashboard report`: the month's bulletin annexes (附件1–4, 附件5 督办事项) as XLSX and Markdown."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from pathlib import Path
 
 from dashboard import strict_json
+from dashboard.alert_store import trail_rows
+from dashboard.cases import all_cases
 from dashboard.commands.common import CommandError, UsageError
 from dashboard.config import load_config
 from dashboard.exporting import ExportError
 from dashboard.report import month_end, parse_month, report_from_snapshot, write_report
+from dashboard.report_cases import CaseAnnex, build_case_annex
 from dashboard.runtime import Runtime
+from dashboard.store import Store
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -22,7 +27,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="写出月度通报附件 write the month's bulletin annexes (xlsx + md)",
         description=(
             "按该月最后一天为截止日期评估全部项目，写出通报附件：附件1 已完成、附件2 达到或超过序时进度、"
-            "附件3 低于序时进度、附件4 省重点民生实事每月动态更新情况；一个 XLSX 工作簿（每个附件一个工作表）"
+            "附件3 低于序时进度、附件4 省重点民生实事每月动态更新情况、附件5 督办事项（本月立案、整改、销号，"
+            "月末仍在督办与逾期）；一个 XLSX 工作簿（每个附件一个工作表）"
             "和一个 Markdown 文件。"
         ),
     )
@@ -43,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     asyncio.run(runtime.refresh_all())
     snap = runtime.snapshot()
     report = report_from_snapshot(snap)
+    report.cases = case_annex(runtime.store, year, month)
     folder = Path(args.output) if args.output else config.export_dir
     assert folder is not None
     try:
@@ -64,3 +71,16 @@ def run(args: argparse.Namespace) -> int:
     for s in failed:
         print(f"✗ 数据源 {s.name} 载入失败，附件数据不完整: {s.error}", file=sys.stderr)
     return 3 if failed else 0
+
+
+def case_annex(store: Store, year: int, month: int) -> CaseAnnex:
+    """附件5 from the store's cases and their trail (an empty annex when the store has none)."""
+    end = month_end(year, month)
+    try:
+        with store.lock:
+            cases = all_cases(store)
+            trail = [row for c in cases for row in trail_rows(store.conn, c.subject)]
+    except sqlite3.Error as exc:  # a store without the case tables: say so in the annex, not a crash
+        print(f"! 无法读取督办案件 cases unreadable: {exc}", file=sys.stderr)
+        cases, trail = [], []
+    return build_case_annex(cases, trail, end.replace(day=1), end)
