@@ -19,7 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dashboard import cases, strict_json
+from dashboard import cases, sink_quota, strict_json
 from dashboard.alert_guard import MAX_PER_CYCLE, HeldEpisode, hold, mark_late, summary_event
 from dashboard.alert_store import (
     SCHEMA,
@@ -628,6 +628,7 @@ class AlertEngine:
             self._sink_failed(configured, now, configured.error, permanent=True)
             return
         sink = configured.sink
+        sink_quota.bind(sink, self.store, spec.name)  # per-minute quota shared by every process
         # A file sink may take a batch (one fsync for many events); a robot with
         # `deliver_group` one message per group (routes' group_by); others one by one.
         batch_fn = getattr(sink, "deliver_batch", None)
@@ -642,6 +643,8 @@ class AlertEngine:
                     batch_fn(events)
                 else:
                     sink.deliver(events[0])
+            except sink_quota.QuotaWait:
+                return  # 限流等待: not a failure; the rest goes in a later pass
             except DeliveryError as exc:
                 self._sink_failed(configured, now, str(exc), permanent=exc.permanent, seq=rows[0]["seq"])
                 return
@@ -879,6 +882,8 @@ class AlertEngine:
             spec = configured.spec
             row = self._sink_row(spec.name)
             error = configured.error or (row["last_error"] if row and row["last_error"] else "")
+            next_attempt = dt(row["next_attempt"]) if row else None
+            wait = None if error else sink_quota.waiting(self.store, spec.name)
             result.append(
                 SinkStatus(
                     name=spec.name,
@@ -887,8 +892,9 @@ class AlertEngine:
                     last_error=error or "",
                     last_error_at=dt(row["last_error_at"]) if row else None,
                     last_ok_at=dt(row["last_ok_at"]) if row else None,
-                    next_attempt=dt(row["next_attempt"]) if row else None,
+                    next_attempt=wait.until if wait is not None else next_attempt,
                     permanent=bool(row["permanent"]) if row else configured.sink is None,
+                    waiting=wait.reason if wait is not None else "",
                 )
             )
         return result

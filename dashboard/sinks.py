@@ -140,6 +140,7 @@ class SinkStatus:
     last_ok_at: datetime | None = None
     next_attempt: datetime | None = None
     permanent: bool = False
+    waiting: str = ""  # 限流等待: why the quota or the server holds it until next_attempt
 
 
 def sink_specs(config: Config) -> list[SinkSpec]:

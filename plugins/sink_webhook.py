@@ -19,10 +19,12 @@ from urllib.parse import quote
 
 from dashboard import hookimpl
 from dashboard.core.alert_rules import rule_label
-from dashboard.core.alerts import AlertEvent, event_markdown, event_title
+from dashboard.core.alerts import AlertEvent
 from dashboard.redact import is_credential_name, looks_like_secret, redact_text, url_credentials
 from dashboard.retry_after import retry_after_seconds
+from dashboard.sink_quota import RATE_HOLD, QuotaWait, StoreQuota
 from dashboard.sinks import DeliveryError, SinkSpec, SinkType, secret_from_env
+from dashboard.templates import TEMPLATE_KEYS, Message, MessageTemplate, message_title, render, template_option
 
 if TYPE_CHECKING:
     import httpx
@@ -38,6 +40,7 @@ OPTIONS = {
     "url_env": "保存完整接收地址的环境变量名（地址含密钥时用）",
     "token_env": "保存令牌的环境变量名，以 Authorization: Bearer 发送",
     "headers": '附加的请求头，如 { X-Team = "zhuanban" }（不要写密钥）',
+    **TEMPLATE_KEYS,
     **HTTP_OPTIONS,
 }
 MAX_BACKOFF = 30.0
@@ -114,8 +117,16 @@ class HttpDelivery:
             raise spec.error("timeout", f"{spec.options.get('timeout')!r} 太短", "不小于 0.1 秒（如 10s）")
         self.sent: deque[float] = deque()
         self.sleep: Callable[[float], None] = time.sleep
+        # The store's quota, shared by every process (bound by the alert engine before
+        # each pass); None: this process counts alone, as a sink used outside the engine.
+        self.quota: StoreQuota | None = None
+
+    def use_quota(self, quota: StoreQuota) -> None:
+        self.quota = quota
 
     def _take_quota(self) -> None:
+        if self.quota is not None and self.quota.take(self.rate):
+            return  # a QuotaWait from take() leaves the event queued, not failed
         if self.rate <= 0:
             return
         now = time.monotonic()
@@ -137,6 +148,8 @@ class HttpDelivery:
     ) -> None:
         try:
             self._post(url, body, check, headers=headers, secrets=secrets)
+        except QuotaWait:
+            raise  # holds no secret; its type tells the engine it is a wait
         except DeliveryError as exc:
             # The message reaches the outbox, the alerts screen and `dashboard alerts`.
             clean = redact_text(_mask(str(exc), secrets))
@@ -155,11 +168,13 @@ class HttpDelivery:
     ) -> None:
         self._take_quota()
         error = DeliveryError("未发送")
+        limited = ""  # why the server said "too fast" on the last attempt, if it did
         for attempt in range(self.retries + 1):
             if attempt:
                 delay = min(MAX_BACKOFF, self.backoff * 2 ** (attempt - 1))
                 retry_after = getattr(error, "retry_after", None)
                 self.sleep(max(delay, min(MAX_BACKOFF, retry_after or 0)))
+            limited = ""
             import httpx  # here, not at the top: every plugin is imported at start-up
 
             try:
@@ -172,7 +187,13 @@ class HttpDelivery:
                 continue
             if resp.status_code == 429 or resp.status_code >= 500:
                 error = DeliveryError(f"HTTP {resp.status_code}，稍后重试")
-                error.retry_after = _retry_after(resp)  # type: ignore[attr-defined]
+                retry_after = _retry_after(resp)
+                error.retry_after = retry_after  # type: ignore[attr-defined]
+                if resp.status_code == 429:
+                    limited = "HTTP 429" + (f"（Retry-After {retry_after:g} 秒）" if retry_after else "")
+                    if self.quota is not None and (retry_after or 0) > MAX_BACKOFF:
+                        # Longer than a run should sleep: every process waits, from the store.
+                        raise self.quota.hold(retry_after or 0, limited)
                 continue
             if not 200 <= resp.status_code < 300:
                 raise DeliveryError(f"HTTP {resp.status_code}：地址或参数有误", permanent=True)
@@ -184,8 +205,12 @@ class HttpDelivery:
                 if exc.permanent:
                     raise DeliveryError(_mask(str(exc), secrets), permanent=True) from None
                 error = DeliveryError(_mask(str(exc), secrets))
+                limited = redact_text(str(error)) if isinstance(exc, RobotError) else ""
                 continue
             return
+        if limited and self.quota is not None:
+            # Still "too fast" after the retries: the next run waits as the server said.
+            raise self.quota.hold(getattr(error, "retry_after", None) or RATE_HOLD, limited)
         raise error
 
 
@@ -200,58 +225,52 @@ def _mask(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
-def event_body(event: AlertEvent) -> dict[str, Any]:
-    """The generic webhook's JSON: the event, plus a Chinese title and markdown text."""
-    label = rule_label(event.rule)
+def event_body(event: AlertEvent, text: str | None = None) -> dict[str, Any]:
+    """The generic webhook's JSON: the event, plus a Chinese title and markdown text
+    (`text`: already rendered by a template; else the default template's)."""
+    if text is None:
+        text = render([event], Message(), None, "markdown").text
     return {
         **event.to_dict(),
-        "rule_label": label,
-        "title": event_title(event, label),
-        "text": event_markdown(event, label),
+        "rule_label": rule_label(event.rule),
+        "title": message_title([event]),
+        "text": text,
     }
 
 
-def group_title(events: list[AlertEvent]) -> str:
-    """A group message's title: 【严重】预警 · 公安局交警大队 · 3 项 (the highest severity and level)."""
-    from dashboard.core.alerts import LEVEL_LABELS, LEVELS, SEVERITY_LABELS
-
-    order = ("info", "warning", "critical")
-    severity = max((e.severity for e in events), key=lambda s: order.index(s) if s in order else -1)
-    levels = [e.level for e in events if e.level in LEVELS]
-    level = LEVEL_LABELS.get(max(levels, key=LEVELS.index), "") if levels else ""
-    units = sorted({e.unit for e in events if e.unit})
-    head = f"【{SEVERITY_LABELS.get(severity, severity)}】{level or '预警'}"
-    return " · ".join([head, *units[:1], f"{len(events)} 项"])
+# A group's title, as the robots show it (kept under its old name for plugins importing it).
+group_title = message_title
 
 
-def group_markdown(
-    events: list[AlertEvent], *, heading: bool = True, footer_tag: str = ""
-) -> tuple[str, str]:
-    """(body, footer) of one robot message for a group: a line per item, and a footer
-    holding every event's id, so a re-sent message stays dedup-able per event."""
-    items = []
-    for e in events:
-        what = f"[{e.item_id}] {e.item_name}" if e.item_id else e.item_name or e.key
-        items.append(f"- **{what}**（{rule_label(e.rule)}）：{e.message}")
-    lines = [f"### {group_title(events)}"] if heading else []
-    lines.append("\n".join(items))
-    footer = f"{events[0].at:%Y-%m-%d %H:%M} · 事件 " + " ".join(e.id for e in events)
-    footer = f'<{footer_tag} color="comment">{footer}</{footer_tag}>' if footer_tag else footer
-    return "\n\n".join(lines), footer
-
-
-def group_body(events: list[AlertEvent]) -> dict[str, Any]:
+def group_body(events: list[AlertEvent], text: str | None = None) -> dict[str, Any]:
     """The generic webhook's JSON for a group: every event in full, their ids, a title and text."""
-    text, footer = group_markdown(events)
+    if text is None:
+        text = render(events, Message(), None, "markdown").text
     return {
         "kind": "group",
         "ids": [e.id for e in events],
         "unit": events[0].unit,
         "count": len(events),
-        "title": group_title(events),
-        "text": f"{text}\n\n{footer}",
+        "title": message_title(events),
+        "text": text,
         "events": [event_body(e) for e in events],
     }
+
+
+def webhook_body(
+    events: list[AlertEvent], message: Message | None = None, own: MessageTemplate | None = None
+) -> tuple[dict[str, Any], str]:
+    """(body, note): one event's JSON or a group's, the text from the route's template (or
+    the sink's, or the default) with the footer of ids; `mentions` only when a route names some."""
+    from dashboard.templates import footer
+
+    message = message or Message()
+    rendered = render(events, message, own, "markdown")
+    text = f"{rendered.text}\n\n{footer(events)}"
+    body = event_body(events[0], text) if len(events) == 1 else group_body(events, text)
+    if message.mentions:
+        body["mentions"] = {"mobiles": list(message.mentions.mobiles), "users": list(message.mentions.users)}
+    return body, rendered.note
 
 
 class WebhookSink:
@@ -270,14 +289,21 @@ class WebhookSink:
                     'token_env = "环境变量名"（以 Authorization: Bearer 发送），或把地址放进 url_env',
                 )
         self.headers = {str(k): v for k, v in headers.items()}
+        self.template = template_option(spec.options, spec.key_prefix, spec.base_dir, spec.config_file)
         self.http = HttpDelivery(spec)
 
     def deliver(self, event: AlertEvent) -> None:
-        self._post(event_body(event))
+        self.deliver_message([event], Message())
 
     def deliver_group(self, events: list[AlertEvent]) -> None:
         """One POST for the events of a group (routes' group_by), all or nothing."""
-        self._post(group_body(events))
+        self.deliver_message(events, Message())
+
+    def deliver_message(self, events: list[AlertEvent], message: Message) -> str:
+        """One POST with the route's template; a note when the template fell back."""
+        body, note = webhook_body(events, message, self.template)
+        self._post(body)
+        return note
 
     def _post(self, body: dict[str, Any]) -> None:
         url = secret_from_env(self.url_env, "接收地址") if self.url_env else self.url

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import socket
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -397,7 +398,11 @@ async def test_robot_key_and_signature_errors_are_permanent(
 
 
 async def test_the_robot_quota_holds_the_rest_for_the_next_run(
-    httpserver: HTTPServer, tmp_path: Path, config_writer: Callable[..., Path], robot_env: None
+    httpserver: HTTPServer,
+    tmp_path: Path,
+    config_writer: Callable[..., Path],
+    robot_env: None,
+    isolated_state: Path,
 ) -> None:
     httpserver.expect_request("/robot/send").respond_with_json({"errcode": 0, "errmsg": "ok"})
     three_severe = bulletin(tmp_path, **{"43": "10.0%", "44": "20.0%"})
@@ -414,8 +419,15 @@ async def test_the_robot_quota_holds_the_rest_for_the_next_run(
     )
     snap, sinks = await run_once(cfg)
     assert len(snap.fired) == 3 and len(httpserver.log) == 2
-    assert sinks[0].pending == 1 and "每分钟" in sinks[0].last_error
-    _snap, sinks = await run_once(cfg)  # a new run (a new minute's quota in a new process)
+    # Waiting for the quota is not a failure (限流等待), and the quota is the store's:
+    assert sinks[0].pending == 1 and "每分钟" in sinks[0].waiting and not sinks[0].last_error
+    _snap, sinks = await run_once(cfg)  # a new run in the same minute sends nothing more
+    assert len(httpserver.log) == 2 and sinks[0].pending == 1
+    [store] = isolated_state.glob("configs/*/dashboard.sqlite3")
+    with sqlite3.connect(store) as conn:  # a minute later, by the store's times
+        conn.execute("UPDATE sink_sends SET at = at - 61")
+        conn.execute("UPDATE sink_holds SET not_before = not_before - 61")
+    _snap, sinks = await run_once(cfg)
     assert len(httpserver.log) == 3 and sinks[0].pending == 0
     keys = [json.loads(req.get_data())["markdown"]["text"] for req, _ in httpserver.log]
     assert ["[43]" in keys[0], "[44]" in keys[1], "[45]" in keys[2]] == [True, True, True]

@@ -137,9 +137,10 @@ def run_alerts(args: argparse.Namespace) -> int:
         print(line)
     for s in sinks:
         if s.pending or s.last_error:
+            wait = f"  限流等待 至 {s.next_attempt:%H:%M:%S}" if s.waiting and s.next_attempt else ""
             print(
                 f"推送 {s.name} ({s.type}): 待发 pending {s.pending}"
-                + (f"  ✗ {s.last_error}" if s.last_error else "")
+                + (f"  ✗ {s.last_error}" if s.last_error else wait)
             )
     return 0
 
