@@ -400,7 +400,7 @@ def cases_view(cases: Iterable[Any], title: str, notes: Sequence[str] = ()) -> T
 
 # -- a named view of a snapshot, as `dashboard export --view` names them ------------
 
-VIEW_NAMES = ("items", "units", "alerts", "silences", "trail", "cases")
+VIEW_NAMES = ("items", "units", "alerts", "silences", "trail", "cases", "quality", "league")
 VIEW_TITLES = {
     "items": "项目清单",
     "units": "牵头单位",
@@ -408,6 +408,8 @@ VIEW_TITLES = {
     "silences": "静默",
     "trail": "留痕",
     "cases": "督办案件",
+    "quality": "数据质量",
+    "league": "红黑榜",
 }
 
 
@@ -431,6 +433,7 @@ def build_view(
     silences: Iterable[Any] = (),
     trail: Iterable[Mapping[str, Any]] = (),
     cases: Iterable[Any] = (),
+    config: Any = None,
 ) -> TableView:
     """`items`, `units` or `alerts` of a `Snapshot` (worst first), filtered as the
     `/` filter does: items by name, lead unit, category or project; units and alerts
@@ -453,6 +456,15 @@ def build_view(
         return filter_view(trail_view(trail, heading, notes), filter_text)
     if name == "cases":
         return filter_view(cases_view(cases, heading, notes), filter_text)
+    if name == "quality":  # `config`: its [units] aliases and [quality] stale_days
+        from dashboard.data_quality import quality_view, snapshot_quality
+
+        findings = snapshot_quality(snapshot, config).findings
+        return filter_view(quality_view(findings, heading, notes), filter_text)
+    if name == "league":  # `cases`: the overdue 督办 cases count against their unit
+        from dashboard.unit_league import league_view, snapshot_league
+
+        return filter_view(league_view(snapshot_league(snapshot, config, cases), heading, notes), filter_text)
     raise KeyError(name)
 
 

@@ -9,9 +9,20 @@ from dashboard.commands import (
     check,
     export_cmd,
     plugins_cmd,
+    quality_cmd,
     report_cmd,
     routes_cmd,
     store_cmd,
 )
 
-COMMANDS = [check, plugins_cmd, export_cmd, report_cmd, alerts_cmd, cases_cmd, routes_cmd, store_cmd]
+COMMANDS = [
+    check,
+    plugins_cmd,
+    export_cmd,
+    report_cmd,
+    alerts_cmd,
+    cases_cmd,
+    routes_cmd,
+    store_cmd,
+    quality_cmd,
+]

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser(
         "export",
         parents=[common],
-        help="导出视图 export a view (items|units|alerts|silences|trail|cases) to csv/xlsx/md/html/json",
+        help="导出视图 export a view (items|units|alerts|silences|trail|cases|quality|league) to csv/xlsx/md/html/json",
         description=(
             "载入全部数据源一次，把一个视图导出为文件。不给 -o 时写入配置的导出文件夹 ([export] dir)；"
             "-o - 写到标准输出（默认 csv）。"
@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
         alert_records=records,
         silences=engine.silences() if engine is not None and args.view == "silences" else (),
         trail=engine.trail() if engine is not None and args.view == "trail" else (),
-        cases=all_cases(runtime.store) if args.view == "cases" else (),
+        cases=all_cases(runtime.store) if args.view in ("cases", "league") else (),
+        config=config,
     )
     try:
         if to_stdout:
