@@ -158,3 +158,64 @@ def test_bad_alias_table_is_exit_2_naming_the_key(tmp_path: Path) -> None:
     done = run_cli("quality", "--config", str(config))
     assert done.returncode == 2
     assert "units.groups[1]" in done.stderr
+
+
+async def _loaded_app(config: Path) -> Any:
+    from dashboard.config import load_config
+    from dashboard.ui.app import make_app
+
+    return make_app(load_config(config))
+
+
+def _cells(table: Any, i: int) -> list[str]:
+    return [str(c) for c in table.get_row_at(i)]
+
+
+async def test_units_screen_shows_one_renshe_row_of_seven_items_with_the_alias_table(tmp_path: Path) -> None:
+    from dashboard.ui.widgets.table import VirtualTable
+
+    suggested = f'[units.aliases]\n"{RENSHE_FULL}" = "人社局"\n"{RENSHE_COUNTY}" = "人社局"\n'
+    for extra, units in (("", 17), (suggested, 15)):
+        app = await _loaded_app(renshe_config(tmp_path, extra))
+        async with app.run_test(size=(160, 45)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.press("u")
+            await pilot.pause()
+            table = app.screen.query_one("#units", VirtualTable)
+            assert table.row_count == units
+            rows = {cells[0]: cells for cells in (_cells(table, i) for i in range(table.row_count))}
+            if extra:
+                assert RENSHE_FULL not in rows and RENSHE_COUNTY not in rows
+                assert rows["人社局"][1] == "7"  # 项目数
+            else:
+                assert rows["人社局"][1] == "5" and rows[RENSHE_FULL][1] == "1"
+
+
+async def test_quality_screen_z_lists_findings_and_the_alias_lines(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    from dashboard.ui.screens.detail import ItemDetailScreen
+    from dashboard.ui.screens.quality import QualityScreen
+    from dashboard.ui.widgets.table import VirtualTable
+
+    app = await _loaded_app(renshe_config(tmp_path))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("z")
+        await pilot.pause()
+        assert isinstance(app.screen, QualityScreen)
+        table = app.screen.query_one("#quality", VirtualTable)
+        assert table.row_count == 33  # the sample's 32 and one unit-name group
+        labels = [_cells(table, i)[0] for i in range(table.row_count)]
+        assert labels.count("单位名称疑似同一单位") == 1 and labels.count("进度只有文字") == 30
+        variant = _cells(table, labels.index("单位名称疑似同一单位"))
+        assert variant[3] == f"人社局 / {RENSHE_FULL} / {RENSHE_COUNTY}"
+        aliases = str(app.screen.query_one("#quality-aliases", Static).render())
+        assert f'"{RENSHE_COUNTY}" = "人社局"' in aliases
+        note = str(app.screen.query_one("#view-note", Static).render())
+        assert "共 33 条" in note
+        await pilot.press("home", "enter")  # the first finding: item 23's computed ratio
+        await pilot.pause()
+        assert isinstance(app.screen, ItemDetailScreen) and app.screen.item_id == "23"

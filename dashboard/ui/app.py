@@ -33,6 +33,7 @@ from dashboard.ui.screens.base import BANNER_MARK, DataScreen
 from dashboard.ui.screens.detail import ItemDetailScreen
 from dashboard.ui.screens.help import HelpScreen, key_label
 from dashboard.ui.screens.items import BehindScreen, ItemsScreen, OverviewScreen
+from dashboard.ui.screens.quality import QualityScreen
 from dashboard.ui.screens.sources import SourcesScreen
 from dashboard.ui.screens.units import GroupScreen, ProjectsScreen, UnitsScreen
 from dashboard.ui.theme import ALIASES, DARK, LIGHT, THEMES
@@ -63,6 +64,7 @@ class DashboardApp(App[None]):
         "projects": ProjectsScreen,
         "sources": SourcesScreen,
         "alerts": AlertsScreen,
+        "quality": QualityScreen,
     }
     DEFAULT_MODE = "overview"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -72,6 +74,7 @@ class DashboardApp(App[None]):
         Binding("p", "switch_mode('projects')", "项目", show=False, id="app.projects"),
         Binding("d", "switch_mode('sources')", "数据源", id="app.sources"),
         Binding("w", "switch_mode('alerts')", "预警", id="app.alerts"),
+        Binding("z", "switch_mode('quality')", "数据质量", show=False, id="app.quality"),
         Binding("r", "reload", "刷新", id="app.reload"),
         Binding("question_mark", "help", "全部按键", key_display="?", id="app.help"),
         Binding("t", "toggle_dark", "明暗主题", show=False, id="app.theme"),
@@ -418,7 +421,7 @@ class DashboardApp(App[None]):
             ("数据页面 data screens", list(DataScreen.BINDINGS)),
             ("表格 tables", list(VirtualTable.BINDINGS)),
             ("项目列表 item lists", list(ItemsScreen.BINDINGS)),
-            ("单位/项目 units, projects", list(GroupScreen.BINDINGS)),
+            ("单位/项目 units, projects", list(GroupScreen.BINDINGS) + list(UnitsScreen.BINDINGS)),
             ("项目详情 item detail", list(ItemDetailScreen.BINDINGS)),
             ("预警 alerts", list(AlertsScreen.BINDINGS)),
         ]

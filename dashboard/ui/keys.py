@@ -13,6 +13,8 @@ ENGLISH: dict[str, str] = {
     "app.projects": "Projects",
     "app.sources": "Sources",
     "app.alerts": "Alerts",
+    "app.quality": "Data quality",
+    "units.league": "League table",
     "app.reload": "Refresh",
     "app.help": "Keys / help",
     "app.theme": "Light/dark theme",

@@ -1,9 +1,11 @@
 """Lead units (牵头单位) and 码上通 projects: one row per group, worst first;
-`Enter` drills into the group's items."""
+`Enter` drills into the group's items. On the units screen `l` shows the league table
+(红黑榜, dashboard.core.league) instead: rank, score and the score's parts."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import sqlite3
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Header, Input, Static
 
 from dashboard.core.items import Evaluated, Status
+from dashboard.core.league import BLACK, FORMULA, RED, LeagueRow
 from dashboard.core.parse import format_percent
 from dashboard.core.units import UnitSummary, summarise_projects, summarise_units
 from dashboard.runtime import Snapshot
@@ -167,10 +170,117 @@ class GroupScreen(DataScreen):
         raise NotImplementedError
 
 
+def _pct(share: float) -> str:
+    return f"{share * 100:.0f}%"
+
+
+def _number(name: str, label: str, text: Any, width: int = 6) -> Column[LeagueRow]:
+    return Column(
+        label, text, sort_key=lambda r: getattr(r, name), min_width=width, max_width=10, align="right"
+    )
+
+
+LEAGUE_COLUMNS: list[Column[LeagueRow]] = [
+    _number("rank", "名次", lambda r: str(r.rank), 4),
+    Column("榜单", lambda r: r.board, min_width=4, max_width=4),
+    Column("牵头单位", lambda r: r.unit, min_width=8, max_width=20),
+    _number("score", "得分", lambda r: f"{r.score:.1f}"),
+    _number("items", "项目数", lambda r: str(r.items), 4),
+    _number("done_share", "完成率", lambda r: _pct(r.done_share)),
+    _number("on_schedule_share", "达序时率", lambda r: _pct(r.on_schedule_share)),
+    _number("behind_points", "落后点数", lambda r: f"{r.behind_points:.1f}"),
+    _number("overdue_cases", "逾期督办", lambda r: str(r.overdue_cases)),
+    _number("missing_updates", "漏报动态", lambda r: str(r.missing_updates)),
+    Column("得分构成 parts", lambda r: r.parts_text(), min_width=16, max_width=60, flex=True, priority=1),
+]
+BOARD_CLASS = {RED: "status--done", BLACK: "status--severe"}
+
+
 class UnitsScreen(GroupScreen):
-    """牵头单位: items, done, on track, lagging, severe, worst item, open alerts."""
+    """牵头单位: items, done, on track, lagging, severe, worst item, open alerts;
+    `l` toggles the league table (红黑榜)."""
 
     VIEW_TITLE = "牵头单位 Lead units"
+    LEAGUE_TITLE = "红黑榜 League table"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l", "toggle_league", "红黑榜", id="units.league"),
+    ]
+    league_shown = False
+
+    @property
+    def league(self) -> StatusTable[LeagueRow]:
+        return self.query_one("#league", StatusTable)
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            yield widget
+            if widget.id == self.TABLE_ID:
+                yield StatusTable(
+                    LEAGUE_COLUMNS,
+                    key_of=lambda r: r.unit,
+                    row_class=lambda r: BOARD_CLASS.get(r.board, "status--on_track"),
+                    haystack=lambda r: r.unit,
+                    empty_text=self.EMPTY,
+                    id="league",
+                )
+
+    def on_mount(self) -> None:
+        self.league.display = False
+        super().on_mount()
+
+    def action_toggle_league(self) -> None:
+        self.league_shown = not self.league_shown
+        self.table.display = not self.league_shown
+        self.league.display = self.league_shown
+        (self.league if self.league_shown else self.table).focus()
+        if self.league_shown and self.dash.snapshot is not None:
+            self._show_league(self.dash.snapshot)
+        self._update_note()
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        super().show_snapshot(snap)
+        if self.league_shown:
+            self._show_league(snap)
+
+    def _show_league(self, snap: Snapshot) -> None:
+        from dashboard.unit_league import snapshot_league
+
+        self.league.set_rows(snapshot_league(snap, self.dash.config, self._cases()))
+        self._update_note()
+
+    def _cases(self) -> list[Any]:
+        """The store's 督办 cases (overdue ones count against their unit); none without a store."""
+        from dashboard.cases import all_cases
+
+        store = getattr(self.dash.runtime, "store", None)
+        if store is None:
+            return []
+        try:
+            return all_cases(store)
+        except sqlite3.Error:  # no case table yet, or the store is down: no overdue cases to count
+            return []
+
+    def _update_note(self) -> None:
+        if not self.league_shown:
+            super()._update_note()
+            return
+        note = describe_filter(self.league.filter_text, [])
+        self.query_one("#view-note", Static).update(
+            Text(f"{self.LEAGUE_TITLE}  共 {self.league.row_count} 个  {FORMULA}  {note}")
+        )
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.league.set_filter(event.value)
+        super().on_input_changed(event)
+
+    def action_clear_filter(self) -> None:
+        self.league.set_filter("")
+        super().action_clear_filter()
+        if self.league_shown:
+            self.league.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        (self.league if self.league_shown else self.table).focus()
 
     def groups(self, snap: Snapshot) -> list[UnitSummary]:
         from dashboard.views import open_alerts_by_unit
@@ -182,7 +292,7 @@ class UnitsScreen(GroupScreen):
         # An alert acknowledged elsewhere (`w`, `a`) changes the 预警 column on return.
         self.show_snapshot(snap)
 
-    def drill(self, group: UnitSummary) -> ItemListScreen:
+    def drill(self, group: UnitSummary | LeagueRow) -> ItemListScreen:
         unit = group.unit
 
         def member(e: Evaluated) -> bool:
@@ -193,6 +303,11 @@ class UnitsScreen(GroupScreen):
     def export_view(self) -> TableView:
         from dashboard.views import units_view
 
+        if self.league_shown:
+            from dashboard.unit_league import league_view
+
+            filtered = describe_filter(self.league.filter_text, [])
+            return league_view(self.league.view_rows, self.LEAGUE_TITLE, self.notes(filtered))
         return units_view(
             self.table.view_rows, self.VIEW_TITLE, self.notes(describe_filter(self.table.filter_text, []))
         )
