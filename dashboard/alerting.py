@@ -57,7 +57,16 @@ from dashboard.core.alerts import (
     SourceInfo,
 )
 from dashboard.core.items import Evaluated
-from dashboard.routes import event_fields, group_key, muted, parse_routes, route_sinks, sink_group_by
+from dashboard.routes import (
+    check_mentions,
+    event_fields,
+    group_key,
+    muted,
+    parse_routes,
+    route_message,
+    route_sinks,
+    sink_group_by,
+)
 from dashboard.sinks import (
     COMMON_SINK_KEYS,
     DeliveryError,
@@ -70,6 +79,7 @@ from dashboard.sinks import (
     sink_specs,
 )
 from dashboard.store import Store
+from dashboard.templates import Message
 
 if TYPE_CHECKING:
     from dashboard.plugins import PluginManager
@@ -282,6 +292,7 @@ class AlertEngine:
             t["name"] for t in config.sinks if isinstance(t.get("name"), str) and t["name"] not in declared
         ]
         self.routes = parse_routes(config.routes, declared, config.path)
+        check_mentions(self.routes, {s.spec.name: s.spec.type for s in self.sinks}, config.path)
         self._pruned = False  # old delivered events are pruned once per process
         cap = alerts_table.get("max_per_cycle", MAX_PER_CYCLE)
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
@@ -634,10 +645,15 @@ class AlertEngine:
         batch_fn = getattr(sink, "deliver_batch", None)
         group_fn = getattr(sink, "deliver_group", None)
         group_by = sink_group_by(self.routes, spec.name, spec.type) if callable(group_fn) else ()
+        # A templated sink (the built-in robots, the webhook) gets its route's template and @-mentions.
+        message_fn = getattr(sink, "deliver_message", None)
+        fallback = ""  # a template that fell back this pass: kept as the sink's last error
         for rows in _passes(pending, BATCH if callable(batch_fn) else 1, group_by):
             events = [AlertEvent.from_dict(json.loads(row["payload"])) for row in rows]
             try:
-                if len(events) > 1 and group_by and group_fn is not None:
+                if callable(message_fn) and (len(events) == 1 or group_by):
+                    fallback = message_fn(events, self._message(spec.name, rows, events)) or fallback
+                elif len(events) > 1 and group_by and group_fn is not None:
                     group_fn(events)
                 elif len(events) > 1 and batch_fn is not None:
                     batch_fn(events)
@@ -658,6 +674,28 @@ class AlertEngine:
                     [(spec.name, r["seq"]) for r in rows],
                 )
                 upsert_sink(conn, spec, configured.fingerprint, last_ok_at=ts(now_local()), ok=True)
+                if fallback:  # delivered with the default template: the sink's last error says why
+                    upsert_sink(
+                        conn, spec, configured.fingerprint, last_error=fallback, last_error_at=ts(now)
+                    )
+
+    def _message(self, sink: str, rows: Sequence[Any], events: Sequence[AlertEvent]) -> Message:
+        """The route's template and @-mentions for one message, and the deadlines of the
+        events' open 督办 cases (for 请于…前书面反馈)."""
+        payloads = [json.loads(row["payload"]) for row in rows]
+        fields = [event_fields(e, str(p.get("category", ""))) for e, p in zip(events, payloads, strict=True)]
+        template, mentions = route_message(self.routes, sink, fields)
+        keys = [e.key for e in events if e.level == "supervise"]
+        deadlines: dict[str, date] = {}
+        if keys:
+            with self.store.lock:
+                found = self.store.conn.execute(
+                    f"SELECT alert_key, deadline FROM cases WHERE state = ? AND alert_key IN "
+                    f"({', '.join('?' * len(keys))}) ORDER BY id",
+                    (cases.OPEN, *keys),
+                ).fetchall()
+            deadlines = {row["alert_key"]: date.fromisoformat(row["deadline"]) for row in found}
+        return Message(template, mentions, deadlines)
 
     def _muted(self, row: Any, sink: str, now: datetime) -> bool:
         payload = json.loads(row["payload"])

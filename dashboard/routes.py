@@ -17,6 +17,15 @@ from typing import Any
 
 from dashboard.contracts import ConfigError, difflib_close
 from dashboard.core.alerts import LEVEL_LABELS, LEVELS, SEVERITY_LABELS, AlertEvent
+from dashboard.templates import (
+    MENTION_KEYS,
+    NO_MENTIONS,
+    TEMPLATE_KEYS,
+    Mentions,
+    MessageTemplate,
+    mentions_option,
+    template_option,
+)
 
 # The event fields a route may match on (each exact, or a list of values).
 MATCH_KEYS = {
@@ -32,6 +41,8 @@ ROUTE_KEYS = {
     "continue": "true：匹配后继续尝试下一条路由",
     "group_by": '同一轮推送中按这些字段合并为一条消息，如 ["unit"]；[] 为不合并',
     "mute": '免打扰时段，如 ["22:00-08:00"]：期间事件留在待发中，时段结束后发出',
+    **TEMPLATE_KEYS,
+    **MENTION_KEYS,
 }
 GROUP_KEYS = ("unit", "rule", "level", "severity")
 # Chat robots get one message per lead unit per pass unless a route says otherwise; files
@@ -52,6 +63,8 @@ class Route:
     cont: bool = False
     group_by: tuple[str, ...] | None = None  # None: the sink's default
     mute: tuple[tuple[int, int], ...] = ()  # quiet windows, (start, end) minutes of the day
+    template: MessageTemplate | None = None  # the route's message template (issue 14)
+    mentions: Mentions = NO_MENTIONS  # who its messages @-mention, from the config only
 
     def muted(self, at: datetime) -> bool:
         """In one of the route's quiet windows at `at` (local time); a window may cross midnight."""
@@ -143,7 +156,11 @@ def parse_routes(tables: object, sink_names: Sequence[str], file: Path | None = 
         mute = tuple(
             _window(w, err) for w in _strings(table.get("mute", []), lambda m: err("mute", m), empty=True)
         )
-        routes.append(Route(index, matchers, sinks, cont, group_by, mute))
+        template = template_option(table, f"routes[{index}]", file.parent if file else Path.cwd(), file)
+        mentions = mentions_option(table, f"routes[{index}]", file)
+        routes.append(
+            Route(index, matchers, sinks, cont, group_by, mute, template=template, mentions=mentions)
+        )
     return routes
 
 
@@ -208,3 +225,34 @@ def group_key(fields: Mapping[str, str], keys: Sequence[str]) -> tuple[str, ...]
     """An event's group under `keys`; None when it has none of them (it goes alone)."""
     values = tuple(fields.get(k, "") for k in keys)
     return values if any(values) else None
+
+
+def route_message(
+    routes: Sequence[Route], sink: str, fields: Sequence[Mapping[str, str]]
+) -> tuple[MessageTemplate | None, Mentions]:
+    """The template and @-mentions of one message to `sink` for events with `fields`: the
+    template of the first matching route naming the sink that has one (a group: its first
+    event's), the mentions of every such route of every event."""
+    template: MessageTemplate | None = None
+    mentions = NO_MENTIONS
+    for index, event in enumerate(fields):
+        for route in matching_routes(routes, event):
+            if sink not in route.sinks:
+                continue
+            if index == 0 and template is None:
+                template = route.template
+            mentions = mentions | route.mentions
+    return template, mentions
+
+
+def check_mentions(routes: Sequence[Route], sink_types: Mapping[str, str], file: Path | None = None) -> None:
+    """A route may not @-mention mobiles through a 飞书 robot (it has no such mention)."""
+    for route in routes:
+        for name in route.sinks:
+            if route.mentions.mobiles and sink_types.get(name) == "feishu":
+                raise ConfigError(
+                    f"routes[{route.index}].mention_mobiles",
+                    f"飞书机器人 {name!r} 不能按手机号 @",
+                    expected="mention_users（飞书 open_id）",
+                    file=file,
+                )

@@ -11,21 +11,27 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Sequence
 from urllib.parse import quote, quote_plus
 
-from dashboard_plugins.sink_webhook import (
-    HTTP_OPTIONS,
-    HttpDelivery,
-    group_markdown,
-    group_title,
-    robot_reply,
-    url_option,
-)
+from dashboard_plugins.sink_webhook import HTTP_OPTIONS, HttpDelivery, robot_reply, url_option
 
 from dashboard import hookimpl
-from dashboard.core.alert_rules import rule_label
-from dashboard.core.alerts import AlertEvent, event_markdown, event_title
+from dashboard.core.alerts import AlertEvent
 from dashboard.sinks import SinkSpec, SinkType, secret_from_env
+from dashboard.templates import (
+    MENTION_KEYS,
+    NO_MENTIONS,
+    TEMPLATE_KEYS,
+    Mentions,
+    Message,
+    MessageTemplate,
+    footer,
+    mentions_option,
+    message_title,
+    render,
+    template_option,
+)
 
 DEFAULT_URL = "https://oapi.dingtalk.com/robot/send"
 RATE_LIMITED = {130101}
@@ -33,7 +39,9 @@ OPTIONS = {
     "token_env": "保存机器人 access_token 的环境变量名",
     "secret_env": "保存加签密钥（SEC 开头）的环境变量名；未开启加签时省略",
     "keyword": "机器人安全设置的自定义关键词，写进标题与正文",
-    "at_mobiles": "要 @ 的手机号列表",
+    **TEMPLATE_KEYS,
+    **MENTION_KEYS,
+    "at_mobiles": "同 mention_mobiles（旧名）",
     "url": f"接口地址，默认 {DEFAULT_URL}",
     "url_env": "保存完整 webhook 地址（含 access_token）的环境变量名，代替 token_env",
     **HTTP_OPTIONS,
@@ -47,28 +55,30 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
 
 
 def dingtalk_body(
-    event: AlertEvent, keyword: str = "", mobiles: list[str] | None = None
-) -> dict[str, object]:
-    label = rule_label(event.rule)
-    return _markdown_body(event_title(event, label), event_markdown(event, label), keyword, mobiles)
-
-
-def dingtalk_group_body(
-    events: list[AlertEvent], keyword: str = "", mobiles: list[str] | None = None
-) -> dict[str, object]:
-    """One markdown message for a group (routes' group_by), with every event's id."""
-    text, footer = group_markdown(events)
-    return _markdown_body(group_title(events), f"{text}\n\n{footer}", keyword, mobiles)
-
-
-def _markdown_body(title: str, text: str, keyword: str, mobiles: list[str] | None) -> dict[str, object]:
+    events: Sequence[AlertEvent],
+    message: Message | None = None,
+    own: MessageTemplate | None = None,
+    mentions: Mentions = NO_MENTIONS,
+    keyword: str = "",
+) -> tuple[dict[str, object], str]:
+    """(body, note) of one markdown message for one event or a group, every event's id in
+    its footer. 钉钉 notifies an @ only when it is both in `at` and written `@…` in the text."""
+    message = message or Message()
+    mentions = mentions | message.mentions
+    markup = " ".join(f"@{who}" for who in (*mentions.mobiles, *mentions.users))
+    rendered = render(events, message, own, "markdown", mentions=markup)
+    parts = [rendered.text, footer(events), markup if not rendered.mentions_placed else ""]
+    title, text = message_title(events), "\n\n".join(p for p in parts if p)
     if keyword and keyword not in text:
         title, text = f"{keyword} {title}", f"{keyword}\n\n{text}"
     body: dict[str, object] = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
-    if mobiles:
-        body["markdown"] = {"title": title, "text": text + "\n\n" + " ".join(f"@{m}" for m in mobiles)}
-        body["at"] = {"atMobiles": mobiles, "isAtAll": False}
-    return body
+    if mentions:
+        body["at"] = {
+            "atMobiles": list(mentions.mobiles),
+            "atUserIds": list(mentions.users),
+            "isAtAll": False,
+        }
+    return body, rendered.note
 
 
 class DingtalkSink:
@@ -80,19 +90,26 @@ class DingtalkSink:
             raise spec.error("token_env", "需要 token_env（或 url_env）", "保存 access_token 的环境变量名")
         self.secret_env = spec.env_name("secret_env")
         self.keyword = spec.string("keyword")
-        mobiles = spec.options.get("at_mobiles", [])
-        if not isinstance(mobiles, list) or not all(isinstance(m, str) for m in mobiles):
-            raise spec.error("at_mobiles", "应为字符串列表", '["13800000000"]')
-        self.mobiles = mobiles
+        prefix, file = spec.key_prefix, spec.config_file
+        self.mentions = mentions_option(
+            spec.options, prefix, file, mobile_keys=("mention_mobiles", "at_mobiles")
+        )
+        self.template = template_option(spec.options, prefix, spec.base_dir, file)
         self.http = HttpDelivery(spec, rate_per_minute=20)
         self.clock = time.time
 
     def deliver(self, event: AlertEvent) -> None:
-        self._post(dingtalk_body(event, self.keyword, self.mobiles))
+        self.deliver_message([event], Message())
 
     def deliver_group(self, events: list[AlertEvent]) -> None:
         """One message for the events of a group (routes' group_by)."""
-        self._post(dingtalk_group_body(events, self.keyword, self.mobiles))
+        self.deliver_message(events, Message())
+
+    def deliver_message(self, events: list[AlertEvent], message: Message) -> str:
+        """One message with the route's template and mentions; a note when the template fell back."""
+        body, note = dingtalk_body(events, message, self.template, self.mentions, self.keyword)
+        self._post(body)
+        return note
 
     def _post(self, body: dict[str, object]) -> None:
         if self.url_env:

@@ -11,21 +11,26 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Sequence
 from urllib.parse import quote
 
-from dashboard_plugins.sink_webhook import (
-    HTTP_OPTIONS,
-    HttpDelivery,
-    group_markdown,
-    group_title,
-    robot_reply,
-    url_option,
-)
+from dashboard_plugins.sink_webhook import HTTP_OPTIONS, HttpDelivery, robot_reply, url_option
 
 from dashboard import hookimpl
-from dashboard.core.alert_rules import rule_label
-from dashboard.core.alerts import AlertEvent, event_markdown, event_title
+from dashboard.core.alerts import AlertEvent
 from dashboard.sinks import SinkSpec, SinkType, secret_from_env
+from dashboard.templates import (
+    NO_MENTIONS,
+    TEMPLATE_KEYS,
+    Mentions,
+    Message,
+    MessageTemplate,
+    footer,
+    mentions_option,
+    message_title,
+    render,
+    template_option,
+)
 
 DEFAULT_URL = "https://open.feishu.cn/open-apis/bot/v2/hook/"
 RATE_LIMITED = {11232}  # "frequency limited"
@@ -35,6 +40,8 @@ OPTIONS = {
     "secret_env": "保存签名校验密钥的环境变量名；未开启签名校验时省略",
     "url": f"接口地址前缀，默认 {DEFAULT_URL}",
     "url_env": "保存完整 webhook 地址的环境变量名，代替 token_env",
+    **TEMPLATE_KEYS,
+    "mention_users": '要 @ 的用户 open_id 列表，如 ["ou_xxx"]（飞书机器人不能按手机号 @）',
     **HTTP_OPTIONS,
 }
 
@@ -45,18 +52,22 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
     return base64.b64encode(digest).decode()
 
 
-def feishu_body(event: AlertEvent) -> dict[str, object]:
-    label = rule_label(event.rule)
-    template = "green" if event.kind == "resolved" else TEMPLATES.get(event.severity, "blue")
-    return _card(event_title(event, label), template, event_markdown(event, label, heading=False))
-
-
-def feishu_group_body(events: list[AlertEvent]) -> dict[str, object]:
-    """One card for a group (routes' group_by): a line per item, every event's id below."""
-    text, footer = group_markdown(events, heading=False)
+def feishu_body(
+    events: Sequence[AlertEvent],
+    message: Message | None = None,
+    own: MessageTemplate | None = None,
+    mentions: Mentions = NO_MENTIONS,
+) -> tuple[dict[str, object], str]:
+    """(body, note) of one card for one event or a group: the title in its header, the
+    markdown with `<at id=…></at>` mentions and every event's id below."""
+    message = message or Message()
+    mentions = mentions | message.mentions
+    markup = " ".join(f"<at id={u}></at>" for u in mentions.users)
+    rendered = render(events, message, own, "card", mentions=markup)
     worst = "critical" if any(e.severity == "critical" for e in events) else events[0].severity
     template = "green" if all(e.kind == "resolved" for e in events) else TEMPLATES.get(worst, "blue")
-    return _card(group_title(events), template, f"{text}\n\n{footer}")
+    parts = [rendered.text, markup if not rendered.mentions_placed else "", footer(events)]
+    return _card(message_title(events), template, "\n\n".join(p for p in parts if p)), rendered.note
 
 
 def _card(title: str, template: str, content: str) -> dict[str, object]:
@@ -81,15 +92,24 @@ class FeishuSink:
         if not self.token_env and not self.url_env:
             raise spec.error("token_env", "需要 token_env（或 url_env）", "保存 hook 令牌的环境变量名")
         self.secret_env = spec.env_name("secret_env")
+        prefix, file = spec.key_prefix, spec.config_file
+        self.mentions = mentions_option(spec.options, prefix, file, mobile_keys=())
+        self.template = template_option(spec.options, prefix, spec.base_dir, file)
         self.http = HttpDelivery(spec, rate_per_minute=100)
         self.clock = time.time
 
     def deliver(self, event: AlertEvent) -> None:
-        self._post(feishu_body(event))
+        self.deliver_message([event], Message())
 
     def deliver_group(self, events: list[AlertEvent]) -> None:
         """One card for the events of a group (routes' group_by)."""
-        self._post(feishu_group_body(events))
+        self.deliver_message(events, Message())
+
+    def deliver_message(self, events: list[AlertEvent], message: Message) -> str:
+        """One card with the route's template and mentions; a note when the template fell back."""
+        body, note = feishu_body(events, message, self.template, self.mentions)
+        self._post(body)
+        return note
 
     def _post(self, body: dict[str, object]) -> None:
         if self.url_env:

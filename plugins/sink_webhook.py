@@ -24,7 +24,15 @@ from dashboard.redact import is_credential_name, looks_like_secret, redact_text,
 from dashboard.retry_after import retry_after_seconds
 from dashboard.sink_quota import RATE_HOLD, QuotaWait, StoreQuota
 from dashboard.sinks import DeliveryError, SinkSpec, SinkType, secret_from_env
-from dashboard.templates import TEMPLATE_KEYS, Message, MessageTemplate, message_title, render, template_option
+from dashboard.templates import (
+    TEMPLATE_KEYS,
+    Message,
+    MessageTemplate,
+    footer,
+    message_title,
+    render,
+    template_option,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -229,7 +237,7 @@ def event_body(event: AlertEvent, text: str | None = None) -> dict[str, Any]:
     """The generic webhook's JSON: the event, plus a Chinese title and markdown text
     (`text`: already rendered by a template; else the default template's)."""
     if text is None:
-        text = render([event], Message(), None, "markdown").text
+        text = f"{render([event], Message(), None, 'markdown').text}\n\n{footer([event])}"
     return {
         **event.to_dict(),
         "rule_label": rule_label(event.rule),
@@ -245,7 +253,7 @@ group_title = message_title
 def group_body(events: list[AlertEvent], text: str | None = None) -> dict[str, Any]:
     """The generic webhook's JSON for a group: every event in full, their ids, a title and text."""
     if text is None:
-        text = render(events, Message(), None, "markdown").text
+        text = f"{render(events, Message(), None, 'markdown').text}\n\n{footer(events)}"
     return {
         "kind": "group",
         "ids": [e.id for e in events],
@@ -262,8 +270,6 @@ def webhook_body(
 ) -> tuple[dict[str, Any], str]:
     """(body, note): one event's JSON or a group's, the text from the route's template (or
     the sink's, or the default) with the footer of ids; `mentions` only when a route names some."""
-    from dashboard.templates import footer
-
     message = message or Message()
     rendered = render(events, message, own, "markdown")
     text = f"{rendered.text}\n\n{footer(events)}"

@@ -160,7 +160,7 @@ async def test_a_and_m_in_the_tui_record_the_configured_author(tmp_path: Path) -
         await loaded(app, pilot)
         await pilot.press("w")
         assert isinstance(app.screen, AlertsScreen)
-        await pilot.press("m", "a")  # silence item 45's alert for a week, then acknowledge it
+        await pilot.press("m", *"week", "enter", "a", "enter")  # silence 45 a week (with a comment), then ack
         trail = app.runtime.alerts.trail("severe:45")
         record = app.runtime.alerts.record("severe:45")
     assert [(r["kind"], r["actor"]) for r in trail] == [

@@ -22,7 +22,7 @@ from dashboard.ui.screens.units import UNIT_COLUMNS, UnitsScreen
 
 POLICE = "公安局交警大队"  # item 45's unit in the sample
 STATE = [c.label for c in ALERT_COLUMNS].index("状态")
-LEVEL = [c.label for c in ALERT_COLUMNS].index("级别")
+LEVEL = [c.label for c in ALERT_COLUMNS].index("严重度")
 SILENCED_UNTIL = [c.label for c in ALERT_COLUMNS].index("静默至")
 UNIT_ALERTS = [c.label for c in UNIT_COLUMNS].index("预警")
 
@@ -61,7 +61,7 @@ async def test_critical_first_then_m_and_a_leave_one_state(tmp_path: Path) -> No
         severities = [r.severity for r in screen.table.view_rows]
         assert severities == sorted(severities, key=lambda s: {"critical": 0, "warning": 1}.get(s, 2))
         assert severities[:3] == ["critical"] * 3 and "warning" in severities
-        await pilot.press("m", "a")  # silence the first, then acknowledge it
+        await pilot.press("m", *"week", "enter", "a", "enter")  # silence the first, then acknowledge it
         row = next(
             cells(screen, i)
             for i in range(screen.table.row_count)
@@ -76,8 +76,8 @@ async def test_units_alert_count_is_the_cli_open_count(tmp_path: Path) -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await loaded(app, pilot)
         await pilot.press("w")
-        await pilot.press("a")  # acknowledge one of the police's critical alerts (the cursor follows it)
-        await pilot.press("home", "m")  # and silence the open one now first
+        await pilot.press("a", "enter")  # acknowledge one of the police's critical alerts (cursor follows)
+        await pilot.press("home", "m", *"week", "enter")  # and silence the open one now first
         assert sum(r.state == "acknowledged" for r in app.runtime.alert_records()) == 1
         assert sum(r.state == "silenced" for r in app.runtime.alert_records()) == 1
         await pilot.press("u")

@@ -223,10 +223,10 @@ async def test_alerts_screen_acknowledge_and_silence_from_the_keyboard() -> None
         assert table.row_count >= 1
         row = [str(c) for c in table.get_row_at(0)]
         assert row[0] == "未处理" and row[3] == SEVERE_NAME and row[4] == "公安局交警大队"
-        await pilot.press("a")
+        await pilot.press("a", "enter")  # the ack dialog's defaults
         assert str(table.get_row_at(0)[0]) == "已确认"
         assert app.open_alert_count() == 0 and "未处理预警" not in static_text(app, "#status-bar")
-        await pilot.press("m")
+        await pilot.press("m", *"week", "enter")  # the silence dialog needs a comment
         assert str(table.get_row_at(0)[0]) == "已静默"
         await pilot.press("1")  # only open ones: none left
         assert table.row_count == 0
