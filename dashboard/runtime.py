@@ -38,6 +38,7 @@ from dashboard.plugins import PluginManager
 from dashboard.redact import redact_text
 from dashboard.store import HistoryPoint, Store, history_key, spec_key
 from dashboard.store_guard import StoreGuard, Swap
+from dashboard.workcal import WorkCalendar, load_calendar, workday_expected
 
 log = logging.getLogger(__name__)
 # A source is stale when it fails, or has had no good fetch for this many refresh periods.
@@ -156,6 +157,9 @@ class Runtime:
         self._unsaved: set[str] = set()  # sources whose items the store in use does not hold
         self._persist_lock = threading.Lock()  # one source's write at a time: merge reads every source
         self._history_pending = False
+        # False for a run that looks at another date than the data's own (a report on a past
+        # month, a look back): history is by the data's as-of date, and that date is not it.
+        self.record_history = True
         self._persisting: set[asyncio.Future[None]] = set()  # store writes still running
         # Open unless a screen holds the store writes back until it has shown new data
         # (`hold_writes_until_shown`): at 100,000 items the first launch's writes would
@@ -166,6 +170,14 @@ class Runtime:
         self._writes_open.set()
         self._hold_writes = False
         self._restore()
+        # The working-day calendar (method = "workdays"); a year it lacks is a config error, at
+        # start when the as-of date is given, else at the first evaluation.
+        self.calendar: WorkCalendar | None = None
+        self.calendar_warning = ""
+        if config.method == "workdays":
+            self.calendar = load_calendar(config.calendar, config.path)
+            if as_of or config.as_of:
+                self.expected(as_of or config.as_of)  # type: ignore[arg-type]
         # Rules, alert state, outbox and sinks (design §5); config errors surface here.
         try:
             self.alerts = AlertEngine(config, self.plugins, self.store)
@@ -354,7 +366,7 @@ class Runtime:
                     warnings=state.warnings,
                 )
                 self._unsaved.discard(state.name)
-                if state.ok and (changed or unsaved or self._history_pending):
+                if state.ok and self.record_history and (changed or unsaved or self._history_pending):
                     # Until every source has data (or has failed), the merge is partial:
                     # its figures could come from the wrong source.
                     pending = any(s.ok is None and not s.restored for s in self.states.values())
@@ -522,7 +534,19 @@ class Runtime:
         start = date(as_of.year, *cfg.period_start)
         end_month, end_day = cfg.period_end
         period = Period(start, Period.for_year(as_of.year, (end_month, end_day)).end)
-        return expected_progress(as_of, period, cfg.method, _workday_calendar(cfg.method))  # type: ignore[arg-type]
+        if self.calendar is None:
+            return expected_progress(as_of, period, cfg.method)  # type: ignore[arg-type]
+        expected, self.calendar_warning = workday_expected(as_of, period, self.calendar, cfg.path)
+        return expected
+
+    def calendar_report(self) -> dict[str, Any]:
+        """How expected progress is counted: `method`, the working-day calendar in use
+        (`calendar`, None for months or days) and a `warning` when it fell back."""
+        return {
+            "method": self.config.method,
+            "calendar": self.calendar.name if self.calendar is not None else None,
+            "warning": self.calendar_warning or None,
+        }
 
     def items(self) -> list[Item]:
         # `[units]` aliases first, so one unit written two ways merges, counts and alerts as one.
@@ -622,15 +646,3 @@ def _check_result(result: object, source: str = "") -> FetchResult:
     except TypeError as exc:
         raise SourceError(f"插件返回的结果无效: {exc}") from None
     return result
-
-
-def _workday_calendar(method: str):  # type: ignore[no-untyped-def]
-    if method != "workdays":
-        return None
-    try:
-        import chinese_calendar
-    except ImportError as exc:
-        raise ConfigError(
-            "progress.method", "按工作日计算需要安装 chinesecalendar", expected="pip install chinesecalendar"
-        ) from exc
-    return chinese_calendar.is_workday

@@ -62,6 +62,9 @@ class Store:
             )
             self.ensure_schema("history", 2, _HISTORY_DDL)
             self._add_column("item_history", "as_of", "TEXT")  # version 2: an older file lacks it
+            self._add_column("item_history", "item", "TEXT")  # the item as imported (added to version 2)
+            # After the columns: an older file's table gets `as_of` only just above.
+            self.conn.execute("CREATE INDEX IF NOT EXISTS item_history_key_as_of ON item_history(key, as_of)")
             self.ensure_schema("sources", 2, _SOURCES_DDL)
         except BaseException:
             self.conn.close()  # a file that is not a database: no connection left behind
@@ -154,8 +157,10 @@ class Store:
         self, items: Iterable[Item], at: datetime | None = None, as_of: date | None = None
     ) -> int:
         """Record the figures of every item whose figures changed since they were last
-        recorded (new items included), with the data's as-of date. One transaction;
-        returns the rows written."""
+        recorded (new items included), with the data's as-of date. A point of the same
+        as-of date is replaced, not added to: history holds one point per item and as-of
+        date (a re-run of a month's data never grows it). One transaction; returns the
+        rows written."""
         at_text = (at or datetime.now()).isoformat(timespec="seconds")
         as_of_text = as_of.isoformat() if as_of else None
         items = items if isinstance(items, list) else list(items)
@@ -184,6 +189,11 @@ class Store:
             try:
                 if changed:
                     with self.transaction() as conn:
+                        if as_of_text is not None:
+                            conn.executemany(
+                                "DELETE FROM item_history WHERE key = ? AND as_of = ?",
+                                ((row[0], as_of_text) for row in changed),
+                            )
                         conn.executemany(
                             "INSERT INTO item_history(key, at, item_id, ratio, actual, target, acceptance,"
                             " source, as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -205,25 +215,89 @@ class Store:
             return len(changed)
 
     def history(self, key: str) -> list[HistoryPoint]:
-        """Every recorded change of one item's figures, oldest first."""
+        """Every recorded point of one item's figures, oldest first by the data's date
+        (its as-of date; for a point recorded without one, the day it was loaded): a
+        past bulletin imported today sorts before the data it preceded."""
         with self.lock:
             rows = self.conn.execute(
-                "SELECT at, ratio, actual, target, acceptance, source, as_of FROM item_history"
-                " WHERE key = ? ORDER BY at, rowid",
+                f"SELECT {_POINT_COLUMNS} FROM item_history WHERE key = ? ORDER BY {_POINT_DAY}, at, rowid",
                 (key,),
             ).fetchall()
-        points = []
+        return [p for p in map(self._point, rows) if p is not None]
+
+    def history_at(self, day: date) -> dict[str, HistoryPoint]:
+        """History key → the item's last point dated on or before `day` (by `HistoryPoint.day`),
+        for every item that has one: the items as they stood on that day."""
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT key, {_POINT_COLUMNS} FROM item_history WHERE {_POINT_DAY} <= ?"
+                f" ORDER BY key, {_POINT_DAY}, at, rowid",
+                (day.isoformat(),),
+            ).fetchall()
+        found: dict[str, HistoryPoint] = {}
         for r in rows:
-            try:
-                at = datetime.fromisoformat(r["at"])
-                as_of = date.fromisoformat(r["as_of"]) if r["as_of"] else None
-                figures = [_finite_or_none(r[k]) for k in ("ratio", "actual", "target", "acceptance")]
-            except (TypeError, ValueError) as exc:
-                self.note_skipped(f"进度历史中有无法解码的行，已跳过 (item_history: {exc})")
-                continue
-            ratio, actual, target, acceptance = figures
-            points.append(HistoryPoint(at, ratio, actual, target, acceptance, str(r["source"] or ""), as_of))
-        return points
+            point = self._point(r)
+            if point is not None:
+                found[r["key"]] = point  # the rows are in date order: the last one stands
+        return found
+
+    def history_days(self) -> tuple[date | None, date | None]:
+        """The first and last day (`HistoryPoint.day`) history holds a point for; None when empty."""
+        with self.lock:
+            row = self.conn.execute(
+                f"SELECT min({_POINT_DAY}), max({_POINT_DAY}) FROM item_history"
+            ).fetchone()
+        try:
+            return tuple(None if v is None else date.fromisoformat(v) for v in row)  # type: ignore[return-value]
+        except (TypeError, ValueError) as exc:
+            self.note_skipped(f"进度历史中有无法解码的日期 (item_history: {exc})")
+            return None, None
+
+    def record_points(self, items: Sequence[Item], as_of: date, at: datetime | None = None) -> int:
+        """Record one point per item at `as_of`, each with the item itself (an imported past
+        bulletin, `dashboard import`), replacing any point of that date. History only: the
+        latest figures (`item_latest`, the stalled rule's clock) are not touched. One
+        transaction; returns the points written."""
+        at_text = (at or datetime.now()).isoformat(timespec="seconds")
+        day = as_of.isoformat()
+        keys, _ = history_keys(items)
+        rows = [
+            (
+                key,
+                at_text,
+                item.id,
+                item.ratio,
+                item.actual,
+                item.target,
+                item.acceptance_ratio,
+                item.field_sources.get("ratio") or item.source,
+                day,
+                _dumps(item_to_dict(item)),
+            )
+            for key, item in zip(keys, items, strict=True)
+        ]
+        with self.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM item_history WHERE key = ? AND as_of = ?", ((r[0], day) for r in rows)
+            )
+            conn.executemany(
+                "INSERT INTO item_history(key, at, item_id, ratio, actual, target, acceptance, source, as_of, item)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return len(rows)
+
+    def _point(self, r: sqlite3.Row) -> HistoryPoint | None:
+        try:
+            at = datetime.fromisoformat(r["at"])
+            as_of = date.fromisoformat(r["as_of"]) if r["as_of"] else None
+            figures = [_finite_or_none(r[k]) for k in ("ratio", "actual", "target", "acceptance")]
+            item = item_from_dict(json.loads(r["item"])) if r["item"] else None
+        except (TypeError, ValueError, AttributeError) as exc:
+            self.note_skipped(f"进度历史中有无法解码的行，已跳过 (item_history: {exc})")
+            return None
+        ratio, actual, target, acceptance = figures
+        return HistoryPoint(at, ratio, actual, target, acceptance, str(r["source"] or ""), as_of, item)
 
     def last_changes(self) -> dict[str, datetime]:
         """History key → when its figures last changed (for the "stalled" rule)."""
@@ -248,9 +322,10 @@ class Store:
             if keep is not None:
                 cutoff = (now - keep).isoformat(timespec="seconds")
                 deleted += conn.execute("DELETE FROM item_history WHERE at < ?", (cutoff,)).rowcount
+            # Per as-of date too: past bulletins imported on one day are one point each.
             deleted += conn.execute(
                 "DELETE FROM item_history WHERE at < ?1 AND rowid NOT IN (SELECT max(rowid) FROM item_history"
-                " WHERE at < ?1 GROUP BY key, substr(at, 1, 10))",
+                " WHERE at < ?1 GROUP BY key, coalesce(as_of, ''), substr(at, 1, 10))",
                 (thin_before,),
             ).rowcount
         return deleted
@@ -404,7 +479,8 @@ CREATE TABLE IF NOT EXISTS item_history (
     item_id TEXT NOT NULL,      -- the item's id as shown, for reference
     ratio REAL, actual REAL, target REAL, acceptance REAL,
     source TEXT NOT NULL DEFAULT '',
-    as_of TEXT                  -- (version 2) the data's as-of date when it was seen; NULL before
+    as_of TEXT,                 -- (version 2) the data's as-of date when it was seen; NULL before
+    item TEXT                   -- the item as JSON, for a point imported from a past bulletin (added later)
 );
 CREATE INDEX IF NOT EXISTS item_history_key_at ON item_history(key, at);
 CREATE TABLE IF NOT EXISTS item_latest (
@@ -415,6 +491,10 @@ CREATE TABLE IF NOT EXISTS item_latest (
     source TEXT NOT NULL DEFAULT ''
 );
 """
+
+# The columns a HistoryPoint is read from, and its day as SQL (as `HistoryPoint.day`).
+_POINT_COLUMNS = "at, ratio, actual, target, acceptance, source, as_of, item"
+_POINT_DAY = "coalesce(as_of, substr(at, 1, 10))"
 
 _SOURCES_DDL = """
 CREATE TABLE IF NOT EXISTS source_state (
@@ -449,6 +529,12 @@ class HistoryPoint:
     acceptance: float | None
     source: str
     as_of: date | None = None  # the data's as-of date (None: recorded before store version 2)
+    item: Item | None = None  # the whole item, for a point imported from a past bulletin
+
+    @property
+    def day(self) -> date:
+        """The data's date of this point: its as-of date, else the day it was loaded."""
+        return self.as_of or self.at.date()
 
 
 @dataclass(slots=True)

@@ -113,12 +113,14 @@ def test_source_state_round_trip_keeps_items_exactly(tmp_path: Path) -> None:
 
 
 def test_ratio_history_survives_a_restart(tmp_path: Path, config_writer: Callable[..., Path]) -> None:
-    """Run, change the data, run again: the store holds both values of item 45."""
+    """Run, change the data (the next bulletin), run again: the store holds both values of
+    item 45. (A change under the same as-of date replaces that date's point: test_import.py.)"""
     data = write_csv(tmp_path / "bulletin.csv", sample_rows())
     cfg = config_writer([{"name": "通报", "type": "csv", "path": data.name}])
     first = run_cli("check", "--config", str(cfg), "--json")
     assert first.returncode == 0, first.stderr
     write_csv(data, with_item45_ratio(sample_rows(), "40.0%"))
+    cfg = config_writer([{"name": "通报", "type": "csv", "path": data.name}], as_of="2024-10-07")
     second = run_cli("check", "--config", str(cfg), "--json")
     assert second.returncode == 0, second.stderr
 

@@ -70,6 +70,8 @@ def build_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
         "as_of_source": snap.as_of_source,
         "as_of_note": snap.as_of_note,
         "expected": round(snap.expected, 6),
+        # How `expected` is counted: method, the working-day calendar in use, a fallback's warning.
+        "calendar": runtime.calendar_report(),
         "items": len(snap.evaluated),
         "by_status": snap.by_status,
         "sources": [
@@ -133,6 +135,11 @@ def render_text(report: dict[str, Any]) -> str:
         f"数据截止 as of {report['as_of']}    序时进度 expected {format_percent(report['expected'])}",
         f"项目总数 items {report['items']}",
     ]
+    calendar = report.get("calendar") or {}
+    if calendar.get("calendar"):
+        lines.insert(1, f"序时进度按工作日 by working days：{calendar['calendar']}")
+    if calendar.get("warning"):
+        lines.insert(1, f"! {calendar['warning']}")
     lines += table_lines(
         [[STATUS_LABELS[Status(key)], key, str(count)] for key, count in report["by_status"].items()],
         "<<>",

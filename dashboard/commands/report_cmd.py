@@ -14,6 +14,7 @@ from dashboard.cases import all_cases
 from dashboard.commands.common import CommandError, UsageError
 from dashboard.config import load_config
 from dashboard.exporting import ExportError
+from dashboard.history import data_as_of, past_snapshot
 from dashboard.report import month_end, parse_month, report_from_snapshot, write_report
 from dashboard.report_cases import CaseAnnex, build_case_annex
 from dashboard.runtime import Runtime
@@ -44,11 +45,27 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError("--month", str(exc)) from None
     config = load_config(args.config)
-    runtime = Runtime(config, as_of=month_end(year, month))
-    # Sources and evaluation only: a report on a past month must not fire or resolve today's alerts.
+    end = month_end(year, month)
+    runtime = Runtime(config, as_of=end)
+    # Sources and evaluation only: a report on a past month must not fire or resolve today's
+    # alerts, nor record today's figures in history under that month's date.
+    runtime.record_history = False
     asyncio.run(runtime.refresh_all())
     snap = runtime.snapshot()
-    report = report_from_snapshot(snap)
+    notes: list[str] = []
+    own = data_as_of(runtime)
+    past = None if (own.year, own.month) == (year, month) else past_snapshot(runtime, end)
+    if past is not None:
+        report = report_from_snapshot(past[0])  # the items as they stood at the month's end
+        notes.append(past[1].note)
+    else:
+        report = report_from_snapshot(snap)
+        if (own.year, own.month) != (year, month):
+            notes.append(
+                f"进度历史中没有 {end:%Y-%m-%d} 及以前的数据，按当前数据（截至 {own:%Y-%m-%d}）计算"
+                "；可先用 `dashboard import` 导入往期通报 no history for that month: today's data used"
+            )
+    report.notes = notes
     report.cases = case_annex(runtime.store, year, month)
     folder = Path(args.output) if args.output else config.export_dir
     assert folder is not None
@@ -65,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         print(strict_json.dumps(figures, ensure_ascii=False, indent=2))
     else:
         print(report.summary())
+        for note in notes:
+            print(f"! {note}")
         for path in written.values():
             print(f"已写出 written: {path}")
     failed = [s for s in snap.sources if s.ok is False]
