@@ -45,6 +45,7 @@ from dashboard.ui.widgets.table import VirtualTable
 READ_ONLY_KEYS = (
     ("a", "ack", "确认预警"),
     ("m", "silence", "静默预警"),
+    ("x", "expire", "结束静默"),
     ("e", "export", "导出"),
     ("E", "export_as", "导出"),
     ("q", "quit", "退出"),
@@ -325,13 +326,30 @@ class DashboardApp(App[None]):
         status = getattr(self.runtime, "sink_status", None)
         return list(status()) if status else []
 
-    def acknowledge(self, key: str) -> bool:
+    def acknowledge(self, key: str, *, by: str = "", comment: str = "") -> bool:
         ack = getattr(self.runtime, "acknowledge", None)
-        return bool(ack(key)) if ack else False
+        return bool(ack(key, by=by, comment=comment)) if ack else False
 
-    def silence(self, key: str, until: date) -> bool:
+    def silence(self, key: str, until: date, *, by: str = "", comment: str = "") -> bool:
         silence = getattr(self.runtime, "silence", None)
-        return bool(silence(key, until)) if silence else False
+        return bool(silence(key, until, by=by, comment=comment)) if silence else False
+
+    # Silences by matcher (`m` widened, the silences screen): the engine's, as the CLI's.
+    def silences(self) -> list[Any]:
+        engine = getattr(self.runtime, "alerts", None)
+        return list(engine.silences()) if engine is not None else []
+
+    def add_silence(self, matchers: dict[str, str], until: date, *, by: str, comment: str) -> Any:
+        return self.runtime.alerts.add_silence(matchers, until, by=by, comment=comment)
+
+    def expire_silence(self, silence_id: int, *, by: str) -> Any:
+        return self.runtime.alerts.expire_silence(silence_id, by=by)
+
+    def author(self) -> str:
+        """Who acts from this screen: `[user] name`, else the login name."""
+        from dashboard.config import default_author
+
+        return default_author(self.config)
 
     # -- export -------------------------------------------------------------------
     def export_formats(self) -> dict[str, str]:

@@ -35,7 +35,10 @@ ENGLISH: dict[str, str] = {
     "detail.back": "Back",
     "source.back": "Back",
     "alerts.acknowledge": "Acknowledge",
-    "alerts.silence": "Silence 7 days",
+    "alerts.silence": "Silence…",
+    "alerts.silences": "Silences list",
+    "silences.expire": "Expire silence early",
+    "silences.back": "Back",
     "alerts.all": "Show all",
     "help.close": "Close",
 }
