@@ -19,7 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dashboard import cases, sink_quota, strict_json
+from dashboard import cases, sink_quota, strict_json, workcal
 from dashboard.alert_guard import MAX_PER_CYCLE, HeldEpisode, hold, mark_late, summary_event
 from dashboard.alert_store import (
     SCHEMA,
@@ -292,6 +292,8 @@ class AlertEngine:
             t["name"] for t in config.sinks if isinstance(t.get("name"), str) and t["name"] not in declared
         ]
         self.routes = parse_routes(config.routes, declared, config.path)
+        # mute = ["holidays"]: the working-day calendar's days off (None: no route asks).
+        self.day_off = workcal.mute_days_off(self.routes, config.calendar, config.path, now_local().date())
         check_mentions(self.routes, {s.spec.name: s.spec.type for s in self.sinks}, config.path)
         self._pruned = False  # old delivered events are pruned once per process
         cap = alerts_table.get("max_per_cycle", MAX_PER_CYCLE)
@@ -630,7 +632,7 @@ class AlertEngine:
                 "WHERE o.sink = ? ORDER BY o.seq",
                 (spec.name,),
             ).fetchall()
-        if any(r.mute for r in self.routes):
+        if any(r.mute or r.holidays for r in self.routes):
             # Events whose routes are in a quiet window wait in the outbox for a later pass.
             pending = [r for r in pending if not self._muted(r, spec.name, now)]
         if not pending:
@@ -700,7 +702,7 @@ class AlertEngine:
     def _muted(self, row: Any, sink: str, now: datetime) -> bool:
         payload = json.loads(row["payload"])
         fields = event_fields(AlertEvent.from_dict(payload), str(payload.get("category", "")))
-        return muted(self.routes, fields, sink, now.astimezone())
+        return muted(self.routes, fields, sink, now.astimezone(), self.day_off)
 
     def _sink_failed(
         self,

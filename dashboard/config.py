@@ -20,6 +20,7 @@ from typing import Any
 from dashboard.contracts import COMMON_SOURCE_KEYS, ConfigError, SourceSpec
 from dashboard.core.aliases import AliasConflict, UnitAliases, build_aliases
 from dashboard.core.progress import Thresholds
+from dashboard.workcal import CalendarSettings, parse_calendar
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,6 +46,7 @@ TOP_KEYS = {
     "user": "使用者：name = 确认、静默时记下的姓名",
     "units": "牵头单位：[units.aliases] 别名 = 标准名称，或 groups = [[标准名称, 别名…]]",
     "quality": "数据质量：stale_days = 更新时间超过多少天算未按时填报",
+    "calendar": "工作日历：holidays、workdays 补充库中没有的年份，fallback = \"calendar_days\"",
 }
 PROGRESS_KEYS = {
     "period_start": "MM-DD",
@@ -148,6 +150,8 @@ class Config:
     # `[units]`: variant → canonical lead-unit name, applied to every source's items before merging.
     unit_aliases: UnitAliases = field(default_factory=UnitAliases)
     quality_stale_days: int = 35  # `[quality] stale_days`: 更新时间 older than this is 未按时填报
+    # `[calendar]`: holidays and make-up workdays added to the library's (dashboard.workcal).
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
 
     def error(self, key: str, message: str, expected: str = "") -> ConfigError:
         return ConfigError(key, message, expected=expected, file=self.path)
@@ -389,6 +393,7 @@ def load_config(path: str | Path | None = None) -> Config:
     quality = _table(raw, "quality", file)
     check_keys(quality, {"stale_days"}, "quality.", file)
     cfg.quality_stale_days = int(_number(quality, "stale_days", 35, "quality.", file, low=1, high=3660))
+    cfg.calendar = parse_calendar(_table(raw, "calendar", file), file)
     cfg.alerts = _table(raw, "alerts", file)
     sinks = raw.get("sinks", [])
     if not isinstance(sinks, list) or not all(isinstance(s, dict) for s in sinks):

@@ -9,9 +9,9 @@ event no route matches goes to every sink (so a config without routes is unchang
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ ROUTE_KEYS = {
     "sinks": '接收的推送名称列表，如 ["交警大队机器人"]',
     "continue": "true：匹配后继续尝试下一条路由",
     "group_by": '同一轮推送中按这些字段合并为一条消息，如 ["unit"]；[] 为不合并',
-    "mute": '免打扰时段，如 ["22:00-08:00"]：期间事件留在待发中，时段结束后发出',
+    "mute": '免打扰时段，如 ["22:00-08:00", "holidays"]（节假日：工作日历中不上班的整天）：期间事件留在待发中，时段结束后发出',
     **TEMPLATE_KEYS,
     **MENTION_KEYS,
 }
@@ -63,11 +63,15 @@ class Route:
     cont: bool = False
     group_by: tuple[str, ...] | None = None  # None: the sink's default
     mute: tuple[tuple[int, int], ...] = ()  # quiet windows, (start, end) minutes of the day
+    holidays: bool = False  # mute = ["holidays"]: the whole of every day not worked (working-day calendar)
     template: MessageTemplate | None = None  # the route's message template (issue 14)
     mentions: Mentions = NO_MENTIONS  # who its messages @-mention, from the config only
 
-    def muted(self, at: datetime) -> bool:
-        """In one of the route's quiet windows at `at` (local time); a window may cross midnight."""
+    def muted(self, at: datetime, day_off: Callable[[date], bool] | None = None) -> bool:
+        """In one of the route's quiet windows at `at` (local time); a window may cross
+        midnight. With `holidays`, every day `day_off` says is not worked, whole."""
+        if self.holidays and day_off is not None and day_off(at.date()):
+            return True
         minute = at.hour * 60 + at.minute
         return any(
             start <= minute < end if start < end else minute >= start or minute < end
@@ -82,7 +86,10 @@ class Route:
             k: [LEVEL_LABELS.get(x, x) if k == "level" else x for x in v] for k, v in self.matchers.items()
         }
         what = "，".join(f"{k} = {'|'.join(v)}" for k, v in shown.items()) or "（全部）"
-        quiet = ",".join(f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in self.mute)
+        quiet = ",".join(
+            [*(f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in self.mute)]
+            + ([HOLIDAYS] if self.holidays else [])
+        )
         return (
             f"routes[{self.index}] {what} → {'、'.join(self.sinks) or '（无）'}"
             + (" · continue" if self.cont else "")
@@ -153,26 +160,35 @@ def parse_routes(tables: object, sink_names: Sequence[str], file: Path | None = 
                         f"不能按 {key!r} 合并{difflib_close(key, list(GROUP_KEYS))}",
                         "、".join(GROUP_KEYS),
                     )
-        mute = tuple(
-            _window(w, err) for w in _strings(table.get("mute", []), lambda m: err("mute", m), empty=True)
-        )
+        quiet = _strings(table.get("mute", []), lambda m: err("mute", m), empty=True)
+        mute = tuple(_window(w, err) for w in quiet if w != HOLIDAYS)
         template = template_option(table, f"routes[{index}]", file.parent if file else Path.cwd(), file)
         mentions = mentions_option(table, f"routes[{index}]", file)
         routes.append(
-            Route(index, matchers, sinks, cont, group_by, mute, template=template, mentions=mentions)
+            Route(
+                index,
+                matchers,
+                sinks,
+                cont,
+                group_by,
+                mute,
+                HOLIDAYS in quiet,
+                template=template,
+                mentions=mentions,
+            )
         )
     return routes
 
 
+HOLIDAYS = "holidays"  # a mute entry: the working-day calendar's days off
 _WINDOW_RE = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
 
 
 def _window(text: str, err: Any) -> tuple[int, int]:
-    """ "22:00-08:00" → (1320, 480); "holidays" (the working-day calendar) is not built yet."""
+    """ "22:00-08:00" → (1320, 480) ("holidays" is not a window: see parse_routes)."""
     m = _WINDOW_RE.match(text)
     if m is None or m.group(1, 2) == m.group(3, 4):
-        hint = "（节假日 holidays 尚未支持）" if text == "holidays" else ""
-        raise err("mute", f"无法识别的时段 {text!r}{hint}", '如 ["22:00-08:00"]')
+        raise err("mute", f"无法识别的时段 {text!r}", '如 ["22:00-08:00", "holidays"]')
     h1, m1, h2, m2 = (int(g) for g in m.groups())
     return h1 * 60 + m1, h2 * 60 + m2
 
@@ -205,11 +221,17 @@ def route_sinks(routes: Sequence[Route], fields: Mapping[str, str], sinks: Seque
     return [name for name in sinks if name in named]
 
 
-def muted(routes: Sequence[Route], fields: Mapping[str, str], sink: str, at: datetime) -> bool:
+def muted(
+    routes: Sequence[Route],
+    fields: Mapping[str, str],
+    sink: str,
+    at: datetime,
+    day_off: Callable[[date], bool] | None = None,
+) -> bool:
     """An event waits for `sink` when every matching route that names the sink is in a
     quiet window now (an event no route matches never waits)."""
     naming = [r for r in matching_routes(routes, fields) if sink in r.sinks]
-    return bool(naming) and all(r.muted(at) for r in naming)
+    return bool(naming) and all(r.muted(at, day_off) for r in naming)
 
 
 def sink_group_by(routes: Sequence[Route], sink: str, sink_type: str) -> tuple[str, ...]:

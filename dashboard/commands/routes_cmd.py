@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from dashboard import strict_json
+from dashboard.alerting import now_local
 from dashboard.commands.common import UsageError, open_runtime, table_lines
 from dashboard.core.alerts import LEVEL_LABELS
 from dashboard.routes import LEVEL_NAMES, matching_routes, route_sinks, sink_group_by
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
                 "sinks": list(r.sinks),
                 "continue": r.cont,
                 "group_by": None if r.group_by is None else list(r.group_by),
-                "mute": [f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in r.mute],
+                "mute": [f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in r.mute]
+                + (["holidays"] if r.holidays else []),
             }
             for r in engine.routes
         ]
@@ -85,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {route.describe()}")
     else:
         print("没有路由匹配：发往全部推送 no route matches: every sink")
+    if engine.day_off is not None and any(r.holidays for r in found):
+        today = now_local().date()
+        off = "节假日，按节假日免打扰的路由今天不发送" if engine.day_off(today) else "工作日"
+        print(f"今天 today {today} 为{off}（工作日历 {engine.day_off.calendar.name}）")
     rows = [["推送 sink", "类型 type", "合并 group_by"]]
     rows += [[name, types[name], ",".join(groups[name]) or "-"] for name in got]
     for line in table_lines(rows):

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from dashboard.core.items import Evaluated, Item, Status, paused_gc
+from dashboard.core.workcal import CalendarGap, WorkCalendar
 
 Method = Literal["months", "days", "workdays"]
 _EPS = 1e-9
@@ -194,3 +195,16 @@ def default_order(evaluated: list[Evaluated]) -> list[Evaluated]:
     # Gaps are fractions (a ratio of 1000% is a gap of -9.25), far inside the rank's step.
     rank = {s: s.rank * 1e9 for s in Status}
     return sorted(evaluated, key=lambda e: rank[e.status] - (e.gap or 0.0))
+
+
+def workday_progress(as_of: date, period: Period, calendar: WorkCalendar) -> tuple[float, list[int]]:
+    """(expected, years counted by calendar days): working days elapsed in the period
+    over its working days, by the official calendar. A year the calendar does not know
+    raises CalendarGap, unless its fallback is "calendar_days": then the period counts
+    calendar days, and the years that made it so are returned for the caller to show."""
+    missing = calendar.missing_years(period.start, period.end)
+    if not missing:
+        return expected_progress(as_of, period, "workdays", calendar.is_workday), []
+    if calendar.fallback == "calendar_days":
+        return expected_progress(as_of, period, "days"), missing
+    raise CalendarGap(missing[0], calendar.known_years())
