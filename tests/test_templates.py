@@ -244,3 +244,39 @@ def test_a_template_failing_at_delivery_falls_back_to_the_default_and_says_so(
     done = run_cli("alerts", "--json", "--config", str(config))
     [sink] = json.loads(done.stdout)["sinks"]
     assert "sinks[0].template" in sink["error"] and "已改用默认模板" in sink["error"]
+
+
+def test_a_route_template_beats_the_sinks_which_beats_the_default(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    for path in ("/a", "/b", "/c"):
+        httpserver.expect_request(path, method="POST").respond_with_data("", status=204)
+
+    def hook(name: str, **options: object) -> str:
+        extra = "".join(f"{k} = {toml_value(v)}\n" for k, v in options.items())
+        return (
+            f'[[sinks]]\nname = "{name}"\ntype = "webhook"\nurl = "{httpserver.url_for("/" + name)}"\n{extra}'
+        )
+
+    sinks = hook("a", template="推送 a：{{ unit }}") + hook("b", template="推送 b：{{ unit }}") + hook("c")
+    routes = (
+        '[[routes]]\nsinks = ["a"]\ncontinue = true\ntemplate = "路由：{{ unit }} {{ count }} 项"\n'
+        'mention_users = ["wangwu"]\n[[routes]]\nsinks = ["b", "c"]\n'
+    )
+    check(write_config(tmp_path, SOURCE, sinks + routes))
+    sent = {request.path: json.loads(request.get_data()) for request, _ in httpserver.log}
+    assert sent["/a"]["text"].split("\n\n")[0] == "路由：公安局交警大队 1 项"
+    assert sent["/a"]["mentions"] == {"mobiles": [], "users": ["wangwu"]}
+    assert sent["/b"]["text"].split("\n\n")[0] == "推送 b：公安局交警大队" and "mentions" not in sent["/b"]
+    assert sent["/c"]["text"].startswith(
+        "### 【严重】提醒·严重滞后 · 公安局交警大队\n\n【提醒】公安局交警大队："
+    )
+    assert all(body["text"].endswith(" · severe:45") for body in sent.values())
+
+
+def test_template_and_template_file_together_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "t.md").write_text("{{ unit }}", encoding="utf-8")
+    routes = '[[routes]]\nsinks = ["机器人"]\ntemplate = "{{ unit }}"\ntemplate_file = "t.md"\n'
+    config = write_config(tmp_path, SOURCE, robot("wecom", "http://127.0.0.1:9/send") + routes)
+    done = run_cli("check", "--config", str(config))
+    assert done.returncode == 2 and "routes[0].template_file" in done.stderr and "只能写一个" in done.stderr

@@ -36,10 +36,10 @@ def _key(f: Finding) -> str:
 
 
 COLUMNS: list[Column[Finding]] = [
-    Column("问题", lambda f: f.label, sort_key=lambda f: KIND_ORDER[f.kind], min_width=8, max_width=24),
+    Column("问题", lambda f: f.label, sort_key=lambda f: KIND_ORDER[f.kind], min_width=8, max_width=14),
     Column("序号", lambda f: f.item_id, min_width=4, max_width=8),
-    Column("项目名称", lambda f: f.name, min_width=10, max_width=30, priority=2),
-    Column("牵头单位", lambda f: f.unit, min_width=8, max_width=22),
+    Column("项目名称", lambda f: f.name, min_width=10, max_width=40, priority=2),
+    Column("牵头单位", lambda f: f.unit, min_width=8, max_width=40),
     Column(
         "说明 detail",
         lambda f: f.detail + (f"（{'；'.join(f.warnings)}）" if f.warnings else ""),
@@ -47,7 +47,7 @@ COLUMNS: list[Column[Finding]] = [
         max_width=90,
         flex=True,
     ),
-    Column("建议", lambda f: f.suggestion.replace("\n", "  "), min_width=8, max_width=40, priority=1),
+    Column("建议", lambda f: f.suggestion.replace("\n", "  "), min_width=8, max_width=60, priority=1),
 ]
 
 
