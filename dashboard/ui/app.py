@@ -30,6 +30,8 @@ from dashboard.ui.keys import NOT_COMMANDS, command_title
 from dashboard.ui.kiosk import KioskRotation
 from dashboard.ui.screens.alerts import AlertsScreen
 from dashboard.ui.screens.base import BANNER_MARK, DataScreen
+from dashboard.ui.screens.case_detail import CaseDetailScreen
+from dashboard.ui.screens.cases import CasesScreen
 from dashboard.ui.screens.detail import ItemDetailScreen
 from dashboard.ui.screens.help import HelpScreen, key_label
 from dashboard.ui.screens.items import BehindScreen, ItemsScreen, OverviewScreen
@@ -48,6 +50,7 @@ READ_ONLY_KEYS = (
     ("x", "expire", "结束静默"),
     ("e", "export", "导出"),
     ("E", "export_as", "导出"),
+    ("c", "open_case", "立案督办"),
     ("q", "quit", "退出"),
 )
 
@@ -65,6 +68,7 @@ class DashboardApp(App[None]):
         "projects": ProjectsScreen,
         "sources": SourcesScreen,
         "alerts": AlertsScreen,
+        "cases": CasesScreen,
         "quality": QualityScreen,
     }
     DEFAULT_MODE = "overview"
@@ -79,7 +83,8 @@ class DashboardApp(App[None]):
         Binding("r", "reload", "刷新", id="app.reload"),
         Binding("question_mark", "help", "全部按键", key_display="?", id="app.help"),
         Binding("t", "toggle_dark", "明暗主题", show=False, id="app.theme"),
-        Binding("k", "toggle_kiosk", "轮播模式", show=False, id="app.kiosk"),
+        Binding("k", "switch_mode('cases')", "督办", show=False, id="app.cases"),
+        Binding("K", "toggle_kiosk", "轮播模式", show=False, id="app.kiosk"),
         # Two quits, one shown at a time: `q`, or only Ctrl+Q on a read-only screen.
         Binding("q", "leave('q')", "退出", id="app.quit"),
         Binding("ctrl+q", "leave('ctrl+q')", "退出", key_display="Ctrl+Q", priority=True, id="app.ctrl_quit"),
@@ -108,7 +113,7 @@ class DashboardApp(App[None]):
         self.runtime = runtime
         self.now: Callable[[], datetime] = clock or datetime.now
         self.kiosk = config.ui.kiosk
-        # Fixed at start: turning the rotation off (`k`) does not unlock the wall screen.
+        # Fixed at start: turning the rotation off (`K`) does not unlock the wall screen.
         self.read_only = config.ui.is_read_only()
         self.rotation = KioskRotation()
         self.refreshed_at: datetime | None = None
@@ -259,6 +264,9 @@ class DashboardApp(App[None]):
             self.screen.show_status(shown)
         if changed:
             self.announce(snap)
+        follow = getattr(self.screen, "follow_alerts", None)
+        if callable(follow):  # the case screens: the rules may have rectified a case
+            follow()
 
     def announce(self, snap: Snapshot) -> None:
         """A bell and a line in the header of every data screen for the alerts that fired
@@ -442,6 +450,8 @@ class DashboardApp(App[None]):
             ("单位/项目 units, projects", list(GroupScreen.BINDINGS) + list(UnitsScreen.BINDINGS)),
             ("项目详情 item detail", list(ItemDetailScreen.BINDINGS)),
             ("预警 alerts", list(AlertsScreen.BINDINGS)),
+            ("案件详情 case", list(CaseDetailScreen.KEYS)),
+            ("督办案件 cases", list(CasesScreen.BINDINGS)),
         ]
 
     def action_help(self) -> None:

@@ -18,6 +18,7 @@ ENGLISH: dict[str, str] = {
     "app.reload": "Refresh",
     "app.help": "Keys / help",
     "app.theme": "Light/dark theme",
+    "app.cases": "Cases",
     "app.kiosk": "Kiosk rotation",
     "app.quit": "Quit",
     "app.ctrl_quit": "Quit",
@@ -41,9 +42,19 @@ ENGLISH: dict[str, str] = {
     "silences.back": "Back",
     "alerts.all": "Show all",
     "help.close": "Close",
+    "items.open_case": "Open a case",
+    "detail.open_case": "Open a case",
+    "cases.filter": "Filter",
+    "cases.all": "Show all",
+    "cases.escape": "Clear filter",
+    "case.note": "Add a note",
+    "case.close": "Close the case",
+    "case.reopen": "Reopen the case",
+    "case.back": "Back",
+    "case_dialog.cancel": "Cancel",
 }
 # Filter keys named after what they show (`items.status_severe` → "Show severe").
-SHOW_PREFIXES = ("items.status_", "alerts.show_")
+SHOW_PREFIXES = ("items.status_", "alerts.show_", "cases.show_")
 # Moving the cursor is for keys, not for the palette.
 NOT_COMMANDS = frozenset(
     {

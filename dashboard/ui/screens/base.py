@@ -14,7 +14,7 @@ from dashboard.ui.widgets.status_bar import StatusBar
 from dashboard.ui.widgets.table import VirtualTable
 
 # Actions a read-only screen (`[ui] read_only`, the kiosk's default) does not offer.
-CHANGING_ACTIONS = frozenset({"export", "export_as", "acknowledge", "silence"})
+CHANGING_ACTIONS = frozenset({"export", "export_as", "acknowledge", "silence", "open_case"})
 
 # Between the view's title and the new-alert line in the header.
 BANNER_MARK = "  ⚠ "

@@ -185,6 +185,7 @@ class ItemDetailScreen(DataScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "返回", id="detail.back"),
+        Binding("c", "open_case", "立案督办", show=False, id="detail.open_case"),
     ]
     VIEW_TITLE = "项目详情 Item"
 
@@ -219,6 +220,11 @@ class ItemDetailScreen(DataScreen):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def action_open_case(self) -> None:
+        from dashboard.ui.screens.case_dialog import start_case
+
+        start_case(self, self.item_id)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         e = next((x for x in snap.evaluated if x.item.id == self.item_id), None)

@@ -42,6 +42,7 @@ class ItemsScreen(DataScreen):
         ),
         Binding("0", "clear_filters", "全部 All", show=False, id="items.all"),
         Binding("escape", "escape", "返回/清除筛选", show=False, id="items.escape"),
+        Binding("c", "open_case", "立案督办", show=False, id="items.open_case"),
     ]
 
     def __init__(self) -> None:
@@ -147,6 +148,13 @@ class ItemsScreen(DataScreen):
 
         event.stop()
         self.app.push_screen(ItemDetailScreen(event.row.item.id))
+
+    def action_open_case(self) -> None:
+        from dashboard.ui.screens.case_dialog import start_case
+
+        row = self.table.cursor_value
+        if row is not None:
+            start_case(self, row.item.id)
 
     def export_view(self) -> TableView:
         from dashboard.views import items_view
