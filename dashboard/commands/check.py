@@ -14,6 +14,7 @@ from dashboard.commands.common import open_runtime, table_lines
 from dashboard.core.alerts import AlertEvent
 from dashboard.core.items import STATUS_LABELS, Status
 from dashboard.core.parse import format_percent
+from dashboard.history import PastItems, looks_back, past_snapshot
 from dashboard.runtime import Runtime, Snapshot
 
 
@@ -33,10 +34,26 @@ def run(args: argparse.Namespace) -> int:
     config, runtime = open_runtime(args)
     # Looking at another date is a what-if: it must not resolve or fire today's alerts.
     what_if = runtime.as_of_override is not None and config.as_of not in (None, runtime.as_of_override)
-    alerts = not (getattr(args, "no_alerts", False) or what_if)
+    # A date history holds points before and after is a look back (历史回看): the items as they
+    # stood then, from history; like a what-if it fires nothing and records nothing.
+    day = runtime.as_of_override
+    lookback = day is not None and looks_back(runtime.store, day)
+    if what_if or lookback:
+        runtime.record_history = False  # history is by the data's as-of date, not a chosen one
+    alerts = not (getattr(args, "no_alerts", False) or what_if or lookback)
     snap = asyncio.run(runtime.cycle(alerts=alerts))
+    past: PastItems | None = None
+    if lookback and day is not None:
+        found = past_snapshot(runtime, day)
+        if found is not None:
+            snap, past = found
     report = build_report(runtime, snap)
     report["alerts"]["evaluated"] = alerts
+    # Added keys: whether the figures are history's, and what it lacked.
+    report["history"] = past is not None
+    if past is not None:
+        report["history_note"] = past.note
+        report["history_without_figure"] = [i.id for i in past.without_figure]
     if args.json:
         print(strict_json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -140,6 +157,8 @@ def render_text(report: dict[str, Any]) -> str:
         lines.insert(1, f"序时进度按工作日 by working days：{calendar['calendar']}")
     if calendar.get("warning"):
         lines.insert(1, f"! {calendar['warning']}")
+    if report.get("history"):  # the look back's own line first (it opens with `历史回看 DATE`)
+        lines.insert(0, str(report["history_note"]))
     lines += table_lines(
         [[STATUS_LABELS[Status(key)], key, str(count)] for key, count in report["by_status"].items()],
         "<<>",
