@@ -183,7 +183,7 @@ def _number(name: str, label: str, text: Any, width: int = 6) -> Column[LeagueRo
 LEAGUE_COLUMNS: list[Column[LeagueRow]] = [
     _number("rank", "名次", lambda r: str(r.rank), 4),
     Column("榜单", lambda r: r.board, min_width=4, max_width=4),
-    Column("牵头单位", lambda r: r.unit, min_width=8, max_width=20),
+    Column("牵头单位", lambda r: r.unit, min_width=12, max_width=20),
     _number("score", "得分", lambda r: f"{r.score:.1f}"),
     _number("items", "项目数", lambda r: str(r.items), 4),
     _number("done_share", "完成率", lambda r: _pct(r.done_share)),
@@ -203,7 +203,7 @@ class UnitsScreen(GroupScreen):
     VIEW_TITLE = "牵头单位 Lead units"
     LEAGUE_TITLE = "红黑榜 League table"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l", "toggle_league", "红黑榜", id="units.league"),
+        Binding("l", "toggle_league", "红黑榜", show=False, id="units.league"),  # in ? and the palette
     ]
     league_shown = False
 
