@@ -94,6 +94,8 @@ class Route:
             f"routes[{self.index}] {what} → {'、'.join(self.sinks) or '（无）'}"
             + (" · continue" if self.cont else "")
             + (f" · 免打扰 mute {quiet}" if quiet else "")
+            + (" · 自定模板 template" if self.template is not None else "")
+            + (f" · @ {len(self.mentions.mobiles) + len(self.mentions.users)} 人" if self.mentions else "")
         )
 
 

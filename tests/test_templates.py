@@ -280,3 +280,11 @@ def test_template_and_template_file_together_is_a_config_error(tmp_path: Path) -
     config = write_config(tmp_path, SOURCE, robot("wecom", "http://127.0.0.1:9/send") + routes)
     done = run_cli("check", "--config", str(config))
     assert done.returncode == 2 and "routes[0].template_file" in done.stderr and "只能写一个" in done.stderr
+
+
+def test_dashboard_routes_says_which_route_has_a_template_and_mentions(tmp_path: Path) -> None:
+    routes = '[[routes]]\nlevel = "督办"\nsinks = ["机器人"]\ntemplate = "{{ unit }}"\nmention_users = ["a", "b"]\n'
+    config = write_config(tmp_path, SOURCE, robot("dingtalk", "http://127.0.0.1:9/hook") + routes)
+    done = run_cli("routes", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "routes[0] level = 督办 → 机器人 · 自定模板 template · @ 2 人"
