@@ -292,6 +292,18 @@ async def test_k_shows_the_cases_and_shift_k_turns_the_kiosk_rotation_on() -> No
         assert app.kiosk
 
 
+async def test_an_unreadable_case_table_is_said_on_the_screen_and_the_app_runs_on() -> None:
+    app, _shown = app_with_toasts()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        with app.runtime.store.transaction() as conn:
+            conn.execute("ALTER TABLE case_notes RENAME TO case_notes_lost")  # as a damaged file would
+        await pilot.press("k")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CasesScreen) and app.is_running
+        assert any("督办案件不可读" in line for line in screen_lines(app))
+
+
 def test_cases_screen_snapshot_160x45(snap_compare: Any, frozen_app: DashboardApp) -> None:  # noqa: F811
     """An overdue case with a note, a rectified one and a closed one, every clock frozen."""
     with frozen_app.runtime.store.transaction() as conn:

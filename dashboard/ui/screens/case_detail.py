@@ -5,6 +5,7 @@ the three with the app's notice."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -153,7 +154,11 @@ class CaseDetailScreen(DataScreen):
 
     @work(thread=True, exclusive=True, group="case", description="read the case")
     def reload_case(self) -> None:
-        found = casework.case_file(self.dash.runtime, self.case_id)
+        try:
+            found = casework.case_file(self.dash.runtime, self.case_id)
+        except sqlite3.Error as exc:  # a damaged store: say so, keep what is on screen
+            self.app.call_from_thread(self.notify, f"督办案件不可读 case unreadable: {exc}", severity="error")
+            return
         self.app.call_from_thread(self._show_file, found)
 
     def _show_file(self, found: CaseFile | None) -> None:

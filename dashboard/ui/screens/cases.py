@@ -4,6 +4,7 @@ The list follows the data: a refresh that rectifies a case shows it here at once
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -111,6 +112,7 @@ class CasesScreen(DataScreen):
         super().__init__()
         self.showing = ""  # a state, 逾期, or "" for every case
         self.counts: dict[str, int] = {}
+        self.problem = ""  # why the cases could not be read, if they could not
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -143,12 +145,21 @@ class CasesScreen(DataScreen):
 
     @work(thread=True, exclusive=True, group="cases", description="read the cases")
     def reload_cases(self) -> None:
-        rows = casework.case_rows(self.dash.runtime)
+        try:
+            rows = casework.case_rows(self.dash.runtime)
+        except sqlite3.Error as exc:  # a damaged store: say so, keep what is on screen
+            self.app.call_from_thread(self._show_problem, f"督办案件不可读 cases unreadable: {exc}")
+            return
         self.app.call_from_thread(self._show_rows, rows)
 
     def _show_rows(self, rows: list[CaseRow]) -> None:
+        self.problem = ""
         self.table.set_rows(sorted(rows, key=case_order))
         self.counts = case_counts(rows)
+        self._update_note()
+
+    def _show_problem(self, text: str) -> None:
+        self.problem = text
         self._update_note()
 
     def _update_note(self) -> None:
@@ -156,6 +167,8 @@ class CasesScreen(DataScreen):
         shown = f"显示 {self.table.row_count} / {len(self.table.rows)}"
         note = describe_filter(self.table.filter_text, wanted)
         text = f"{self.VIEW_TITLE}  {counts_text(self.counts)}   {shown}  {note}".rstrip()
+        if self.problem:
+            text = f"{self.VIEW_TITLE}  {self.problem}"
         self.query_one("#view-note", Static).update(Text(text))
 
     # -- filters ---------------------------------------------------------------------
