@@ -47,7 +47,6 @@ from dashboard.ui.widgets.table import VirtualTable
 READ_ONLY_KEYS = (
     ("a", "ack", "确认预警"),
     ("m", "silence", "静默预警"),
-    ("x", "expire", "结束静默"),
     ("e", "export", "导出"),
     ("E", "export_as", "导出"),
     ("c", "open_case", "立案督办"),

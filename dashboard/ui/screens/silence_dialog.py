@@ -97,7 +97,7 @@ class SilenceDialog(ModalScreen[SilenceRequest | None]):
         with Vertical(id="silence-dialog", classes="alert-dialog"):
             yield Label("静默预警 Silence alerts", classes="alert-dialog-title")
             yield Label(str(r.message), classes="alert-dialog-message", markup=False)
-            yield Label("范围 scope（↑↓ 选择，Tab 下一项）", classes="dim")
+            yield Label("范围 scope（Tab 到此，↑↓ 与 Enter 选定）", classes="dim")
             with RadioSet(id="silence-scope"):
                 for scope, (label, _fields) in SCOPES.items():
                     if scope in ("rule-unit", "unit") and not r.unit:
@@ -124,6 +124,11 @@ class SilenceDialog(ModalScreen[SilenceRequest | None]):
     def scope(self) -> str:
         pressed = self.query_one(RadioSet).pressed_button
         return (pressed.id or "scope-alert").removeprefix("scope-") if pressed else "alert"
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        # A scope chosen (Enter on it): back to the comment, where Enter confirms.
+        event.stop()
+        self.query_one("#silence-comment", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

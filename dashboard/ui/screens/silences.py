@@ -62,6 +62,8 @@ class SilencesScreen(DataScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "expire", "提前结束", id="silences.expire"),
         Binding("escape", "back", "返回", id="silences.back"),
+        # Read-only: `x` answers with the app's notice instead (never shown, not in the palette).
+        Binding("x", "refused('结束静默')", "结束静默", show=False, id="app.read_only_expire"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -88,10 +90,15 @@ class SilencesScreen(DataScreen):
         self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Read-only: no `x` here; the key reaches the app, which says `只读模式`.
-        if action == "expire" and self.dash.read_only:
-            return False
+        # Read-only: `x` is the refusal, not the expiry (as on the case screens).
+        if action == "expire":
+            return not self.dash.read_only
+        if action == "refused":
+            return self.dash.read_only
         return super().check_action(action, parameters)
+
+    def action_refused(self, what: str) -> None:
+        self.dash.action_refused(what)
 
     def show_snapshot(self, snap: Any) -> None:
         self.reload()
