@@ -123,6 +123,8 @@ class Snapshot:
     # bulletin's title or 更新时间) or "today" (nothing said); `as_of_note` says so in words.
     as_of_source: str = "today"
     as_of_note: str = ""
+    # The working-day calendar counting `expected` ("" for months or days), or its fallback's warning.
+    calendar: str = ""
 
     def __repr__(self) -> str:
         return f"Snapshot(as_of={self.as_of}, items={len(self.evaluated)}, by_status={self.by_status})"
@@ -548,6 +550,12 @@ class Runtime:
             "warning": self.calendar_warning or None,
         }
 
+    def calendar_label(self) -> str:
+        """What the header says of the count: the working-day calendar, or its fallback's warning."""
+        if self.calendar is None:
+            return ""
+        return self.calendar_warning or f"按工作日 {self.calendar.name}"
+
     def items(self) -> list[Item]:
         # `[units]` aliases first, so one unit written two ways merges, counts and alerts as one.
         aliases = self.config.unit_aliases
@@ -590,6 +598,7 @@ class Runtime:
             serial=serial,
             as_of_source=as_of_source,
             as_of_note=as_of_note,
+            calendar=self.calendar_label(),
         )
 
 

@@ -34,7 +34,7 @@ from dashboard.templates import (
 )
 
 DEFAULT_URL = "https://oapi.dingtalk.com/robot/send"
-RATE_LIMITED = {130101}
+RATE_LIMITED = {130101, 660026}  # "send too fast" (per minute), "rate limited" (robot quota)
 OPTIONS = {
     "token_env": "保存机器人 access_token 的环境变量名",
     "secret_env": "保存加签密钥（SEC 开头）的环境变量名；未开启加签时省略",

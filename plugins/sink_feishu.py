@@ -33,7 +33,7 @@ from dashboard.templates import (
 )
 
 DEFAULT_URL = "https://open.feishu.cn/open-apis/bot/v2/hook/"
-RATE_LIMITED = {11232}  # "frequency limited"
+RATE_LIMITED = {11232, 9499}  # "frequency limited", "too many request"
 TEMPLATES = {"critical": "red", "warning": "orange", "info": "blue"}
 OPTIONS = {
     "token_env": "保存机器人 hook 令牌（地址最后一段）的环境变量名",

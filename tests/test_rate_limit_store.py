@@ -126,17 +126,38 @@ def test_a_429_with_retry_after_120_makes_the_next_run_send_nothing(
     assert len(httpserver.log) == MESSAGES and pending(third) == 0
 
 
-def test_the_robots_own_rate_limit_code_holds_the_next_run_for_its_minute(
-    tmp_path: Path, httpserver: HTTPServer, isolated_state: Path
+@pytest.mark.parametrize(
+    ("sink_type", "path", "reply"),
+    [
+        ("wecom", "/cgi-bin/webhook/send", {"errcode": 45009, "errmsg": "api freq out of limit"}),
+        ("dingtalk", "/robot/send", {"errcode": 660026, "errmsg": "rate limited"}),
+        ("feishu", f"/open-apis/bot/v2/hook/{KEY}", {"code": 9499, "msg": "too many request"}),
+    ],
+)
+def test_the_robots_own_rate_limit_codes_hold_the_next_run_for_their_minute(
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    isolated_state: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sink_type: str,
+    path: str,
+    reply: dict[str, object],
 ) -> None:
-    httpserver.expect_request("/cgi-bin/webhook/send", method="POST").respond_with_json(
-        {"errcode": 45009, "errmsg": "api freq out of limit"}
+    monkeypatch.setenv("ROBOT_TOKEN", KEY)
+    httpserver.expect_request(path, method="POST").respond_with_json(reply)
+    key = {"wecom": "key_env", "dingtalk": "token_env", "feishu": "token_env"}[sink_type]
+    url = httpserver.url_for(path.removesuffix(KEY))
+    sink = (
+        f'[[sinks]]\nname = "robot"\ntype = "{sink_type}"\nurl = "{url}"\n{key} = "ROBOT_TOKEN"\n'
+        'retries = 0\nbackoff = "0s"\n'
     )
-    cfg = config(tmp_path, httpserver.url_for("/cgi-bin/webhook/send"), rate=20, retries=0)
+    cfg = write_every_rule_config(tmp_path, sink)
     check(cfg)
     assert len(httpserver.log) == 1
     with store(isolated_state) as conn:
         [(not_before, reason)] = conn.execute("SELECT not_before, reason FROM sink_holds").fetchall()
-    assert not_before > time.time() + 50 and "45009" in reason  # a robot code says no time: a minute
+    code = str(reply.get("errcode", reply.get("code")))
+    assert not_before > time.time() + 50 and code in reason  # a robot code says no time: a minute
+    assert KEY not in reason
     check(cfg)
-    assert len(httpserver.log) == 1
+    assert len(httpserver.log) == 1  # the next process waits too

@@ -13,6 +13,8 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 from conftest import SAMPLE_CSV, run_cli
+from screen_text import loaded
+from textual.widgets import Static
 
 from dashboard.config import load_config
 from dashboard.contracts import ConfigError
@@ -20,6 +22,7 @@ from dashboard.core.progress import Period, expected_progress
 from dashboard.core.workcal import CalendarGap, WorkCalendar
 from dashboard.routes import parse_routes
 from dashboard.runtime import Runtime
+from dashboard.ui.app import make_app
 from dashboard.workcal import load_calendar, mute_days_off, workday_expected
 
 GOLDEN_WEEK = ["2024-09-30", "2024-10-07", "2024-10-12"]
@@ -247,3 +250,12 @@ def test_routes_test_shows_the_holidays_mute(tmp_path: Path) -> None:
     assert "今天 today" in done.stdout and "工作日历 chinesecalendar" in done.stdout
     listed = json.loads(run_cli("routes", "--json", "--config", str(path)).stdout)
     assert listed["routes"][0]["mute"] == ["22:00-08:00", "holidays"]
+
+
+async def test_the_header_says_which_calendar_counts_the_expected_progress(tmp_path: Path) -> None:
+    app = make_app(load_config(config(tmp_path)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        line = str(app.screen.query_one("#asof-line", Static).render())
+        assert "截止 2024-09-30" in line and "序时进度 expected 75%" in line
+        assert f"（按工作日 {LIBRARY}）" in line

@@ -64,6 +64,7 @@ class Headline(Vertical):
             *today_note,
             "   序时进度 expected ",
             (format_percent(snap.expected, 0), "bold"),
+            *([(f"（{snap.calendar}）", "dim")] if snap.calendar else []),
             f"   更新于 {refreshed}",
         ]
         if stale:
