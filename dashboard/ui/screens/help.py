@@ -64,7 +64,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         title = "按键一览 Keys  (Esc 关闭；Ctrl+P 命令面板 command palette)"
         if self.read_only:
-            title += "\n只读模式 read-only：确认、静默、导出不可用，Ctrl+Q 退出"
+            title += "\n只读模式 read-only：确认、静默、导出、立案与案件操作不可用，Ctrl+Q 退出"
         with VerticalScroll(id="help-box"):
             yield Static(title, id="help-title")
             table: DataTable[Text] = DataTable(id="help-keys", cursor_type="none", zebra_stripes=True)
