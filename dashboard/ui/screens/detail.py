@@ -208,8 +208,6 @@ class ItemDetailScreen(DataScreen):
             yield Static(id="item-alerts")
             yield Static("留痕 audit trail", classes="section")
             yield Static(id="item-trail")
-            yield Static("留痕 audit trail", classes="section")
-            yield Static(id="item-trail")
         yield StatusBar(id="status-bar")
         yield DashboardFooter()
 
@@ -265,7 +263,6 @@ class ItemDetailScreen(DataScreen):
         self.query_one("#updates", Static).update(monthly_row(item))
         self.query_one("#item-alerts", Static).update(self._alerts_text())
         self.query_one("#item-trail", Static).update(self._trail_text())
-        self.query_one("#item-trail", Static).update(self._trail_text())
 
     def _history(self, e: Evaluated, snap: Snapshot) -> list[DetailPoint]:
         """The item's recorded points from the store, each with the expected progress at
@@ -303,35 +300,6 @@ class ItemDetailScreen(DataScreen):
                 text.append(f"  静默至 {silenced_until_text(r)}", "dim")
             if fired:
                 text.append(f"  首次 {fired:%Y-%m-%d %H:%M}", "dim")
-            text.append("\n")
-        return text
-
-    def _trail_text(self) -> Text:
-        """The trail of this item's alerts, their silences and its cases, oldest first:
-        time, actor, what happened, before → after, and the comment."""
-        import sqlite3
-
-        from dashboard.item_trail import KIND_LABELS, change_text, item_trail
-
-        text = Text()
-        try:
-            rows = item_trail(self.dash.runtime, self.item_id)
-        except (sqlite3.Error, AttributeError) as exc:  # no store, or a damaged one: say so
-            text.append(f"（留痕不可读 trail unavailable: {exc}）", "dim")
-            return text
-        if not rows:
-            text.append("（没有留痕 no trail yet）", "dim")
-        for r in rows:
-            at = str(r["at"])[:16].replace("T", " ")
-            change = change_text(r)
-            comment = str(r["comment"] or "")
-            text.append(f"{at}  ", "dim")
-            text.append(f"{r['actor']}  ", "bold")
-            text.append(f"{KIND_LABELS.get(str(r['kind']), str(r['kind']))}  ")
-            text.append(f"{r['subject']}  ", "dim")
-            text.append(change)
-            if comment and comment != change:
-                text.append(f"  「{comment}」", "italic")
             text.append("\n")
         return text
 
