@@ -173,13 +173,12 @@ class Runtime:
         self._hold_writes = False
         self._restore()
         # The working-day calendar (method = "workdays"); a year it lacks is a config error, at
-        # start when the as-of date is given, else at the first evaluation.
+        # start for the as-of date known now (given, or the restored data's), else when first seen.
         self.calendar: WorkCalendar | None = None
         self.calendar_warning = ""
         if config.method == "workdays":
             self.calendar = load_calendar(config.calendar, config.path)
-            if as_of or config.as_of:
-                self.expected(as_of or config.as_of)  # type: ignore[arg-type]
+            self.expected(self.as_of_origin()[0])
         # Rules, alert state, outbox and sinks (design §5); config errors surface here.
         try:
             self.alerts = AlertEngine(config, self.plugins, self.store)

@@ -13,7 +13,7 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 from conftest import SAMPLE_CSV, run_cli
-from screen_text import loaded
+from screen_text import loaded, screen_lines
 from textual.widgets import Static
 
 from dashboard.config import load_config
@@ -259,3 +259,16 @@ async def test_the_header_says_which_calendar_counts_the_expected_progress(tmp_p
         line = str(app.screen.query_one("#asof-line", Static).render())
         assert "截止 2024-09-30" in line and "序时进度 expected 75%" in line
         assert f"（按工作日 {LIBRARY}）" in line
+
+
+async def test_a_year_without_a_calendar_found_in_the_data_is_a_named_error_on_screen(tmp_path: Path) -> None:
+    # The as-of date is the source's own, seen only once it loads: the TUI says so and keeps running.
+    text = config(tmp_path).read_text(encoding="utf-8").replace('as_of = "2024-09-30"\n', "")
+    path = tmp_path / "dashboard.toml"
+    path.write_text(text + f'as_of = "{NEXT}-03-31"\n', encoding="utf-8")  # in [[sources]]
+    app = make_app(load_config(path))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        shown = "\n".join(screen_lines(app))
+        assert f"配置错误 calendar: 工作日历中没有 {NEXT} 年" in shown
+        assert app.is_running

@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from dashboard.config import Config
+from dashboard.contracts import ConfigError
 from dashboard.runtime import Runtime, Snapshot, SourceState
 from dashboard.scheduler import Scheduler
 from dashboard.ui.keys import NOT_COMMANDS, command_title
@@ -67,8 +68,8 @@ class DashboardApp(App[None]):
         "projects": ProjectsScreen,
         "sources": SourcesScreen,
         "alerts": AlertsScreen,
-        "cases": CasesScreen,
         "quality": QualityScreen,
+        "cases": CasesScreen,
     }
     DEFAULT_MODE = "overview"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -223,6 +224,9 @@ class DashboardApp(App[None]):
             try:
                 snap = await asyncio.to_thread(self.runtime.snapshot)
                 self.show(snap)  # the data first; the alert rules need the store written
+            except ConfigError as exc:  # found in the data: a year the working-day calendar lacks
+                self.say(f"配置错误 {exc.key}: {exc.message}（{exc.expected}）", error=True, seconds=86400)
+                return
             finally:
                 self.runtime.writes_may_start()  # whatever happened, the fetched data gets stored
         # The alert rules of the newest snapshot, one evaluation at a time; a refresh that
