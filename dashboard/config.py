@@ -46,7 +46,7 @@ TOP_KEYS = {
     "user": "使用者：name = 确认、静默时记下的姓名",
     "units": "牵头单位：[units.aliases] 别名 = 标准名称，或 groups = [[标准名称, 别名…]]",
     "quality": "数据质量：stale_days = 更新时间超过多少天算未按时填报",
-    "calendar": "工作日历：holidays、workdays 补充库中没有的年份，fallback = \"calendar_days\"",
+    "calendar": '工作日历：holidays、workdays 补充库中没有的年份，fallback = "calendar_days"',
 }
 PROGRESS_KEYS = {
     "period_start": "MM-DD",
