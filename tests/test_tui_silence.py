@@ -223,3 +223,32 @@ async def test_x_ends_a_silence_early_with_the_author_in_the_trail(tmp_path: Pat
         assert app.screen is screen and cells(screen, 0)[WHO] == "—"  # held no more
     kinds = [(r["kind"], r["actor"]) for r in app.runtime.alerts.trail("silence:1")]
     assert kinds == [("silence_added", AUTHOR), ("silence_expired", "赵六")]
+
+
+async def test_item_45_at_the_third_bulletin_reads_supervise_and_its_trail_shows_the_climb(
+    tmp_path: Path,
+) -> None:
+    """as-of 09-30 and 10-07 by `dashboard check`, the TUI at 10-14: item 45's alert is at
+    督办 in the level column (painted in the theme's error colour) and the note counts it;
+    the item screen's trail shows 触发, 升级 to 预警 and to 督办, and the case opened."""
+    config = sample_config(tmp_path)
+    text = config.read_text(encoding="utf-8")
+    for as_of in ("2024-09-30", "2024-10-07"):
+        config.write_text(text.replace("2024-09-30", as_of), encoding="utf-8")
+        done = run_cli("check", "--config", str(config))
+        assert done.returncode == 0, done.stderr
+    config.write_text(text.replace("2024-09-30", "2024-10-14"), encoding="utf-8")
+    app = make_app(load_config(config))
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await open_alerts(app, pilot)
+        assert screen.table.row_count == 1 and cells(screen, 0)[LEVEL] == "督办"
+        assert "未解除 提醒 0 预警 0 督办 1" in str(screen.query_one("#view-note").render())
+        error = screen.supervise_style().color
+        assert error is not None and error.triplet is not None
+        await pilot.press("enter")
+        await pilot.pause()
+        lines = str(app.screen.query_one("#item-trail").render()).splitlines()
+    kinds = [next(k for k in ("触发", "升级", "立案") if k in line) for line in lines]
+    assert kinds == ["触发", "升级", "升级", "立案"]
+    assert "【预警】" in lines[1] and "【督办】" in lines[2] and "case:1" in lines[3]
+    assert "2024-10-24" in lines[3]  # the deadline: as-of + 10 days

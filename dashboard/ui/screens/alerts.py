@@ -160,7 +160,7 @@ class AlertsScreen(DataScreen):
         yield Header()
         yield Static(id="view-note", classes="view-note")
         yield StatusTable(
-            alert_columns(lambda r: self.held.get(str(r.key)), self._supervise_style),
+            alert_columns(lambda r: self.held.get(str(r.key)), self.supervise_style),
             key_of=lambda r: str(r.key),
             row_class=alert_class,
             empty_text="（没有预警 no alerts）",
@@ -169,7 +169,7 @@ class AlertsScreen(DataScreen):
         yield StatusBar(id="status-bar")
         yield DashboardFooter()
 
-    def _supervise_style(self) -> Style:
+    def supervise_style(self) -> Style:
         error = self.app.current_theme.error
         return Style(color=error, bold=True) if error else Style(bold=True)
 
