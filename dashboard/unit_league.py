@@ -10,7 +10,7 @@ from typing import Any
 
 from dashboard.core.aliases import UnitAliases
 from dashboard.core.league import FORMULA, LeagueRow, league_table
-from dashboard.views import Column, TableView
+from dashboard.views import Cell, Column, TableView
 
 LEAGUE_COLUMNS = [
     Column("名次", "int", "rank"),
@@ -47,7 +47,7 @@ def snapshot_league(snapshot: Any, config: Any = None, cases: Iterable[Any] = ()
 
 
 def league_view(rows: Sequence[LeagueRow], title: str, notes: Sequence[str] = ()) -> TableView:
-    cells = [
+    cells: list[list[Cell]] = [
         [
             r.rank,
             r.board,

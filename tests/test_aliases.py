@@ -69,6 +69,7 @@ def test_variants_of_one_unit_are_recognised(a: str, b: str) -> None:
         ("民政局", "数据局"),
         ("交通运输局", "公安局交警大队"),
         ("应急管理局", "农业农村局"),
+        ("第一中学", "第十一中学"),  # numbers are never abbreviated
     ],
 )
 def test_different_units_are_not_proposed(a: str, b: str) -> None:

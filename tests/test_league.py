@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from conftest import DEFAULT_CONFIG, run_cli
@@ -110,3 +111,28 @@ async def test_units_screen_l_shows_the_league_and_back() -> None:
         await pilot.press("l")
         await pilot.pause()
         assert app.screen.query_one("#units", VirtualTable).display
+
+
+def test_an_overdue_case_in_the_store_costs_its_unit_ten_points(tmp_path: Path) -> None:
+    from conftest import SAMPLE_CSV, write_config
+
+    def at(as_of: str) -> Path:
+        return write_config(tmp_path, [{"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)}], "", as_of)
+
+    # 督办 at 10-14 opens item 45's case (deadline 10-24); at 10-25 it is overdue.
+    for as_of in ("2024-09-30", "2024-10-07", "2024-10-14", "2024-10-25"):
+        done = run_cli("check", "--config", str(at(as_of)))
+        assert done.returncode == 0, done.stderr
+    cases = run_cli("cases", "--overdue", "--json", "--config", str(at("2024-10-25")))
+    assert [c["unit"] for c in json.loads(cases.stdout)["cases"]] == ["公安局交警大队"]
+    done = run_cli(
+        "export", "--view", "league", "--format", "json", "-o", "-", "--config", str(at("2024-10-25"))
+    )
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    rows = body["rows"] if isinstance(body, dict) else body
+    last = rows[-1]
+    assert last["unit"] == "公安局交警大队" and last["overdue_cases"] == 1
+    assert last["score"] == round(-last["behind_points"] - 10, 1)  # 0 done, behind, one overdue case
+    assert "10×1" in last["parts"]
+    assert all(r["overdue_cases"] == 0 for r in rows[:-1])

@@ -204,6 +204,7 @@ async def test_quality_screen_z_lists_findings_and_the_alias_lines(tmp_path: Pat
         await app.workers.wait_for_complete()
         await pilot.pause()
         await pilot.press("z")
+        await app.workers.wait_for_complete()  # the findings are made in a worker thread
         await pilot.pause()
         assert isinstance(app.screen, QualityScreen)
         table = app.screen.query_one("#quality", VirtualTable)

@@ -50,18 +50,27 @@ def _place_stripped(key: str) -> list[str]:
     return out
 
 
-def _is_subsequence(short: str, long: str) -> bool:
-    it = iter(long)
-    return all(ch in it for ch in short)
+_NUMERALS = frozenset("0123456789一二三四五六七八九十百千零〇两")
+
+
+def _left_out(short: str, long: str) -> str | None:
+    """The characters of `long` not used to spell `short` in order (None: it cannot be)."""
+    rest: list[str] = []
+    i = 0
+    for ch in long:
+        if i < len(short) and ch == short[i]:
+            i += 1
+        else:
+            rest.append(ch)
+    return "".join(rest) if i == len(short) else None
 
 
 def _abbreviates(short: str, long: str) -> bool:
-    return (
-        2 <= len(short) < len(long)
-        and short[0] == long[0]
-        and short[-1] == long[-1]
-        and _is_subsequence(short, long)
-    )
+    if not (2 <= len(short) < len(long) and short[0] == long[0] and short[-1] == long[-1]):
+        return False
+    rest = _left_out(short, long)
+    # `一中` / `十一中`, `3号站` / `13号站`: numbers tell units apart, they are never abbreviated.
+    return rest is not None and not _NUMERALS.intersection(rest)
 
 
 def _forms(key: str) -> set[str]:
@@ -80,10 +89,25 @@ def likely_same(a: str, b: str) -> bool:
     ka, kb = unit_key(a), unit_key(b)
     if not ka or not kb:
         return False
-    if ka == kb or _forms(ka) & _forms(kb):
+    return _same(_Name(ka), _Name(kb))
+
+
+class _Name:
+    """A name's key and forms, computed once for the pairwise comparison."""
+
+    __slots__ = ("forms", "key", "plain")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.forms = _forms(key)
+        self.plain = _plain_forms(key)
+
+
+def _same(a: _Name, b: _Name) -> bool:
+    if a.key == b.key or not a.forms.isdisjoint(b.forms):
         return True
-    for x in _plain_forms(ka):
-        for y in _plain_forms(kb):
+    for x in a.plain:
+        for y in b.plain:
             short, long = (x, y) if len(x) <= len(y) else (y, x)
             if len(short) >= 3 and long.endswith(short) and long[: -len(short)].endswith(_PARENT_END):
                 return True
@@ -133,7 +157,8 @@ def find_variants(units: Iterable[str]) -> list[VariantGroup]:
     """Groups of distinct unit names (as written, one entry per item) that look like one
     unit, largest group first. Names equal after `unit_key` are one name already."""
     counts = Counter(u for u in units if u and u.strip())
-    names = sorted(counts)
+    names = sorted(n for n in counts if unit_key(n))
+    parsed = {n: _Name(unit_key(n)) for n in names}
     parent = {n: n for n in names}
 
     def root(n: str) -> str:
@@ -144,7 +169,7 @@ def find_variants(units: Iterable[str]) -> list[VariantGroup]:
 
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            if root(a) != root(b) and likely_same(a, b):
+            if root(a) != root(b) and _same(parsed[a], parsed[b]):
                 parent[root(b)] = root(a)
     groups: dict[str, dict[str, int]] = {}
     for n in names:

@@ -150,6 +150,7 @@ def quality_report(
     report = QualityReport(as_of, stale_days)
     by_row = _row_warnings(warnings)
     found: dict[str, list[Finding]] = {k: [] for k in KINDS}
+    days: dict[str, date | None] = {}  # 更新时间 text → its day: values repeat across items
     for item in items:
         row = tuple(by_row.get(item.origin, ()))
         if item.ratio is None:
@@ -184,7 +185,8 @@ def quality_report(
         if item.progress_text and item.actual is None:
             found["text_progress"].append(_finding("text_progress", item, f"进度情况：{item.progress_text}"))
         if item.updated_at:
-            updated = latest_update([item.updated_at])
+            text = item.updated_at
+            updated = days[text] if text in days else days.setdefault(text, latest_update([text]))
             if updated is not None and (as_of - updated).days > stale_days:
                 found["stale_update"].append(
                     _finding(

@@ -5,6 +5,7 @@ into the config for unit names that look like variants. `Enter` opens the item."
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Header, Static
 
@@ -36,10 +37,10 @@ def _key(f: Finding) -> str:
 
 
 COLUMNS: list[Column[Finding]] = [
-    Column("问题", lambda f: f.label, sort_key=lambda f: KIND_ORDER[f.kind], min_width=8, max_width=14),
+    Column("问题", lambda f: f.label, sort_key=lambda f: KIND_ORDER[f.kind], min_width=8, max_width=24),
     Column("序号", lambda f: f.item_id, min_width=4, max_width=8),
-    Column("项目名称", lambda f: f.name, min_width=10, max_width=40, priority=2),
-    Column("牵头单位", lambda f: f.unit, min_width=8, max_width=40),
+    Column("项目名称", lambda f: f.name, min_width=10, max_width=30, priority=2),
+    Column("牵头单位", lambda f: f.unit, min_width=8, max_width=22),
     Column(
         "说明 detail",
         lambda f: f.detail + (f"（{'；'.join(f.warnings)}）" if f.warnings else ""),
@@ -47,7 +48,7 @@ COLUMNS: list[Column[Finding]] = [
         max_width=90,
         flex=True,
     ),
-    Column("建议", lambda f: f.suggestion.replace("\n", "  "), min_width=8, max_width=60, priority=1),
+    Column("建议", lambda f: f.suggestion.replace("\n", "  "), min_width=8, max_width=40, priority=1),
 ]
 
 
@@ -85,9 +86,18 @@ class QualityScreen(DataScreen):
         self.table.focus()
 
     def show_snapshot(self, snap: Snapshot) -> None:
+        self._find(snap)
+
+    @work(thread=True, exclusive=True, group="quality")
+    def _find(self, snap: Snapshot) -> None:
+        """The findings in a worker thread: at 100,000 items they take most of a second."""
         from dashboard.data_quality import snapshot_quality
 
-        self.report = report = snapshot_quality(snap, self.dash.config)
+        report = snapshot_quality(snap, self.dash.config)
+        self.app.call_from_thread(self._show_report, report)
+
+    def _show_report(self, report: QualityReport) -> None:
+        self.report = report
         self.table.set_rows(report.findings)
         counts = "  ".join(f"{KINDS[k]} {n}" for k, n in report.counts().items() if n)
         self.query_one("#view-note", Static).update(
