@@ -367,7 +367,8 @@ def test_tiny_tmpfs_full_then_read_only_holds_and_recovers(tmp_path: Path, isola
         assert runtime.store_problem == "" and [e["key"] for e in jsonl(isolated_state)] == ["severe:45"]
 
         filler = disk / "filler"
-        with filler.open("wb") as f:  # the disk fills up
+        # Unbuffered: a close after the disk is full has nothing left to flush (and nothing to raise).
+        with filler.open("wb", buffering=0) as f:  # the disk fills up
             try:
                 while True:
                     f.write(b"\0" * 65536)
