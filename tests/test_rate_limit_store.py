@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import run_cli, write_every_rule_config
 from pytest_httpserver import HTTPServer
+from screen_text import loaded, screen_lines
+
+from dashboard.config import load_config
+from dashboard.ui.app import make_app
 
 KEY = "k-5e4d3c2b1a"
 # 23 events at 2024-07-31, grouped by lead unit for 企业微信: 10 messages (see test_grouping).
@@ -84,6 +88,9 @@ def test_three_runs_in_a_minute_send_one_minutes_quota_in_total(
     # Waiting is not a failure: no error on the sink, and `dashboard alerts` says 限流等待.
     sinks = first["alerts"]["sinks"]  # type: ignore[index]
     assert [s["error"] for s in sinks] == [None]  # type: ignore[union-attr]
+    assert [s["waiting"] for s in sinks] == ["已达每分钟 3 条的发送上限"]  # type: ignore[union-attr]
+    text = run_cli("check", "--config", str(cfg)).stdout
+    assert "推送 单位群 (wecom) 待发 14: 限流等待 已达每分钟 3 条的发送上限" in text
     listing = run_cli("alerts", "--config", str(cfg))
     assert listing.returncode == 0 and "限流等待" in listing.stdout and "✗" not in listing.stdout
     # A minute later (by the store's times) the next run sends the next three, and so on.
@@ -161,3 +168,23 @@ def test_the_robots_own_rate_limit_codes_hold_the_next_run_for_their_minute(
     assert KEY not in reason
     check(cfg)
     assert len(httpserver.log) == 1  # the next process waits too
+
+
+async def test_the_tui_shares_the_quota_and_its_sinks_screen_says_waiting(
+    tmp_path: Path, httpserver: HTTPServer, isolated_state: Path
+) -> None:
+    httpserver.expect_request("/cgi-bin/webhook/send", method="POST").respond_with_json(
+        {"errcode": 0, "errmsg": "ok"}
+    )
+    cfg = config(tmp_path, httpserver.url_for("/cgi-bin/webhook/send"), rate=3)
+    check(cfg)
+    assert len(httpserver.log) == 3
+    restamp_sends(isolated_state)
+    app = make_app(load_config(cfg))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("d")  # the sources screen lists the sinks
+        await pilot.pause()
+        shown = "\n".join(screen_lines(app))
+    assert "单位群 (wecom)  待发送 pending 14  限流等待 已达每分钟 3 条的发送上限" in shown
+    assert len(httpserver.log) == 3  # the TUI's delivery found the minute used up by the cron run

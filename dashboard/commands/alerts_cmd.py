@@ -113,7 +113,13 @@ def run_alerts(args: argparse.Namespace) -> int:
                     "alerts": [record_dict(r, today, held.get(r.key)) for r in records],
                     "silences": [x.to_dict() for x in silences],
                     "sinks": [
-                        {"name": s.name, "type": s.type, "pending": s.pending, "error": s.last_error or None}
+                        {
+                            "name": s.name,
+                            "type": s.type,
+                            "pending": s.pending,
+                            "error": s.last_error or None,
+                            "waiting": s.waiting or None,  # 限流等待
+                        }
                         for s in sinks
                     ],
                     "pending_delivery": sum(s.pending for s in sinks),

@@ -137,7 +137,13 @@ def alert_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
         "held": len(runtime.alerts.held),  # decisions waiting for the store, sent late (alert_guard)
         "not_pushed": runtime.alerts.not_pushed,  # over [alerts] max_per_cycle: in one summary event
         "sinks": [
-            {"name": s.name, "type": s.type, "pending": s.pending, "error": s.last_error or None}
+            {
+                "name": s.name,
+                "type": s.type,
+                "pending": s.pending,
+                "error": s.last_error or None,
+                "waiting": s.waiting or None,  # 限流等待: the quota or the server holds the rest
+            }
             for s in runtime.sink_status()
         ],
     }
@@ -223,5 +229,9 @@ def render_text(report: dict[str, Any]) -> str:
             if sink["error"]:
                 lines.append(
                     f"  ✗ 推送 {sink['name']} ({sink['type']}) 待发 {sink['pending']}: {sink['error']}"
+                )
+            elif sink.get("waiting") and sink["pending"]:
+                lines.append(
+                    f"  … 推送 {sink['name']} ({sink['type']}) 待发 {sink['pending']}: 限流等待 {sink['waiting']}"
                 )
     return "\n".join(lines)

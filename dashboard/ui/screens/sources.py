@@ -184,6 +184,8 @@ class SourcesScreen(DataScreen):
             text.append(f"{name} ({kind})  待发送 pending {pending}", "bold red" if error else "")
             if error:
                 text.append(f"  ✗ {error}", "red")
+            elif _field(sink, "waiting") and pending:
+                text.append(f"  限流等待 {_field(sink, 'waiting')}", "yellow")
             text.append("\n")
         return text
 
