@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from dashboard import __version__
-from dashboard.commands import COMMANDS, import_cmd
+from dashboard.commands import COMMANDS, doctor_cmd, import_cmd, init_cmd
 from dashboard.commands.common import CommandError
 from dashboard.contracts import ConfigError
 
@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="数据截止日期 as-of date")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in [*COMMANDS, import_cmd]:  # import: issue 15, past bulletins into history
+    # import: issue 15, past bulletins into history; init and doctor: issue 16, a new user's first steps
+    for command in [*COMMANDS, import_cmd, init_cmd, doctor_cmd]:
         command.register(sub, common)
     return parser
 
