@@ -104,7 +104,7 @@ def _own_headers_gb18030(path: Path) -> Path:
     """The sample under a county's own header names, GB18030, with two title rows."""
     head = ["序号", "类别", "实事事项", "承办单位", "年度任务", "完成情况", "完成率%", "备注"]
     rows = [["湘乡市2024年重点民生实事进展情况通报"], ["（截至2024年9月30日）"], head]
-    rows += [r + [""] for r in sample_rows()[1:]]
+    rows += [[*r, ""] for r in sample_rows()[1:]]
     buf = io.StringIO(newline="")
     csv.writer(buf, lineterminator="\r\n").writerows(rows)
     path.write_bytes(buf.getvalue().encode("gb18030"))
@@ -123,7 +123,12 @@ def test_init_from_a_table_with_its_own_headers(tmp_path: Path) -> None:
     assert "表头在第 3 行" in out and "跳过其上 2 行标题" in out
     assert "未识别的列 not mapped（保留为附加列 kept as extra columns）: 备注" in out
     assert "截止日期 as of 2024-09-30（取自表中" in out
-    for header, field in [("实事事项", "name"), ("承办单位", "unit"), ("年度任务", "target"), ("完成率%", "ratio")]:
+    for header, field in [
+        ("实事事项", "name"),
+        ("承办单位", "unit"),
+        ("年度任务", "target"),
+        ("完成率%", "ratio"),
+    ]:
         line = next(x for x in out.splitlines() if f" {header} " in x)
         assert field in line and "按关键词推断" in line
     spec = load_config(tmp_path / "dashboard.toml").sources[0]
