@@ -47,6 +47,7 @@ TOP_KEYS = {
     "units": "牵头单位：[units.aliases] 别名 = 标准名称，或 groups = [[标准名称, 别名…]]",
     "quality": "数据质量：stale_days = 更新时间超过多少天算未按时填报",
     "calendar": '工作日历：holidays、workdays 补充库中没有的年份，fallback = "calendar_days"',
+    "serve": "浏览器访问 dashboard serve：token_env = 访问令牌所在的环境变量",
 }
 PROGRESS_KEYS = {
     "period_start": "MM-DD",
@@ -152,6 +153,7 @@ class Config:
     quality_stale_days: int = 35  # `[quality] stale_days`: 更新时间 older than this is 未按时填报
     # `[calendar]`: holidays and make-up workdays added to the library's (dashboard.workcal).
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    serve_token_env: str = ""  # `[serve] token_env`: the variable holding `dashboard serve`'s token
 
     def error(self, key: str, message: str, expected: str = "") -> ConfigError:
         return ConfigError(key, message, expected=expected, file=self.path)
@@ -394,6 +396,9 @@ def load_config(path: str | Path | None = None) -> Config:
     check_keys(quality, {"stale_days"}, "quality.", file)
     cfg.quality_stale_days = int(_number(quality, "stale_days", 35, "quality.", file, low=1, high=3660))
     cfg.calendar = parse_calendar(_table(raw, "calendar", file), file)
+    serve = _table(raw, "serve", file)
+    check_keys(serve, {"token_env"}, "serve.", file)
+    cfg.serve_token_env = _str(serve, "token_env", "", "serve.", file).strip()
     cfg.alerts = _table(raw, "alerts", file)
     sinks = raw.get("sinks", [])
     if not isinstance(sinks, list) or not all(isinstance(s, dict) for s in sinks):
@@ -480,6 +485,9 @@ def _sources(value: object, cfg: Config) -> list[SourceSpec]:
             raise cfg.error(
                 f"{prefix}.allow_shrink", f"应为 true 或 false，实为 {allow_shrink!r}", "true | false"
             )
+        county = table.get("county", "")
+        if not isinstance(county, str) or (county and not county.strip()):
+            raise cfg.error(f"{prefix}.county", f"应为县市区名称，实为 {county!r}", '如 county = "湘乡市"')
         if not _bool(table, "enabled", True, f"{prefix}.", cfg.path):
             continue
         options = {k: v for k, v in table.items() if k not in COMMON_SOURCE_KEYS}
@@ -495,6 +503,7 @@ def _sources(value: object, cfg: Config) -> list[SourceSpec]:
                 timeout=timeout,
                 max_shrink=float(max_shrink),
                 allow_shrink=allow_shrink,
+                county=county.strip(),
             )
         )
     return specs

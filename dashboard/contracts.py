@@ -15,7 +15,7 @@ from dashboard.core.records import Cell, RowContext, table_to_items
 from dashboard.core.sanitize import clean_text
 
 # Keys every [[sources]] table may have; the rest belong to the source's plugin.
-COMMON_SOURCE_KEYS = ("name", "type", "refresh", "enabled", "timeout", "max_shrink", "allow_shrink")
+COMMON_SOURCE_KEYS = ("name", "type", "refresh", "enabled", "timeout", "max_shrink", "allow_shrink", "county")
 
 
 class ConfigError(Exception):
@@ -88,6 +88,8 @@ class SourceSpec:
     # (or drops to zero) is refused and the last good items kept, unless allow_shrink.
     max_shrink: float = 0.5
     allow_shrink: bool = False
+    # A city's roll-up: the county (县市区) this source's items belong to; "" for none.
+    county: str = ""
 
     def path(self, key: str) -> Path:
         """An option that is a path, resolved against the config's folder."""

@@ -31,6 +31,7 @@ from dashboard.core.aliases import apply_unit_aliases
 from dashboard.core.items import DataWarning, Evaluated, Item
 from dashboard.core.merge import carry_over, merge_sources
 from dashboard.core.progress import Period, count_by_status, default_order, expected_progress, reevaluate
+from dashboard.core.rollup import with_county
 from dashboard.core.sanitize import clean_text
 from dashboard.core.validate import clean_result_parts
 from dashboard.isolation import FetchAborted, IsolatedCall
@@ -558,8 +559,13 @@ class Runtime:
     def items(self) -> list[Item]:
         # `[units]` aliases first, so one unit written two ways merges, counts and alerts as one.
         aliases = self.config.unit_aliases
+        # A city's roll-up: each source's `county` on its items, so two counties never merge.
         return merge_sources(
-            [(s.name, apply_unit_aliases(s.items, aliases)) for s in self.states.values() if s.items]
+            [
+                (s.name, with_county(apply_unit_aliases(s.items, aliases), s.spec.county))
+                for s in self.states.values()
+                if s.items
+            ]
         )
 
     def history(self, item: Item) -> list[HistoryPoint]:

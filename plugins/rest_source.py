@@ -25,7 +25,7 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -65,6 +65,7 @@ OPTIONS = {
     "verify": "TLS 校验: true（默认）或私有 CA 证书文件路径",
     "ratio_is_fraction": "JSON 数字形式的完成比例是小数（0.32）而非百分数（32），默认 false",
     "as_of": "数据截止日期 YYYY-MM-DD（可选）",
+    "as_of_path": "JSON 中数据截止日期（YYYY-MM-DD）的位置，如 as_of（读另一看板的 /api/v1/items）；as_of 优先",
 }
 PAGINATION_KEYS = (
     "mode",
@@ -178,6 +179,10 @@ class RestSource:
                 "ratio_is_fraction", f"应为 true 或 false，实为 {self.ratio_is_fraction!r}", "true | false"
             )
         self.as_of = parse_as_of(opts.get("as_of"), f"{spec.key_prefix}.as_of", spec.config_file)
+        self.as_of_path = opts.get("as_of_path", "")
+        if not isinstance(self.as_of_path, str):
+            raise spec.error("as_of_path", f"应为字符串，实为 {self.as_of_path!r}", "如 as_of")
+        self._data_as_of: date | None = None  # found at `as_of_path` by the running fetch
         self.timeout = spec.timeout  # per request, start to last byte
         per_page = self.timeout * (self.retries + 1) + self.backoff * (2**self.retries)
         pages = 1 if self.pagination.mode == "none" else self.pagination.max_pages
@@ -212,21 +217,23 @@ class RestSource:
         import httpx  # here, not at the top: every plugin is imported at start-up, few use HTTP
 
         # Redirects by hand (see _send): httpx would carry our headers to any host.
+        self._data_as_of = None
         async with httpx.AsyncClient(
             verify=self.verify, follow_redirects=False, timeout=self.timeout, headers=headers
         ) as client:
             records = await self._all_pages(client, warnings)
+        as_of = self.as_of or self._data_as_of
         ctx = RowContext(
             source=self.name,
             location=redact_url(self.url),
-            as_of=self.as_of,
+            as_of=as_of,
             numeric_ratio_is_fraction=self.ratio_is_fraction,
         )
         try:
             items, row_warnings = records_to_items(records, self.aliases, ctx) if records else ([], [])
         except ValueError as exc:
             raise SourceError(f"{self.url}: {exc}") from None
-        return FetchResult(items, warnings + row_warnings, self.as_of)
+        return FetchResult(items, warnings + row_warnings, as_of)
 
     # -- pages ------------------------------------------------------------------------
     async def _all_pages(
@@ -274,6 +281,8 @@ class RestSource:
         return records
 
     def _records(self, url: str, data: Any) -> list[dict[str, Any]]:
+        if self.as_of_path and self._data_as_of is None:
+            self._data_as_of = _date_at(url, data, self.as_of_path)
         found = _at_path(data, self.items_path) if self.items_path else data
         if found is None:
             keys = "、".join(map(str, data)) if isinstance(data, dict) else type(data).__name__
@@ -602,6 +611,18 @@ def _at_path(data: Any, path: str) -> Any:
         else:
             return None
     return data
+
+
+def _date_at(url: str, data: Any, path: str) -> date:
+    """The as-of date at `path` (YYYY-MM-DD); a missing or malformed one fails the fetch,
+    since the expected progress, and so every status, would silently move to today."""
+    value = _at_path(data, path)
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise SourceError(f"{url}: as_of_path「{path}」处应为日期 YYYY-MM-DD，实为 {str(value)[:40]!r}")
 
 
 def _flatten(entry: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -14,6 +14,7 @@ from dashboard.commands.common import open_runtime, table_lines
 from dashboard.core.alerts import AlertEvent
 from dashboard.core.items import STATUS_LABELS, Status
 from dashboard.core.parse import format_percent
+from dashboard.core.rollup import by_county
 from dashboard.history import PastItems, looks_back, past_snapshot
 from dashboard.runtime import Runtime, Snapshot
 
@@ -91,6 +92,8 @@ def build_report(runtime: Runtime, snap: Snapshot) -> dict[str, Any]:
         "calendar": runtime.calendar_report(),
         "items": len(snap.evaluated),
         "by_status": snap.by_status,
+        # A city's roll-up: county → {items, by_status}, by the sources' `county` key ({} without).
+        "by_county": by_county(snap.evaluated, [s.spec.county for s in snap.sources]),
         "sources": [
             {
                 "name": s.name,

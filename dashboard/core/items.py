@@ -89,6 +89,9 @@ class Item:
     field_sources: Mapping[str, str] = field(default_factory=dict)
     # Where the item came from, for error messages and drill-down ("file.csv:12").
     origin: str = ""
+    # The county (县市区) of a city's roll-up: its source's `county` key; "" for a county's own data.
+    # Last, so loaders that build items positionally are unchanged.
+    county: str = ""
 
     @property
     def is_provincial(self) -> bool:

@@ -23,7 +23,10 @@ _MERGEABLE = [f.name for f in fields(Item) if f.name not in _SKIP]
 
 def merge_key(item: Item) -> str:
     text = unicodedata.normalize("NFKC", f"{item.name}|{item.unit}")
-    return _PUNCT_RE.sub("", text).lower()
+    key = _PUNCT_RE.sub("", text).lower()
+    # Two counties' items of the same name and unit are two items (a city's roll-up); without
+    # a county the key (and so every stored history) is as before.
+    return f"{item.county}|{key}" if item.county else key
 
 
 def _empty(value: object) -> bool:

@@ -38,6 +38,7 @@ TEXT_FIELDS = (
     "acceptance_status",
     "updated_at",
     "origin",
+    "county",
 )
 RATIO_FIELDS = ("ratio", "acceptance_ratio", "satisfaction")
 FIGURE_FIELDS = ("target", "actual")
