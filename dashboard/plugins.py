@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -18,6 +20,7 @@ import pluggy
 
 from dashboard import hookspecs
 from dashboard.contracts import SourceType, difflib_close
+from dashboard.plugin_trace import Tracer
 
 D = TypeVar("D")
 ENTRY_POINT_GROUP = "dashboard.plugins"
@@ -62,9 +65,21 @@ class PluginRecord:
 
 
 class PluginManager:
-    """A thin typed wrapper over pluggy's manager."""
+    """A thin typed wrapper over pluggy's manager.
 
-    def __init__(self, plugins_dir: Path | None = None, *, entry_point_group: bool = True) -> None:
+    `trace` (default: from `DASHBOARD_TRACE` / `DASHBOARD_TRACE_FILE`) logs every plugin
+    load, hook call and call into a plugin's objects with its duration. Hooks are called
+    one plugin at a time (`collect`), not through pluggy's hook caller, so pluggy's own
+    `add_hookcall_monitoring` would see nothing; the manager times them itself."""
+
+    def __init__(
+        self,
+        plugins_dir: Path | None = None,
+        *,
+        entry_point_group: bool = True,
+        trace: Tracer | None = None,
+    ) -> None:
+        self.trace = trace if trace is not None else Tracer.from_env()
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
@@ -106,7 +121,8 @@ class PluginManager:
             if ep.name in self.records:
                 continue  # the same distribution seen twice on sys.path
             try:
-                module = ep.load()
+                with self._timed(f"load entry_point={ep.value}", ep.name):
+                    module = ep.load()
                 self.register(module, ep.name, origin)
             except (Exception, SystemExit) as exc:  # a broken plugin (even sys.exit) must not stop the others
                 self.records[ep.name] = PluginRecord(ep.name, origin, error=_describe(exc))
@@ -119,7 +135,8 @@ class PluginManager:
                 continue
             name = f"local:{path.stem}"
             try:
-                module = _import_file(path, f"dashboard_local_plugins.{path.stem}")
+                with self._timed(f"load file={path.name}", name):
+                    module = _import_file(path, f"dashboard_local_plugins.{path.stem}")
                 self.register(module, name, str(path))
             except (Exception, SystemExit) as exc:  # sys.exit() at import is a broken plugin, not an exit
                 self.records[name] = PluginRecord(name, str(path), error=_describe(exc))
@@ -140,7 +157,10 @@ class PluginManager:
             if KINDS[hook_name] not in record.kinds:
                 record.kinds.append(KINDS[hook_name])
             try:
-                value = impl.function()
+                with self._timed(hook_name, name) as detail:
+                    value = impl.function()
+                    if isinstance(value, (list, tuple)):
+                        detail.append(f"{len(value)} entries")
             except (Exception, SystemExit) as exc:
                 record.add_error(_describe(exc))
                 continue
@@ -163,9 +183,17 @@ class PluginManager:
                 self.records[plugin].add_error(f"返回了非 {kind.__name__} 对象: {entry!r}")
                 continue
             label = str(getattr(entry, key))
-            if self._claim(hook_name, label, plugin):
-                found.setdefault(label, entry)
+            if self._claim(hook_name, label, plugin) and label not in found:
+                found[label] = self.trace.descriptor(hook_name, plugin, entry, label) if self.trace else entry
         return found
+
+    @contextmanager
+    def _timed(self, what: str, plugin: str) -> Iterator[list[str]]:
+        if self.trace is None:
+            yield []
+        else:
+            with self.trace.timed(what, plugin) as detail:
+                yield detail
 
     def _claim(self, hook_name: str, label: str, plugin: str) -> bool:
         """Whether `plugin` keeps `label` for `hook_name`; the first to offer it does."""

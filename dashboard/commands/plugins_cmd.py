@@ -1,4 +1,8 @@
-"""`dashboard plugins`: the loaded plugins, their kinds and where they came from."""
+"""`dashboard plugins`: the loaded plugins, their kinds and where they came from.
+
+`--trace` also writes one line per plugin load and hook call, with its duration, to
+stderr (`DASHBOARD_TRACE=1` does the same for any command; see docs/plugins.md).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,26 @@ import argparse
 from dashboard import strict_json
 from dashboard.commands.common import table_lines
 from dashboard.config import load_config
+from dashboard.plugin_trace import Tracer
 from dashboard.plugins import PluginManager
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("plugins", parents=[common], help="列出已加载的插件 list loaded plugins")
     p.add_argument("--json", action="store_true", help="JSON 输出")
+    p.add_argument(
+        "--trace",
+        action="store_true",
+        help="把每次插件载入与钩子调用及其耗时写到标准错误 log each hook call and its duration to stderr",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    records = PluginManager(config.plugins_dir).describe()
+    # Without --trace the environment still decides (DASHBOARD_TRACE / DASHBOARD_TRACE_FILE).
+    trace = Tracer() if args.trace else None
+    records = PluginManager(config.plugins_dir, trace=trace).describe()
     if args.json:
         print(
             strict_json.dumps(
