@@ -43,6 +43,7 @@ MAX_SIZE = 1000
 UNRESOLVED = ("open", "acknowledged", "silenced")
 ALERT_STATES = (*UNRESOLVED, "resolved")
 _DIGITS = re.compile(r"^[0-9]{1,9}$")
+TOKEN_HEADER = "X-Dashboard-Token"  # the same header as dashboard serve's page (dashboard.webauth)
 
 if TYPE_CHECKING:
     from dashboard.runtime import Runtime
@@ -316,9 +317,10 @@ def _is_loopback(host: str | None) -> bool:
 
 
 def check_token(request: web.Request, token: str | None) -> None:
-    """With a token, every request must carry `Authorization: Bearer <token>`; without one,
-    only a connection made to a loopback address is answered (a server bound elsewhere with
-    no token is refused, whoever asks)."""
+    """With a token, every request must carry it (`Authorization: Bearer <token>`, as the REST
+    source sends `token_env`, or `X-Dashboard-Token`): 401 without, 403 for a wrong one, as
+    `dashboard serve`'s page (dashboard.webauth). Without a token only a connection made to a
+    loopback address is answered: a server bound elsewhere with no token refuses everyone."""
     if not token:
         sock = request.transport.get_extra_info("sockname") if request.transport else None
         if not (isinstance(sock, tuple) and _is_loopback(str(sock[0]))):
@@ -326,20 +328,27 @@ def check_token(request: web.Request, token: str | None) -> None:
                 401, "此服务器未设置访问令牌，只接受本机访问 no access token set: loopback only", "token"
             )
         return
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        raise ApiError(401, "需要访问令牌：Authorization: Bearer <令牌> access token required", "token")
+    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        given = request.headers.get(TOKEN_HEADER, "")
+    if not given.strip():
+        raise ApiError(
+            401,
+            f"需要访问令牌：Authorization: Bearer <令牌> 或 {TOKEN_HEADER} access token required",
+            "token",
+        )
     if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise ApiError(401, "访问令牌不正确 wrong access token", "token")
+        raise ApiError(403, "访问令牌不正确 wrong access token", "token")
 
 
 Handler = Callable[[web.Request, ApiState], dict[str, Any]]
 
 
-def _endpoint(get_state: StateGetter, token: str | None, build: Handler) -> Callable[..., Any]:
+def _endpoint(get_state: StateGetter, token: str | None, guarded: bool, build: Handler) -> Callable[..., Any]:
     async def handle(request: web.Request) -> web.Response:
         try:
-            check_token(request, token)
+            if not guarded:
+                check_token(request, token)
             body = build(request, await _read_state(get_state))
         except ApiError as exc:
             return _error(exc)
@@ -362,10 +371,21 @@ async def _read_state(get_state: StateGetter) -> ApiState:
     return result
 
 
-def add_api_routes(app: web.Application, get_state: StateGetter, *, token: str | None = None) -> None:
+def add_api_routes(
+    app: web.Application,
+    get_state: StateGetter | Runtime,
+    *,
+    token: str | None = None,
+    guarded: bool = False,
+) -> None:
     """Mount `GET /api/v1/items`, `/api/v1/summary`, `/api/v1/alerts` (and a JSON 404 for
     any other `/api/…` path) on `app`. `get_state` returns an ApiState (or an awaitable of
-    one) and must not fetch sources; `token` is the access token (see `check_token`)."""
+    one) and must not fetch sources; a Runtime is read through `runtime_state`. `token` is
+    the access token (see `check_token`); `guarded=True` when `app` checks every request
+    itself (dashboard serve's guard, with the page's token), so the API checks nothing more."""
+    if not callable(get_state):
+        get_state = runtime_state(get_state)
+    state_of: StateGetter = get_state
 
     def items(request: web.Request, state: ApiState) -> dict[str, Any]:
         page, size = _paging_params(request)
@@ -381,15 +401,16 @@ def add_api_routes(app: web.Application, get_state: StateGetter, *, token: str |
 
     async def unknown(request: web.Request) -> web.Response:
         try:
-            check_token(request, token)
+            if not guarded:
+                check_token(request, token)
         except ApiError as exc:
             return _error(exc)
         paths = "、".join(f"/api/{API}/{p}" for p in ("items", "summary", "alerts"))
         return _error(ApiError(404, f"没有这个接口 {request.path[:80]}，可用: {paths}"))
 
-    app.router.add_get(f"/api/{API}/items", _endpoint(get_state, token, items))
-    app.router.add_get(f"/api/{API}/summary", _endpoint(get_state, token, summary))
-    app.router.add_get(f"/api/{API}/alerts", _endpoint(get_state, token, alerts))
+    app.router.add_get(f"/api/{API}/items", _endpoint(state_of, token, guarded, items))
+    app.router.add_get(f"/api/{API}/summary", _endpoint(state_of, token, guarded, summary))
+    app.router.add_get(f"/api/{API}/alerts", _endpoint(state_of, token, guarded, alerts))
     app.router.add_get("/api/{tail:.*}", unknown)
 
 

@@ -1,15 +1,21 @@
 """A city's roll-up of its counties: two county API servers (real `python -m dashboard.webapi`
-processes on loopback, each over a county CSV made from the sample), and a city dashboard whose
-two REST sources (no `fields` mapping, each with its `county`) read their /api/v1/items."""
+or `dashboard serve` processes on loopback, each over a county CSV made from the sample), and a
+city dashboard whose two REST sources (no `fields` mapping, each with its `county`) read their
+/api/v1/items."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -73,6 +79,58 @@ def api_server(config: Path) -> Iterator[str]:
             proc.wait(timeout=20)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _summary(url: str) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return cast(dict[str, Any], json.loads(resp.read()))
+    except OSError:
+        return None
+
+
+@contextmanager
+def serve_process(config: Path) -> Iterator[str]:
+    """`dashboard serve` on a free loopback port, once its first refresh has loaded the
+    county's source (the API answers from the start, with no items until then)."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dashboard", "serve", "--config", str(config), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}/api/v1/"
+    try:
+        for _ in range(600):  # readiness, not a timing assertion: up to a minute on a loaded machine
+            if proc.poll() is not None:
+                pytest.fail(f"dashboard serve ended ({proc.returncode}): {proc.communicate()[1]}")
+            summary = _summary(base + "summary")
+            if summary is not None and all(s["ok"] for s in summary["sources"]):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("dashboard serve did not load its source")
+        yield base + "items"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+
+
+def _has_serve() -> bool:
+    return importlib.util.find_spec("textual_serve") is not None and (
+        importlib.util.find_spec("dashboard.serve") is not None
+    )
+
+
 def city_config(folder: Path, counties: dict[str, str], page_size: int = 20) -> Path:
     """No `as_of`: the city takes the counties' as-of date from the API (`as_of_path`)."""
     folder.mkdir()
@@ -94,10 +152,14 @@ def city_config(folder: Path, counties: dict[str, str], page_size: int = 20) -> 
     return config
 
 
-def test_a_city_rolls_up_two_counties_apis_and_counts_each_county(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["webapi", "serve"])
+def test_a_city_rolls_up_two_counties_apis_and_counts_each_county(tmp_path: Path, server: str) -> None:
+    if server == "serve" and not _has_serve():
+        pytest.skip("dashboard serve needs textual-serve: pip install 'zhuanban-dashboard[serve]'")
+    start = api_server if server == "webapi" else serve_process
     xiangxiang = county_config(tmp_path / "湘乡", SAMPLE_CSV)
     shaoshan = county_config(tmp_path / "韶山", shaoshan_csv(tmp_path / "shaoshan.csv"))
-    with api_server(xiangxiang) as url_a, api_server(shaoshan) as url_b:
+    with start(xiangxiang) as url_a, start(shaoshan) as url_b:
         city = city_config(tmp_path / "湘潭市", {"湘乡市": url_a, "韶山市": url_b})
         done = run_cli("check", "--config", str(city), "--json")
     assert done.returncode == 0, done.stderr

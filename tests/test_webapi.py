@@ -208,18 +208,56 @@ async def test_a_non_loopback_server_without_a_token_answers_401() -> None:
 
 
 async def test_the_token_is_required_and_checked() -> None:
-    runner, url = await _lan_server(token="s3cret-token")
+    runner, url = await _lan_server(token="s3cret-token-16")
     try:
         async with ClientSession() as session:
             answers = []
-            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer s3cret-token"}):
+            for headers in (
+                {},
+                {"Authorization": "Bearer wrong"},
+                {"Authorization": "Bearer s3cret-token-16"},
+                {"X-Dashboard-Token": "s3cret-token-16"},
+            ):
                 async with session.get(url, headers=headers) as resp:
                     answers.append((resp.status, await resp.json()))
     finally:
         await runner.cleanup()
-    assert [status for status, _ in answers] == [401, 401, 200]
+    assert [status for status, _ in answers] == [401, 403, 200, 200]
     assert "需要访问令牌" in answers[0][1]["error"] and "不正确" in answers[1][1]["error"]
     assert answers[2][1]["items"] == 0 and answers[2][1]["as_of"] == "2024-09-30"
+
+
+async def test_mounted_on_a_guarded_app_with_its_runtime_as_dashboard_serve_does(
+    config_writer: Callable[..., Path],
+) -> None:
+    """`dashboard serve` passes its Runtime and guards every route itself (guarded=True)."""
+    from dashboard.config import load_config
+    from dashboard.runtime import Runtime
+
+    runtime = Runtime(load_config(sample_config(config_writer)))
+    await runtime.refresh_all()
+    seen: list[str] = []
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
+        seen.append(request.path)  # the host app's own check would sit here
+        return await handler(request)
+
+    app = web.Application(middlewares=[guard])
+    add_api_routes(app, runtime, guarded=True)
+    # Off loopback with no token of its own: the host app's guard is the one that decides.
+    address = _lan_address() or "127.0.0.1"
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, address, 0).start()
+        url = f"http://{address}:{runner.addresses[0][1]}/api/v1/summary"
+        async with ClientSession() as session, session.get(url) as resp:
+            status, body = resp.status, await resp.json()
+    finally:
+        await runner.cleanup()
+        runtime.close()
+    assert status == 200 and body["by_status"] == SAMPLE_COUNTS and seen == ["/api/v1/summary"]
 
 
 def test_running_alone_on_a_non_loopback_host_needs_a_token(config_writer: Callable[..., Path]) -> None:
