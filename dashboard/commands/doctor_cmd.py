@@ -138,7 +138,14 @@ def _runtime(config: Config, plugins: PluginManager) -> tuple[Runtime, str]:
         if not exc.key.startswith("calendar"):
             raise
         months = dataclasses.replace(config, method="months")
-        return Runtime(months, plugins, store=Store(":memory:")), str(exc)
+        try:
+            return Runtime(months, plugins, store=Store(":memory:")), str(exc)
+        except ConfigError as again:
+            if not again.key.startswith("calendar"):
+                raise
+        # Routes' mute = ["holidays"] need this year too: without them the sinks still build.
+        bare = dataclasses.replace(months, routes=[])
+        return Runtime(bare, plugins, store=Store(":memory:")), str(exc)
 
 
 async def _fetch_sources(runtime: Runtime) -> list[Check]:
