@@ -39,8 +39,8 @@ def free_port() -> int:
 def test_doctor_passes_a_good_config_and_changes_nothing(
     tmp_path: Path, httpserver: HTTPServer, isolated_state: Path
 ) -> None:
-    """The sample source fetched once (45 items), the webhook's token variable set (its
-    value never shown), the webhook's host reachable but not posted to (未测试), the
+    """The sample source fetched once (45 items), the webhook's and the robot's secret
+    variables set (their value never shown), their host reachable but not posted to (未测试), the
     store and the alert file not created yet: exit 0, and afterwards still no store,
     no alert file and no request at the server."""
     config = tmp_path / "dashboard.toml"
@@ -55,14 +55,20 @@ url = "{httpserver.url_for("/alerts")}"
 token_env = "DOCTOR_WEBHOOK_TOKEN"
 
 [[sinks]]
+name = "专班群"
+type = "wecom"
+url = "{httpserver.url_for("/cgi-bin/webhook/send")}"
+key_env = "DOCTOR_WECOM_KEY"
+
+[[sinks]]
 type = "jsonl"
 """,
         encoding="utf-8",
     )
-    code, report, out = doctor(config, {"DOCTOR_WEBHOOK_TOKEN": SECRET})
+    code, report, out = doctor(config, {"DOCTOR_WEBHOOK_TOKEN": SECRET, "DOCTOR_WECOM_KEY": SECRET})
     assert code == 0, out
     assert report["ok"] is True and report["as_of"] == "2024-09-30"
-    assert report["counts"] == {"ok": 6, "warn": 0, "skip": 1, "fail": 0}
+    assert report["counts"] == {"ok": 7, "warn": 0, "skip": 2, "fail": 0}
     source = by_kind(report, "source")["通报"]
     assert (source["status"], source["items"], source["warnings"]) == ("ok", 45, 0)
     assert source["seconds"] >= 0
@@ -75,6 +81,8 @@ type = "jsonl"
         and "可连接 reachable" in sinks["值班系统"]["detail"]
     )
     assert sinks["值班系统"]["target"] == f"http://{httpserver.host}:{httpserver.port}"  # no path: keys there
+    robot = sinks["专班群"]
+    assert robot["status"] == "skip" and "机器人不支持试发" in robot["detail"]
     assert sinks["jsonl"]["status"] == "ok"
     store = by_kind(report, "store")["dashboard.sqlite3"]
     assert store["status"] == "ok" and store["exists"] is False and "尚未创建" in store["detail"]
