@@ -18,9 +18,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-
-pytest.importorskip("aiohttp")
-
 from conftest import SAMPLE_COUNTS, SAMPLE_CSV, run_cli, sample_rows, write_csv
 
 # 韶山市's bulletin: the sample less items 40–42, with 43 lagging (60%), 44 severe (40%), 45 done.
@@ -154,6 +151,7 @@ def city_config(folder: Path, counties: dict[str, str], page_size: int = 20) -> 
 
 @pytest.mark.parametrize("server", ["webapi", "serve"])
 def test_a_city_rolls_up_two_counties_apis_and_counts_each_county(tmp_path: Path, server: str) -> None:
+    pytest.importorskip("aiohttp")
     if server == "serve" and not _has_serve():
         pytest.skip("dashboard serve needs textual-serve: pip install 'zhuanban-dashboard[serve]'")
     start = api_server if server == "webapi" else serve_process
@@ -205,6 +203,9 @@ def test_two_counties_with_the_same_items_stay_two_items(tmp_path: Path) -> None
         "湘潭县": {"items": 45, "by_status": SAMPLE_COUNTS},
     }
     assert m["items"] == 45 and m["by_county"] == {}
+    text = run_cli("check", "--config", str(apart), "--no-alerts").stdout
+    assert "县市区 by county:" in text
+    assert "湘潭县  45 项  已完成 25  正常 19  滞后 0  严重滞后 1" in text
 
 
 def test_a_county_that_is_not_a_name_is_a_config_error(tmp_path: Path) -> None:

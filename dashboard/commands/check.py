@@ -173,6 +173,20 @@ def render_text(report: dict[str, Any]) -> str:
         "<<>",
         indent="  ",
     )
+    counties = report.get("by_county") or {}
+    if counties:
+        lines.append("县市区 by county:")
+        lines += table_lines(
+            [
+                [
+                    name,
+                    f"{c['items']} 项",
+                    *(f"{STATUS_LABELS[Status(k)]} {n}" for k, n in c["by_status"].items()),
+                ]
+                for name, c in counties.items()
+            ],
+            indent="  ",
+        )
     store = report.get("store") or {}
     if store.get("error"):
         lines.append(f"存储不可用：{store['error']}  (store unavailable; data shown, alerts held)")
