@@ -15,8 +15,13 @@ import sysconfig
 import venv
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, SAMPLE_COUNTS, SAMPLE_CSV, run_cli, write_config
 from pytest_httpserver import HTTPServer
+from screen_text import loaded
+
+from dashboard.config import load_config
+from dashboard.ui.app import make_app
 
 EXAMPLE = ROOT / "examples" / "zhuanban-city-json"
 TRACE_LINE = re.compile(r"^\[trace\] (?P<what>.+?) plugin=(?P<plugin>\S+) (?P<ms>\d+\.\d)ms (?P<outcome>.+)$")
@@ -237,3 +242,80 @@ def test_docs_plugins_cover_every_hook_and_contract_type_and_their_examples_comp
     assert len(blocks) >= len(hooks)
     for block in blocks:
         ast.parse(block)  # every example is valid Python
+
+
+def test_the_four_examples_in_docs_plugins_work_as_plugins(tmp_path: Path) -> None:
+    """docs/plugins.md's source, sink, exporter and rule, dropped into plugins_dir as they are."""
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    local = tmp_path / "local_plugins"
+    local.mkdir()
+    for name, block in zip(("doc_source", "doc_sink", "doc_exporter", "doc_rule"), blocks, strict=False):
+        (local / f"{name}.py").write_text(block, encoding="utf-8")
+    shutil.copy(EXAMPLE / "sample" / "xiangtan-city-2024-09.json", tmp_path / "city.json")
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)},
+            {"name": "市平台", "type": "city_json", "path": "city.json"},
+        ],
+        extra=f'plugins_dir = "{local.name}"',
+        as_of="2024-10-31",
+    )
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '\n[[sinks]]\nname = "文本"\ntype = "textfile"\npath = "alerts.txt"\n'
+        "[alerts.rules.provincial_behind]\nenabled = true\nshare = 0.95\n",
+        encoding="utf-8",
+    )
+    listing = json.loads(run_cli("plugins", "--json", "--config", str(config)).stdout)
+    provided = {r["name"]: (r["provides"], r["error"]) for r in listing if r["name"].startswith("local:")}
+    assert provided == {
+        "local:doc_source": (["city_json"], None),
+        "local:doc_sink": (["textfile"], None),
+        "local:doc_exporter": (["tsv"], None),
+        "local:doc_rule": (["provincial_behind"], None),
+    }
+
+    proc = run_cli("check", "--json", "--config", str(config), env={"DASHBOARD_TRACE": "1"})
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    city = next(s for s in report["sources"] if s["name"] == "市平台")
+    assert city["ok"] is True and city["items"] == 48  # the city's 45 + 3 records
+    # At 2024-10-31 (expected 83.3%) 省实事 below 95% of it (79.2%): 27 at 76.0%, six at 75.0%.
+    lines = (tmp_path / "alerts.txt").read_text(encoding="utf-8").splitlines()
+    provincial = sorted(re.search(r"\[(\d+)\]", line)[1] for line in lines if "省实事低于" in line)  # type: ignore[index]
+    assert provincial == ["27", "35", "36", "37", "38", "40", "41"]
+    assert any("严重滞后：[45]" in line for line in lines)
+    checks = [line for line in trace_lines(proc.stderr) if line["what"] == "check rule=provincial_behind"]
+    assert checks and checks[0]["plugin"] == "local:doc_rule" and checks[0]["outcome"] == "ok 7 entries"
+
+    export = run_cli("export", "--view", "items", "--format", "tsv", "-o", "-", "--config", str(config))
+    assert export.returncode == 0, export.stderr
+    rows = export.stdout.lstrip("\ufeff").splitlines()
+    assert rows[0].split("\t")[:4] == ["序号", "实事类别", "项目名称", "牵头单位"]
+    assert len(rows) == 1 + 48  # the bulletin's 45 merge with the city's same 45; 韶山市's 3 added
+
+
+async def test_the_tui_traces_to_dashboard_trace_file_not_over_its_screen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace_file = tmp_path / "tui-trace.log"
+    monkeypatch.setenv("DASHBOARD_TRACE_FILE", str(trace_file))
+    config = write_config(tmp_path, [{"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)}])
+    app = make_app(load_config(config))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        assert app.snapshot is not None and len(app.snapshot.evaluated) == 45
+    fetches = [
+        line
+        for line in trace_lines(trace_file.read_text(encoding="utf-8"))
+        if line["what"].startswith("fetch")
+    ]
+    assert fetches and fetches[0] == {
+        "what": "fetch source=通报 type=csv",
+        "plugin": "csv",
+        "ms": fetches[0]["ms"],
+        "outcome": "ok 45 items",
+    }
+    assert "[trace]" not in capsys.readouterr().err
