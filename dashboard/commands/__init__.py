@@ -12,6 +12,7 @@ from dashboard.commands import (
     quality_cmd,
     report_cmd,
     routes_cmd,
+    serve_cmd,
     store_cmd,
 )
 
@@ -25,4 +26,5 @@ COMMANDS = [
     routes_cmd,
     store_cmd,
     quality_cmd,
+    serve_cmd,  # issue 16: the app in a browser
 ]
