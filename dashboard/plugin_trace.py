@@ -47,15 +47,24 @@ class Tracer:
         return None
 
     def write(self, what: str, plugin: str, seconds: float, outcome: str = "ok") -> None:
+        """Write one line. Never raises: a trace that cannot be written must not fail the
+        plugin call it describes (an unwritable trace file falls back to stderr, said once)."""
         line = f"[trace] {what} plugin={plugin} {seconds * 1000:.1f}ms {outcome}\n"
         with self._lock:
             if self._path is not None:
-                with self._path.open("a", encoding="utf-8") as f:
-                    f.write(line)
-                return
-            stream = self._stream or sys.stderr
-            stream.write(line)
-            stream.flush()
+                try:
+                    with self._path.open("a", encoding="utf-8") as f:
+                        f.write(line)
+                    return
+                except OSError as exc:
+                    failed, self._path = self._path, None
+                    line = f"[trace] 无法写入追踪文件 cannot write {failed}: {exc.strerror}\n{line}"
+            try:
+                stream = self._stream or sys.stderr
+                stream.write(line)
+                stream.flush()
+            except (OSError, ValueError):  # stderr closed or gone (a detached process)
+                pass
 
     @contextmanager
     def timed(self, what: str, plugin: str) -> Iterator[list[str]]:

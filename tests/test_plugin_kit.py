@@ -319,3 +319,13 @@ async def test_the_tui_traces_to_dashboard_trace_file_not_over_its_screen(
         "outcome": "ok 45 items",
     }
     assert "[trace]" not in capsys.readouterr().err
+
+
+def test_an_unwritable_trace_file_never_fails_a_plugin(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [{"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)}])
+    missing = tmp_path / "no-such-folder" / "trace.log"
+    proc = run_cli("check", "--json", "--config", str(config), env={"DASHBOARD_TRACE_FILE": str(missing)})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["by_status"] == SAMPLE_COUNTS  # every plugin still loaded
+    assert proc.stderr.count("无法写入追踪文件") == 1  # said once, then the lines go to stderr
+    assert any(line["what"] == "fetch source=通报 type=csv" for line in trace_lines(proc.stderr))
