@@ -10,6 +10,7 @@ for .xlsx, as `dashboard import` does): there is no second CSV reader here.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,6 +33,8 @@ ENCODING_PEEK = 20 * 1024**2  # bytes decoded to name the encoding (the source d
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 _DELIMITERS = (",", "\t", ";")
+MAX_GUESS_HEADER = 16  # characters: a longer cell is data, not a header to guess from
+_FIGURE_RE = re.compile(r"[\d.,%/()（）+-]+")
 
 # What a user calls each field, Chinese first, for the report of `init --from`.
 FIELD_LABELS: dict[str, str] = {
@@ -103,7 +106,9 @@ def source_type_for(path: Path) -> str:
         return "mashangtong"
     if suffix in CSV_SUFFIXES:
         return "csv"
-    raise ValueError(f"不支持的文件类型 {suffix or '（无扩展名）'}")
+    raise ValueError(
+        f"不支持的文件类型 {suffix or '（无扩展名）'}（应为 .csv、.tsv、.txt 或 .xlsx；.xls 请先另存为 .xlsx）"
+    )
 
 
 def make_spec(path: Path, type_name: str, options: Mapping[str, Any] | None = None) -> SourceSpec:
@@ -128,10 +133,17 @@ def _head_rows(source: Any, limit: int) -> list[list[Cell]]:
             close()
 
 
+def header_like(text: str) -> bool:
+    """Whether a cell may be a header a keyword is guessed from: short, and not a
+    figure (a data row's `已完成119套` or `100.0%` must not become a header)."""
+    key = header_key(text)
+    return 0 < len(key) <= MAX_GUESS_HEADER and not _FIGURE_RE.fullmatch(key) and not key[0].isdigit()
+
+
 def guess_columns(headers: Sequence[str], free: Sequence[int], found: set[str]) -> dict[str, int]:
     """Fields the aliases did not find, by keyword, among the `free` column indexes."""
     guessed: dict[str, int] = {}
-    left = list(free)
+    left = [i for i in free if header_like(headers[i])]
     for field_name, words, never in GUESSES:
         if field_name in found or field_name in guessed:
             continue
@@ -144,19 +156,31 @@ def guess_columns(headers: Sequence[str], free: Sequence[int], found: set[str]) 
     return guessed
 
 
-def best_header(rows: Sequence[Sequence[Cell]]) -> tuple[int, dict[str, int], set[str], Any] | None:
-    """(row index, field → column, guessed fields, HeaderMap) of the row naming the most
-    fields, which must include the item's name; None when no row does."""
-    best: tuple[int, dict[str, int], set[str], Any] | None = None
-    best_score = 1
+@dataclass(slots=True)
+class _Header:
+    index: int
+    columns: dict[str, int]
+    guessed: set[str]
+    hm: Any  # dashboard.core.records.HeaderMap
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """More fields first, then more of them found by alias rather than guessed."""
+        found = len(self.columns) + len(self.hm.months)
+        return found, found - len(self.guessed)
+
+
+def best_header(rows: Sequence[Sequence[Cell]]) -> _Header | None:
+    """The row naming the most fields (at least two, the item's name among them); None
+    when no row does."""
+    best: _Header | None = None
     for index, row in enumerate(rows[:SCAN_ROWS]):
         hm = resolve_header(row, BUILTIN_ALIASES)
         free = [i for i in hm.extra.values() if hm.headers[i]]
         guessed = guess_columns(hm.headers, free, set(hm.columns))
-        columns = {**hm.columns, **guessed}
-        score = len(columns) + len(hm.months)
-        if "name" in columns and score > best_score:
-            best, best_score = (index, columns, set(guessed), hm), score
+        found = _Header(index, {**hm.columns, **guessed}, set(guessed), hm)
+        if "name" in found.columns and found.rank[0] >= 2 and (best is None or found.rank > best.rank):
+            best = found
     return best
 
 
@@ -167,9 +191,11 @@ def detect(path: Path, source_types: Mapping[str, SourceType]) -> Detected:
     source_type = source_types.get(type_name)
     if source_type is None:
         raise ValueError(f"没有插件能读取 {path.suffix} 文件（缺少数据源类型 {type_name}）")
-    delimiters = _DELIMITERS if type_name == "csv" else (",",)
     first_rows: list[list[Cell]] = []
-    for delimiter in delimiters:
+    best: tuple[_Header, str] | None = None
+    # Every delimiter is tried: a tab-separated file read by commas can still show a
+    # "header" in a data row that happens to hold a comma.
+    for delimiter in _DELIMITERS if type_name == "csv" else (",",):
         options = {"delimiter": delimiter} if delimiter != "," else {}
         try:
             rows = _head_rows(source_type.factory(make_spec(path, type_name, options)), SCAN_ROWS)
@@ -177,26 +203,30 @@ def detect(path: Path, source_types: Mapping[str, SourceType]) -> Detected:
             raise ValueError(str(exc)) from None
         first_rows = first_rows or rows
         found = best_header(rows)
-        if found is None:
-            continue
-        index, columns, guessed, hm = found
-        claimed = set(columns.values()) | set(hm.months.values())
-        return Detected(
-            path=path,
-            type=type_name,
-            encoding=_encoding_name(path) if type_name == "csv" else "",
-            delimiter=delimiter,
-            header_row=index + 1,
-            headers=hm.headers,
-            columns=columns,
-            guessed=guessed,
-            months=dict(hm.months),
-            unmapped=[h for i, h in enumerate(hm.headers) if h and i not in claimed],
+        if found is not None and (best is None or found.rank > best[0].rank):
+            best = (found, delimiter)
+    if best is None:
+        shown = " / ".join(
+            "、".join(str(c) for c in row if c not in (None, ""))[:60] for row in first_rows[:3]
         )
-    shown = " / ".join("、".join(str(c) for c in row if c not in (None, ""))[:60] for row in first_rows[:3])
-    raise ValueError(
-        f"前 {SCAN_ROWS} 行中没有找到表头（需要一列项目名称，如“项目名称”“实事名称”）"
-        f"no header found; 前几行 first rows: {shown or '（空文件 empty）'}"
+        raise ValueError(
+            f"前 {SCAN_ROWS} 行中没有找到表头（需要一列项目名称，如“项目名称”“实事名称”）"
+            f"no header found; 前几行 first rows: {shown or '（空文件 empty）'}"
+        )
+    header, delimiter = best
+    hm = header.hm
+    claimed = set(header.columns.values()) | set(hm.months.values())
+    return Detected(
+        path=path,
+        type=type_name,
+        encoding=_encoding_name(path) if type_name == "csv" else "",
+        delimiter=delimiter,
+        header_row=header.index + 1,
+        headers=hm.headers,
+        columns=header.columns,
+        guessed=header.guessed,
+        months=dict(hm.months),
+        unmapped=[h for i, h in enumerate(hm.headers) if h and i not in claimed],
     )
 
 

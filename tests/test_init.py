@@ -166,3 +166,17 @@ def test_init_from_a_file_without_a_header_writes_nothing(tmp_path: Path) -> Non
     done = run_cli("init", str(target), "--from", str(tmp_path / "none.csv"))
     assert done.returncode == 2 and "文件不存在" in done.stderr
     assert not target.exists()
+
+
+def test_init_from_a_tab_separated_file_writes_its_delimiter(tmp_path: Path) -> None:
+    rows = "\r\n".join("\t".join(r) for r in sample_rows()) + "\r\n"
+    (tmp_path / "通报-2024-09.tsv").write_text(rows, encoding="utf-8-sig")
+    done = run_cli("init", "--from", "通报-2024-09.tsv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "分隔符 delimiter '\\t'" in done.stdout and "编码 encoding UTF-8-SIG" in done.stdout
+    assert load_config(tmp_path / "dashboard.toml").sources[0].options["delimiter"] == "\t"
+    code, report = check_json(tmp_path)
+    assert code == 0 and report["items"] == 45 and report["by_status"] == SAMPLE_COUNTS
+    (tmp_path / "old.xls").write_bytes(b"")
+    done = run_cli("init", "elsewhere", "--from", "old.xls", cwd=tmp_path)
+    assert done.returncode == 2 and "不支持的文件类型 .xls" in done.stderr and "另存为 .xlsx" in done.stderr
