@@ -28,7 +28,7 @@ from dashboard.config import Config
 from dashboard.contracts import ConfigError
 from dashboard.runtime import Runtime, SourceState
 from dashboard.scheduler import Scheduler
-from dashboard.webauth import COOKIE_NAME, TOKEN_HEADER, TokenCheck, Verdict, same_origin
+from dashboard.webauth import COOKIE_NAME, TOKEN_HEADER, TokenCheck, Verdict, is_loopback, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +204,10 @@ class DashboardServer:
             if verdict is Verdict.WRONG:
                 return _refused(403, "访问令牌不正确 wrong token：请向专班管理员索取正确的令牌")
             via_query = query is not None and self.auth.check(query=query) is Verdict.OK
+        elif not is_loopback(_host_name(request.host)):
+            # No token: only this machine may ask, by a loopback name (a page on another site
+            # whose name was re-pointed at 127.0.0.1, DNS rebinding, says its own name here).
+            return _refused(403, f"只接受本机地址 loopback only: Host {request.host} 不是本机地址")
         if request.path in WS_PATHS and not same_origin(
             request.headers.get("Origin"), request.scheme, request.host
         ):
@@ -321,6 +325,13 @@ class DashboardServer:
                 await service.blur()
             elif kind == "focus":
                 await service.focus()
+
+
+def _host_name(host: str) -> str:
+    """`127.0.0.1:8000` → `127.0.0.1`, `[::1]:8000` → `::1`."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
 def _int(value: str, default: int, low: int, high: int) -> int:

@@ -183,6 +183,9 @@ async def test_two_tabs_fetch_once_and_deliver_once(httpserver: HTTPServer, tmp_
         lines = sink.read_text(encoding="utf-8").splitlines()
         assert len(requests) == 1 and [json.loads(x)["key"] for x in lines] == ["severe:45"]
         async with aiohttp.ClientSession() as http:
+            # No token: only loopback names (a rebound DNS name pointing here is refused).
+            r = await http.get(base + "/", headers={"Host": "evil.example"})
+            assert r.status == 403 and "只接受本机地址" in await r.text()
             page = await (await http.get(base + "/?kiosk=1")).text()
             assert f'"{ws_url(base, "/ws/kiosk").split("?")[0]}"' in page
             tabs = [
@@ -208,3 +211,31 @@ async def test_two_tabs_fetch_once_and_deliver_once(httpserver: HTTPServer, tmp_
                 await tab.ws.close()
         assert len(requests) == 1  # two tabs and two `r`: still the one fetch of the refresher
         assert sink.read_text(encoding="utf-8").splitlines() == lines  # and the one delivery
+
+
+async def test_allow_actions_lets_a_tab_acknowledge_in_the_shared_store(
+    tmp_path: Path,
+) -> None:
+    sink = tmp_path / "alerts.jsonl"
+    store = tmp_path / "store.sqlite3"
+    config = sample_config(tmp_path, sink=sink)
+    with served(config, "--allow-actions") as (base, _):
+        async with aiohttp.ClientSession() as http:
+            tab = Session(await http.ws_connect(ws_url(base), headers={"Origin": base}))
+            await tab.wait_for(lambda t: headline_figures(t.cells) == HEADLINE, "the headline")
+            for _ in range(300):  # the alert is in the store once the refresher has delivered it
+                if sink.exists() and "severe:45" in sink.read_text(encoding="utf-8"):
+                    break
+                await asyncio.sleep(0.1)
+            await tab.keys("w")
+            await tab.wait_for(lambda t: "级别" in t.text(), "the alerts screen")
+            await tab.keys("a")
+            await tab.wait_for(lambda t: "确认人" in t.text(), "the acknowledge dialog")
+            await tab.keys("\r")  # Enter: acknowledged by the default author
+            deadline = time.monotonic() + 20
+            states = [r[6] for r in alert_state(store) if r[0] == "severe:45"]
+            while states != ["acknowledged"] and time.monotonic() < deadline:
+                await tab.pump()
+                states = [r[6] for r in alert_state(store) if r[0] == "severe:45"]
+            assert states == ["acknowledged"]
+            await tab.ws.close()
