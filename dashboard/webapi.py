@@ -30,7 +30,7 @@ from aiohttp import web
 
 from dashboard import strict_json
 from dashboard.core.alerts import LEVEL_LABELS, SEVERITY_LABELS, STATE_LABELS, AlertRecord
-from dashboard.core.items import Evaluated
+from dashboard.core.items import Evaluated, paused_gc
 from dashboard.core.progress import count_by_status, evaluate
 from dashboard.core.rollup import by_county
 from dashboard.core.units import summarise_units
@@ -70,6 +70,20 @@ class ApiState:
     sources: Sequence[SourceInfo] = ()
     counties: Sequence[str] = ()  # the config's `county` keys, in order (by_county's order)
     taken_at: datetime = field(default_factory=datetime.now)
+    # Read only by the endpoints that show alerts (decoding thousands is not free); else `alerts`.
+    load_alerts: Callable[[], Sequence[AlertRecord]] | None = None
+    _ordered: list[Evaluated] | None = field(default=None, repr=False)
+
+    def alert_list(self) -> Sequence[AlertRecord]:
+        return self.load_alerts() if self.load_alerts is not None else self.alerts
+
+    def ordered(self) -> list[Evaluated]:
+        """The items in page order: by county, then by id as a bulletin numbers them (2 before
+        10). Sorted once per state: a roll-up reads 100,000 items as 1,000 pages of this."""
+        if self._ordered is None:
+            with paused_gc():  # 100,000 keys hold no cycles: 0.42 s → 0.14 s without the collector's passes
+                self._ordered = sorted(self.evaluated, key=lambda e: (e.item.county, _natural(e.item.id)))
+        return self._ordered
 
 
 StateGetter = Callable[[], "ApiState | Awaitable[ApiState]"]
@@ -80,20 +94,34 @@ def runtime_state(runtime: Runtime) -> Callable[[], ApiState]:
     or restored from the store), evaluated here, and the store's alerts. It fetches nothing
     and leaves the runtime's own incremental evaluation (`Runtime.snapshot`) untouched."""
 
+    last: list[Any] = []  # [the sources' item lists, as-of, expected, the ApiState made of them]
+
     def get() -> ApiState:
         as_of, origin, _ = runtime.as_of_origin()
         expected = runtime.expected(as_of)
-        items = runtime.items()
         states = list(runtime.states.values())
-        return ApiState(
+        lists = [s.items for s in states]  # a fetch replaces the list: identity tells a change
+        if (
+            last
+            and last[1:3] == [as_of, expected]
+            and all(a is b for a, b in zip(last[0], lists, strict=True))
+        ):
+            evaluated, ordered = last[3].evaluated, last[3].ordered()
+        else:
+            evaluated = evaluate(runtime.items(), expected, runtime.config.thresholds)
+            ordered = None
+        state = ApiState(
             as_of=as_of,
             expected=expected,
-            evaluated=evaluate(items, expected, runtime.config.thresholds),
+            evaluated=evaluated,
             as_of_source=origin,
-            alerts=runtime.alert_records(ALERT_STATES),
             sources=[SourceInfo(s.name, s.ok, len(s.items), s.last_success, s.is_stale()) for s in states],
             counties=[s.spec.county for s in states],
+            load_alerts=lambda: runtime.alert_records(ALERT_STATES),
+            _ordered=ordered,
         )
+        last[:] = [lists, as_of, expected, state]
+        return state
 
     return get
 
@@ -166,11 +194,13 @@ def _iso(value: datetime | None) -> str | None:
 
 def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
     """`2` before `10`: ids as a bulletin numbers them (a stable order for the pages)."""
+    if text.isascii() and text.isdigit():  # most ids: no regex (int("²") would raise)
+        return ((0, int(text), ""),)
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text) if p)
 
 
 def items_body(state: ApiState, page: int, size: int, path: str) -> dict[str, Any]:
-    ordered = sorted(state.evaluated, key=lambda e: (e.item.county, _natural(e.item.id)))
+    ordered = state.ordered()
     rows = ordered[(page - 1) * size : page * size]
     return {
         **_head(state),
@@ -183,7 +213,7 @@ def summary_body(state: ApiState) -> dict[str, Any]:
     today = date.today()
     open_by_unit: dict[str, int] = {}
     levels = dict.fromkeys(LEVEL_LABELS.values(), 0)
-    for a in state.alerts:
+    for a in state.alert_list():
         if a.effective_state(today) == "open":
             open_by_unit[a.unit] = open_by_unit.get(a.unit, 0) + 1
         if a.effective_state(today) in UNRESOLVED:
@@ -226,7 +256,7 @@ def summary_body(state: ApiState) -> dict[str, Any]:
 def alerts_body(state: ApiState, states: Iterable[str], page: int, size: int, path: str) -> dict[str, Any]:
     wanted = set(states)
     today = date.today()
-    chosen = [a for a in state.alerts if a.effective_state(today) in wanted]
+    chosen = [a for a in state.alert_list() if a.effective_state(today) in wanted]
     chosen.sort(key=lambda a: (-a.level, a.key))  # 督办 first; by key for stable pages
     rows = chosen[(page - 1) * size : page * size]
     extra = {} if wanted == set(UNRESOLVED) else {"state": ",".join(s for s in ALERT_STATES if s in wanted)}

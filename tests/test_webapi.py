@@ -19,10 +19,12 @@ pytest.importorskip("aiohttp")
 
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import SAMPLE_COUNTS, SAMPLE_CSV, run_cli, sample_rows
+from conftest import SAMPLE_COUNTS, SAMPLE_CSV, run_cli, sample_rows, write_csv
 from pytest_httpserver import HTTPServer
 
-from dashboard.webapi import MAX_SIZE, ApiState, add_api_routes, make_api_app
+from dashboard.config import load_config
+from dashboard.runtime import Runtime
+from dashboard.webapi import MAX_SIZE, ApiState, add_api_routes, items_body, make_api_app, runtime_state
 
 ITEM45 = "重点治理农村道路交通事故多发的临水临崖、平交路口重大风险隐患(处)"
 
@@ -231,9 +233,6 @@ async def test_mounted_on_a_guarded_app_with_its_runtime_as_dashboard_serve_does
     config_writer: Callable[..., Path],
 ) -> None:
     """`dashboard serve` passes its Runtime and guards every route itself (guarded=True)."""
-    from dashboard.config import load_config
-    from dashboard.runtime import Runtime
-
     runtime = Runtime(load_config(sample_config(config_writer)))
     await runtime.refresh_all()
     seen: list[str] = []
@@ -269,3 +268,55 @@ def test_running_alone_on_a_non_loopback_host_needs_a_token(config_writer: Calla
         timeout=60,
     )
     assert done.returncode == 2 and "需要访问令牌" in done.stderr and "--token-env" in done.stderr
+
+
+async def test_the_state_follows_each_fetch_and_is_reused_between_them(
+    tmp_path: Path, config_writer: Callable[..., Path]
+) -> None:
+    """Pages of one state are sorted once; a fetch that changes the items shows at once."""
+    header, *rows = sample_rows()
+    bulletin = write_csv(tmp_path / "通报.csv", [header, *rows])
+    runtime = Runtime(load_config(config_writer([{"name": "通报", "type": "csv", "path": str(bulletin)}])))
+    try:
+        await runtime.refresh_all()
+        get = runtime_state(runtime)
+        first, second = get(), get()
+        assert first.ordered() is second.ordered()  # nothing fetched in between: the same evaluation
+        assert count_statuses(second) == SAMPLE_COUNTS
+        rows[44][5:7] = ["已完成", "100.0%"]  # item 45 catches up
+        write_csv(bulletin, [header, *rows])
+        await runtime.refresh_all()
+        third = get()
+    finally:
+        runtime.close()
+    assert third.ordered() is not first.ordered()
+    assert count_statuses(third) == {**SAMPLE_COUNTS, "done": 26, "severe": 0}
+    assert items_body(third, 3, 20, "/api/v1/items")["items"][-1]["状态"] == "已完成"
+
+
+def count_statuses(state: ApiState) -> dict[str, int]:
+    statuses = [e.status.value for e in state.evaluated]
+    return {s: statuses.count(s) for s in SAMPLE_COUNTS}
+
+
+async def test_a_bad_as_of_at_as_of_path_fails_the_rest_source_saying_where(
+    httpserver: HTTPServer, config_writer: Callable[..., Path]
+) -> None:
+    header, *rows = sample_rows()
+    records = [dict(zip(header, r, strict=True)) for r in rows]
+    httpserver.expect_request("/good").respond_with_json({"as_of": "2024-09-30", "items": records})
+    httpserver.expect_request("/bad").respond_with_json({"as_of": "九月底", "items": records})
+    source = {"type": "rest", "items_path": "items", "as_of_path": "as_of"}
+    config = config_writer(
+        [
+            {"name": "好", "url": httpserver.url_for("/good"), **source},
+            {"name": "坏", "url": httpserver.url_for("/bad"), **source},
+        ]
+    )
+    runtime = Runtime(load_config(config))
+    try:
+        good, bad = await runtime.refresh_all()
+    finally:
+        runtime.close()
+    assert good.ok and good.as_of == date(2024, 9, 30) and len(good.items) == 45
+    assert not bad.ok and "as_of_path「as_of」" in bad.error and "九月底" in bad.error
