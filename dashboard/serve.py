@@ -19,6 +19,7 @@ import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -217,8 +218,8 @@ class DashboardServer:
             )
         if via_query and request.path == "/" and self.auth is not None:
             # The token leaves the address bar (and the TV's history); a cookie carries on.
-            query = {k: v for k, v in request.query.items() if k != "token"}
-            target = request.rel_url.with_query(query)
+            kept = {k: v for k, v in request.query.items() if k != "token"}
+            target = request.rel_url.with_query(kept)
             response = web.HTTPSeeOther(str(target))
             response.set_cookie(
                 COOKIE_NAME,
@@ -284,7 +285,7 @@ class DashboardServer:
             command,
             write_bytes=websocket.send_bytes,
             write_str=websocket.send_str,
-            close=websocket.close,
+            close=partial(_close, websocket),
             download_manager=self.download_manager,
         )
         self.websockets.add(websocket)
@@ -325,6 +326,11 @@ class DashboardServer:
                 await service.blur()
             elif kind == "focus":
                 await service.focus()
+
+
+async def _close(websocket: web.WebSocketResponse) -> None:
+    """The app process ended (Ctrl+Q): the tab shows textual-serve's `Session ended`."""
+    await websocket.close()
 
 
 def _host_name(host: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import json
+import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -103,6 +104,16 @@ def test_a_host_off_loopback_without_a_token_exits_2_naming_the_variable(tmp_pat
     )
     assert result.returncode == 2 and "ZB_SERVE_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_exits_2_with_the_address(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--config", str(sample_config(tmp_path)), "--port", str(port))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"无法监听 cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
 
 
 async def test_the_token_guards_page_and_websocket_and_other_origins_are_refused(tmp_path: Path) -> None:
