@@ -111,6 +111,7 @@ def chromium(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
             "--disable-gpu",
             "--no-first-run",
             "--disable-background-networking",
+            "--disable-dev-shm-usage",  # CI containers have a small /dev/shm
             "--remote-debugging-port=0",
             f"--user-data-dir={profile}",
             "--window-size=1500,900",
