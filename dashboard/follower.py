@@ -29,6 +29,7 @@ class FollowerRuntime(Runtime):
         self._read_lock = asyncio.Lock()
         self._read_version: int | None = None  # data_version of the last read
         self._saved: dict[str, SavedSource] = {}
+        self._seen_open: set[str] | None = None  # open alert keys at the last read; None: none yet
 
     def store_version(self) -> int | None:
         """SQLite's `data_version`: it changes whenever another connection (the refresher,
@@ -73,6 +74,16 @@ class FollowerRuntime(Runtime):
         return state
 
     def evaluate_alerts(self, snap: Snapshot, now: datetime | None = None) -> Snapshot:
-        """The refresher evaluates and delivers; a follower only counts again what it reads."""
+        """The refresher evaluates and delivers; a follower counts again what it reads, and
+        the alerts open now that were not at its last read are `snap.fired` (the header's
+        `新预警` line and the bell, as in the TUI). Those open when the tab opened are not new."""
         self._open_alerts = None
+        try:
+            open_now = {r.key: r for r in self.alerts.records(["open"])}
+        except sqlite3.Error as exc:
+            self.alert_error = f"无法读取预警 alerts unreadable: {exc}"
+            return snap
+        if self._seen_open is not None:
+            snap.fired = [r for key, r in open_now.items() if key not in self._seen_open]
+        self._seen_open = set(open_now)
         return snap

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLE_CSV, run_cli, sample_rows
+from conftest import SAMPLE_CSV, run_cli, sample_rows, write_csv
 from pytest_httpserver import HTTPServer
 from serve_helpers import Terminal, headline_figures, served
 from werkzeug import Request, Response
@@ -250,3 +250,29 @@ async def test_allow_actions_lets_a_tab_acknowledge_in_the_shared_store(
                 states = [r[6] for r in alert_state(store) if r[0] == "severe:45"]
             assert states == ["acknowledged"]
             await tab.ws.close()
+
+
+async def test_a_tab_follows_the_refresher_when_the_bulletin_changes(tmp_path: Path) -> None:
+    rows = sample_rows()
+    bulletin = write_csv(tmp_path / "通报.csv", rows)
+    sink = tmp_path / "alerts.jsonl"
+    config = sample_config(tmp_path, f'type = "csv"\npath = {json.dumps(str(bulletin))}', sink)
+    with served(config) as (base, _):
+        async with aiohttp.ClientSession() as http:
+            tab = Session(await http.ws_connect(ws_url(base), headers={"Origin": base}))
+            await tab.wait_for(lambda t: headline_figures(t.cells) == HEADLINE, "the headline")
+            for _ in range(300):  # the first cycle's delivery: severe:45 is not new to the tab
+                if sink.exists() and "severe:45" in sink.read_text(encoding="utf-8"):
+                    break
+                await asyncio.sleep(0.1)
+            # Item 44 (应急管理局) falls to 10%: the refresher sees the file, the tab the store.
+            changed = [[*row[:-1], "10.0%"] if row[0] == "44" else row for row in rows]
+            write_csv(bulletin, changed)
+            severe_two = {**HEADLINE, "正常": "18", "严重滞后": "2"}
+            await tab.wait_for(
+                lambda t: headline_figures(t.cells) == severe_two, "19 → 18 on track, 2 severe"
+            )
+            await tab.wait_for(lambda t: "新预警" in t.text() and "[44]" in t.text(), "新预警 … [44]")
+            await tab.ws.close()
+    keys = [json.loads(line)["key"] for line in sink.read_text(encoding="utf-8").splitlines()]
+    assert keys == ["severe:45", "severe:44"]  # each delivered once, by the refresher
