@@ -71,7 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
     # import: issue 15, past bulletins into history; init and doctor: issue 16, a new user's first steps
     for command in [*COMMANDS, import_cmd, init_cmd, doctor_cmd]:
         command.register(sub, common)
+    _keep_top_level(parser, {a.dest for a in parser._actions if a.option_strings})
     return parser
+
+
+def _keep_top_level(parser: argparse.ArgumentParser, dests: set[str]) -> None:
+    """`dashboard --config X check`: argparse copies a subcommand's defaults over what
+    the top level parsed, so a subcommand's own `--config`/`--as-of`/`--kiosk` default
+    would silently drop X. Their defaults are suppressed: given, they win; not given, the
+    top level's value (or default) stays."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                for a in child._actions:
+                    if a.dest in dests and a.option_strings and a.dest not in ("help", "version"):
+                        a.default = argparse.SUPPRESS
+                _keep_top_level(child, dests)
 
 
 def _stdout_gone() -> None:
