@@ -54,11 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="配置文件 config file (默认 ./dashboard.toml，其次用户配置目录，最后内置示例)",
     )
+    # The top level gets its own `--config` action: argparse shares a parent's action
+    # objects, and the subcommands' copy has its default suppressed (see _keep_top_level).
     parser = ArgumentParser(
         prog="dashboard",
         description="专班看板: 重点民生实事进度看板 (zhuanban dashboard)",
-        parents=[common],
     )
+    parser.add_argument("--config", metavar="PATH", help=common._actions[0].help)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--kiosk", action="store_true", help="轮播模式 kiosk mode (office screen)")
     parser.add_argument(

@@ -22,3 +22,13 @@ def test_config_and_as_of_before_the_subcommand_are_kept(tmp_path: Path) -> None
         report = json.loads(run.stdout)
         assert report["items"] == 42
         assert report["as_of"] == "2024-10-07"
+
+
+def test_every_subcommand_still_has_config_when_it_is_not_given() -> None:
+    from dashboard.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["report", "--month", "2024-09"]).config is None
+    assert parser.parse_args(["--config", "a.toml", "report", "--month", "2024-09"]).config == "a.toml"
+    assert parser.parse_args(["report", "--month", "2024-09", "--config", "b.toml"]).config == "b.toml"
+    assert parser.parse_args([]).config is None
