@@ -21,6 +21,7 @@ from dashboard.ui.screens.base import DataScreen
 from dashboard.ui.widgets.footer import DashboardFooter
 from dashboard.ui.widgets.item_table import STATUS_STYLE, ratio_bar
 from dashboard.ui.widgets.status_bar import StatusBar
+from dashboard.ui.widgets.trend import TrendPlot, TrendPoint
 from dashboard.views import TableView
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -200,6 +201,8 @@ class ItemDetailScreen(DataScreen):
             yield Static(id="detail-title")
             yield Static(id="detail-figures")
             yield DataTable(id="fields", cursor_type="row", show_cursor=False)
+            yield Static("走势 trend：完成比例与序时进度，按月 ratio by month vs expected", classes="section")
+            yield TrendPlot(id="trend")
             yield Static("进度历史 ratio history", classes="section")
             yield Static(id="history")
             yield Static("每月动态 monthly updates (3月–12月)", classes="section")
@@ -259,6 +262,7 @@ class ItemDetailScreen(DataScreen):
         table.clear()
         for label, value, source in item_fields(e, self.dash.config.base_dir):
             table.add_row(Text(label), Text(value), Text(source, "dim"))  # data is never markup
+        self.query_one("#trend", TrendPlot).show([TrendPoint(p.day, p.ratio, p.expected) for p in points])
         self.query_one("#history", Static).update(history_plot(points))
         self.query_one("#updates", Static).update(monthly_row(item))
         self.query_one("#item-alerts", Static).update(self._alerts_text())

@@ -1,0 +1,81 @@
+"""Trends (issue 15): item 45's ratio month by month against the 序时进度 line on the item
+screen, from three monthly bulletins imported into history (as tests/test_import.py makes
+them); with one month only, a note instead of an empty plot."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from conftest import run_cli
+from rich.cells import cell_len
+from test_import import config, write_months
+
+from dashboard.config import load_config
+from dashboard.ui.app import make_app
+from dashboard.ui.screens.detail import ItemDetailScreen
+from dashboard.ui.widgets.trend import EXPECTED_MARK, TrendPlot, TrendPoint, trend_chart
+
+
+def imported(tmp_path: Path) -> Path:
+    write_months(tmp_path / "bulletins")
+    cfg = config(tmp_path)
+    proc = run_cli("import", str(tmp_path / "bulletins"), "--config", str(cfg))
+    assert proc.returncode == 0, proc.stderr
+    return cfg
+
+
+def plot_lines(app: object) -> list[str]:
+    plot = app.screen.query_one("#trend", TrendPlot)  # type: ignore[attr-defined]
+    return str(plot.render()).splitlines()
+
+
+async def test_item_45_plots_three_months_against_the_expected_line(tmp_path: Path) -> None:
+    cfg = imported(tmp_path)
+    for size in ((160, 45), (80, 24)):
+        app = make_app(load_config(cfg))
+        async with app.run_test(size=size) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await app.push_screen(ItemDetailScreen("45"))
+            await pilot.pause()
+            lines = plot_lines(app)
+            width = app.screen.query_one("#trend", TrendPlot).size.width
+        months = next(line for line in lines if "7月" in line)
+        assert months.index("7月") < months.index("8月") < months.index("9月"), months
+        assert "10月" not in months and "6月" not in months
+        # Item 45: 60% in July, 32% in August and September; expected 7/12, 8/12, 9/12.
+        [ratios] = [line for line in lines if line.startswith("完成")]
+        assert ratios.split()[1:] == ["60%", "32%", "32%"], ratios
+        [expected] = [line for line in lines if line.startswith("序时")]
+        assert expected.split()[1:] == ["58%", "67%", "75%"], expected
+        # The expected line is drawn, and it climbs: its marks lie on more than one row.
+        rows_with_mark = [
+            i for i, line in enumerate(lines) if EXPECTED_MARK * 2 in line and "序时进度" not in line
+        ]
+        assert len(rows_with_mark) >= 2, lines
+        assert "序时进度 expected" in lines[-1]
+        assert max(cell_len(line) for line in lines) <= width, (size, width)
+
+
+def test_the_expected_line_sits_above_a_bar_that_is_behind() -> None:
+    points = [TrendPoint(date(2024, 8, 31), 0.32, 8 / 12), TrendPoint(date(2024, 9, 30), 0.32, 0.75)]
+    lines = trend_chart(points, 60, 10).plain.splitlines()
+    plot = lines[:10]
+    september_mark = next(i for i, line in enumerate(plot) if EXPECTED_MARK in line[6 + 6 :])
+    bar_top = next(i for i, line in enumerate(plot) if "█" in line or any(c in line for c in "▁▂▃▄▅▆▇"))
+    assert september_mark < bar_top  # 75% is above the 32% bar
+    assert plot[0].startswith("100%")
+
+
+async def test_one_month_of_history_says_so_instead_of_an_empty_plot(tmp_path: Path) -> None:
+    cfg = config(tmp_path)  # no import: only today's fetch in history
+    app = make_app(load_config(cfg))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.push_screen(ItemDetailScreen("45"))
+        await pilot.pause()
+        text = "\n".join(plot_lines(app))
+    assert "历史中只有 1 期记录" in text and "dashboard import" in text, text
+    assert "█" not in text
