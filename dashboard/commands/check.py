@@ -18,6 +18,9 @@ from dashboard.core.rollup import by_county
 from dashboard.history import PastItems, looks_back, past_snapshot
 from dashboard.runtime import Runtime, Snapshot
 
+# Text lists stop here: at 100,000 items a cron mail of 53,000 behind lines helps no one.
+TEXT_LIMIT = 20
+
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("check", parents=[common], help="载入全部数据源一次并汇总 load once and summarise")
@@ -28,7 +31,28 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         action="store_true",
         help="不评估、不推送预警 (what-if run); 与配置不同的 --as-of 也不推送",
     )
+    listing = p.add_mutually_exclusive_group()
+    listing.add_argument(
+        "--limit",
+        type=_count,
+        default=TEXT_LIMIT,
+        metavar="N",
+        help=f"文字输出最多列出 N 个滞后项目与 N 条预警（默认 {TEXT_LIMIT}）list at most N behind items and alerts",
+    )
+    listing.add_argument(
+        "--all", action="store_true", help="列出全部滞后项目与预警 list every one (--json always does)"
+    )
     p.set_defaults(handler=run)
+
+
+def _count(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是整数 not a number: {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"不能为负数 must be 0 or more: {value!r}")
+    return n
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,7 +82,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(strict_json.dumps(report, ensure_ascii=False, indent=2))
     else:
-        print(render_text(report))
+        print(
+            render_text(
+                report, limit=None if getattr(args, "all", False) else getattr(args, "limit", TEXT_LIMIT)
+            )
+        )
     code = 0 if all(s["ok"] for s in report["sources"]) else 3
     if runtime.abandoned():
         _exit_now(runtime, code)
@@ -156,7 +184,16 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
-def render_text(report: dict[str, Any]) -> str:
+def _rest(shown: int, total: int, what: str) -> list[str]:
+    """The line that says how many a limited list left out (none when it left none)."""
+    if total <= shown:
+        return []
+    return [f"  …另有 {total - shown} {what} ({total - shown} more; --all lists all)"]
+
+
+def render_text(report: dict[str, Any], limit: int | None = TEXT_LIMIT) -> str:
+    """The summary for people; `limit` caps the behind items and the alert events listed
+    (None lists every one), each cut list ending with how many it left out."""
     lines = [
         f"数据截止 as of {report['as_of']}    序时进度 expected {format_percent(report['expected'])}",
         f"项目总数 items {report['items']}",
@@ -212,7 +249,9 @@ def render_text(report: dict[str, Any]) -> str:
             )
         for w in s["warnings"][:20]:
             lines.append(f"      ! {w}")
-    if report["behind"]:
+    behind = report["behind"]
+    if behind:
+        shown = behind if limit is None else behind[:limit]
         lines.append("滞后项目 behind:")
         lines += table_lines(
             [
@@ -223,11 +262,12 @@ def render_text(report: dict[str, Any]) -> str:
                     format_percent(b["ratio"]),
                     f"序时 {format_percent(b['expected'])}",
                 ]
-                for b in report["behind"]
+                for b in shown
             ],
             "<<<>>",
             indent="  ",
         )
+        lines += _rest(len(shown), len(behind), "项")
     alerts = report.get("alerts")
     if alerts and not alerts.get("evaluated", True):
         lines.append("预警 alerts: 本次未评估、未推送 not evaluated (--no-alerts, or --as-of another date)")
@@ -238,10 +278,10 @@ def render_text(report: dict[str, Any]) -> str:
         )
         if alerts.get("error"):
             lines.append(f"  ! {alerts['error']}")
-        lines += table_lines(
-            [[f"[{a['severity']}]", a["key"], a["message"]] for a in [*alerts["fired"], *alerts["resolved"]]],
-            indent="  ",
-        )
+        events = [*alerts["fired"], *alerts["resolved"]]
+        shown = events if limit is None else events[:limit]
+        lines += table_lines([[f"[{a['severity']}]", a["key"], a["message"]] for a in shown], indent="  ")
+        lines += _rest(len(shown), len(events), "条")
         for sink in alerts["sinks"]:
             if sink["error"]:
                 lines.append(
