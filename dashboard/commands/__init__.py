@@ -7,6 +7,7 @@ from dashboard.commands import (
     alerts_cmd,
     cases_cmd,
     check,
+    digest_cmd,
     export_cmd,
     plugins_cmd,
     quality_cmd,
@@ -27,4 +28,5 @@ COMMANDS = [
     store_cmd,
     quality_cmd,
     serve_cmd,  # issue 16: the app in a browser
+    digest_cmd,  # issue 15: what changed since the previous bulletin
 ]
