@@ -1,0 +1,60 @@
+"""The large case's first write and load (issue 17): bulk store writes keep their meaning."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from dashboard.core.items import Item
+from dashboard.store import _BULK_ROWS, Store, history_key
+
+AS_OF = date(2024, 9, 30)
+
+
+def item(n: int, ratio: float) -> Item:
+    return Item(id=str(n), name=f"项目{n}", unit=f"单位{n % 7}", ratio=ratio, source="s")
+
+
+def points_at(store: Store, day: date) -> int:
+    return int(
+        store.conn.execute(
+            "SELECT COUNT(*) FROM item_history WHERE as_of = ?", (day.isoformat(),)
+        ).fetchone()[0]
+    )
+
+
+def test_a_bulk_record_replaces_the_points_of_its_date_and_keeps_the_others(tmp_path: Path) -> None:
+    n = _BULK_ROWS + 500  # above the bulk line: the keys to replace are found by one scan
+    store = Store(tmp_path / "s.sqlite3")
+    items = [item(i, 0.5) for i in range(n)]
+    # Two points imported earlier (history only, as `dashboard import` writes them): one at
+    # the same as-of date, to be replaced, and one at an earlier date, to be kept.
+    store.record_points(items[:1], AS_OF)
+    store.record_points(items[1:2], date(2024, 8, 31))
+    assert store.record_history(items, datetime(2024, 9, 30, 9), AS_OF) == n
+    assert points_at(store, AS_OF) == n  # one point per item and date, not n + 1
+    assert points_at(store, date(2024, 8, 31)) == 1
+    assert [p.ratio for p in store.history(history_key(items[0]))] == [0.5]
+    # A second bulk record of the same date (every figure changed) replaces them all again.
+    again = [item(i, 0.25) for i in range(n)]
+    assert store.record_history(again, datetime(2024, 9, 30, 10), AS_OF) == n
+    assert points_at(store, AS_OF) == n
+    assert [p.ratio for p in store.history(history_key(again[7]))] == [0.25]
+    # The page cache is back to its small size after the bulk write.
+    assert store.conn.execute("PRAGMA cache_size").fetchone()[0] == -512
+    store.close()
+
+
+def test_a_bulk_source_write_round_trips_and_a_later_one_writes_only_the_changed(tmp_path: Path) -> None:
+    n = _BULK_ROWS * 2
+    store = Store(tmp_path / "s.sqlite3")
+    items = [item(i, i / n) for i in range(n)]
+    save = dict(spec_key="k", ok=True, error="", last_attempt=None, last_success=None)
+    store.save_source("通报", items=items, **save)  # type: ignore[arg-type]
+    items[3] = item(3, 0.999)
+    store.save_source("通报", items=items, **save)  # type: ignore[arg-type]
+    store.close()
+    restored = Store(tmp_path / "s.sqlite3").load_sources()["通报"].items
+    assert len(restored) == n
+    assert restored == items
+    assert restored[3].ratio == 0.999
