@@ -9,11 +9,13 @@ from pathlib import Path
 
 from conftest import run_cli
 from rich.cells import cell_len
+from screen_text import screen_lines
 from test_import import config, write_months
 
 from dashboard.config import load_config
 from dashboard.ui.app import make_app
 from dashboard.ui.screens.detail import ItemDetailScreen
+from dashboard.ui.screens.units import UnitsScreen
 from dashboard.ui.widgets.trend import EXPECTED_MARK, TrendPlot, TrendPoint, trend_chart
 
 
@@ -79,3 +81,38 @@ async def test_one_month_of_history_says_so_instead_of_an_empty_plot(tmp_path: P
         text = "\n".join(plot_lines(app))
     assert "历史中只有 1 期记录" in text and "dashboard import" in text, text
     assert "█" not in text
+
+
+async def test_units_by_month_show_each_units_share_done_and_points_behind(tmp_path: Path) -> None:
+    cfg = imported(tmp_path)
+    app = make_app(load_config(cfg))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("u", "h")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, UnitsScreen) and screen.months is not None
+        table = screen.months
+        assert [c.label for c in table.columns] == [
+            "牵头单位",
+            "7月 完成/落后",
+            "8月 完成/落后",
+            "9月 完成/落后",
+        ]
+        rows = {t.unit: t for t in table.view_rows}
+        police = rows["公安局交警大队"]
+        # Its one item, 45: on the line in July (60% ≥ 58.3%), 34.7 points behind in August, 43 in September.
+        assert [table.columns[i].text(police) for i in (1, 2, 3)] == ["0% / 0.0", "0% / 34.7", "0% / 43.0"]
+        assert table.view_rows[0].unit == "公安局交警大队"  # the worst behind in the latest month first
+        lines = screen_lines(app)
+        assert any("各单位按月" in line for line in lines), lines
+        assert any("公安局交警大队" in line and "0% / 34.7" in line for line in lines), lines
+        # Enter opens the unit's items, as on the units table.
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "公安局交警大队 的项目" in "\n".join(screen_lines(app))
+        await pilot.press("escape", "h")
+        await pilot.pause()
+        assert table.display is False and screen.table.display is True

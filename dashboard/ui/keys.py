@@ -15,6 +15,7 @@ ENGLISH: dict[str, str] = {
     "app.alerts": "Alerts",
     "app.quality": "Data quality",
     "units.league": "League table",
+    "units.months": "Units by month",
     "app.reload": "Refresh",
     "app.help": "Keys / help",
     "app.theme": "Light/dark theme",

@@ -1,13 +1,17 @@
 """Lead units (牵头单位) and 码上通 projects: one row per group, worst first;
 `Enter` drills into the group's items. On the units screen `l` shows the league table
-(红黑榜, dashboard.core.league) instead: rank, score and the score's parts."""
+(红黑榜, dashboard.core.league) instead: rank, score and the score's parts; `h` shows each
+unit by month from history (share done / points behind, dashboard.unit_trend)."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from datetime import date
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Header, Input, Static
@@ -23,6 +27,7 @@ from dashboard.ui.widgets.footer import DashboardFooter
 from dashboard.ui.widgets.item_table import StatusTable
 from dashboard.ui.widgets.status_bar import StatusBar
 from dashboard.ui.widgets.table import Column, VirtualTable
+from dashboard.unit_trend import UnitTrend
 from dashboard.views import TableView
 
 UNKNOWN_UNIT = "（未填写）"  # what summarise_units calls a blank unit
@@ -194,6 +199,43 @@ LEAGUE_COLUMNS: list[Column[LeagueRow]] = [
     Column("得分构成 parts", lambda r: r.parts_text(), min_width=16, max_width=60, flex=True, priority=1),
 ]
 BOARD_CLASS = {RED: "status--done", BLACK: "status--severe"}
+MONTHS_TITLE = "各单位按月 Units by month"
+MONTHS_NOTE = "每格：完成率 / 平均落后点数（低于序时进度）share done / points behind"
+MONTHS_EMPTY = "（进度历史中没有记录：导入往期通报 dashboard import 后可见 no history yet）"
+
+
+def _month_cell(t: UnitTrend, day: date) -> str:
+    m = t.months.get(day)
+    return "—" if m is None else f"{m.done_share * 100:.0f}% / {m.behind_points:.1f}"
+
+
+def _month_class(t: UnitTrend) -> str:
+    last = t.latest()
+    if last is None:
+        return "status--unknown"
+    if last.behind_points > 0:
+        return "status--lagging"
+    return "status--done" if last.done_share >= 1 else "status--on_track"
+
+
+def month_columns(days: list[date]) -> list[Column[UnitTrend]]:
+    """The unit, then one column per month (older months give way first on a narrow screen)."""
+    years = len({d.year for d in days})
+    columns: list[Column[UnitTrend]] = [Column("牵头单位", lambda t: t.unit, min_width=8, max_width=20)]
+    for i, day in enumerate(days):
+        label = f"{day.month}月" if years == 1 else f"{day:%y}-{day.month:02d}"
+        columns.append(
+            Column(
+                f"{label} 完成/落后",
+                lambda t, d=day: _month_cell(t, d),
+                sort_key=lambda t, d=day: m.behind_points if (m := t.months.get(d)) else -1.0,
+                min_width=13,
+                max_width=16,
+                align="right",
+                priority=len(days) - 1 - i,
+            )
+        )
+    return columns
 
 
 class UnitsScreen(GroupScreen):
@@ -204,8 +246,11 @@ class UnitsScreen(GroupScreen):
     LEAGUE_TITLE = "红黑榜 League table"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "toggle_league", "红黑榜", show=False, id="units.league"),  # in ? and the palette
+        Binding("h", "toggle_months", "按月", show=False, id="units.months"),
     ]
     league_shown = False
+    months_shown = False
+    month_days: tuple[date, ...] = ()  # the months the by-month table has columns for
 
     @property
     def league(self) -> StatusTable[LeagueRow]:
@@ -228,7 +273,63 @@ class UnitsScreen(GroupScreen):
         self.league.display = False
         super().on_mount()
 
+    @property
+    def months(self) -> StatusTable[UnitTrend] | None:
+        found = self.query("#unit-months")
+        return found.first(StatusTable) if found else None
+
+    def _current(self) -> StatusTable[Any]:
+        if self.months_shown and self.months is not None:
+            return self.months
+        return self.league if self.league_shown else self.table
+
+    def action_toggle_months(self) -> None:
+        self.months_shown = not self.months_shown
+        if self.months_shown:
+            self.league_shown = False
+            self.league.display = False
+            self.table.display = False
+            self._load_months()
+        else:
+            self.table.display = True
+            self.table.focus()
+        if self.months is not None:
+            self.months.display = self.months_shown
+        self._update_note()
+
+    @work(exclusive=True, group="unit-months")
+    async def _load_months(self) -> None:
+        from dashboard.unit_trend import unit_trends
+
+        days, rows = await asyncio.to_thread(unit_trends, self.dash.runtime)
+        if not self.months_shown:
+            return
+        old = self.months
+        if old is None or tuple(days) != self.month_days:
+            # The months are the columns: a new month is a new table.
+            if old is not None:
+                await old.remove()
+            self.month_days = tuple(days)
+            table: StatusTable[UnitTrend] = StatusTable(
+                month_columns(days),
+                key_of=lambda t: t.unit,
+                row_class=_month_class,
+                haystack=lambda t: t.unit,
+                empty_text=MONTHS_EMPTY,
+                id="unit-months",
+            )
+            await self.mount(table, after=self.league)
+            table.show_cursor = not self.dash.kiosk
+        table = self.months  # type: ignore[assignment]
+        table.set_rows(rows)
+        table.set_filter(self.query_one("#filter", Input).value)
+        table.display = True
+        table.focus()
+        self._update_note()
+
     def action_toggle_league(self) -> None:
+        if self.months_shown:
+            self.action_toggle_months()  # back to the units table, then the league
         self.league_shown = not self.league_shown
         self.table.display = not self.league_shown
         self.league.display = self.league_shown
@@ -241,6 +342,8 @@ class UnitsScreen(GroupScreen):
         super().show_snapshot(snap)
         if self.league_shown:
             self._show_league(snap)
+        if self.months_shown:
+            self._load_months()  # a refresh may have recorded this month's point
 
     def _show_league(self, snap: Snapshot) -> None:
         from dashboard.unit_league import snapshot_league
@@ -261,6 +364,12 @@ class UnitsScreen(GroupScreen):
             return []
 
     def _update_note(self) -> None:
+        if self.months_shown:
+            months = self.months
+            count = f"共 {months.row_count} 个  " if months is not None else "载入中… "
+            note = describe_filter(months.filter_text if months is not None else "", [])
+            self.query_one("#view-note", Static).update(Text(f"{MONTHS_TITLE}  {count}{MONTHS_NOTE}  {note}"))
+            return
         if not self.league_shown:
             super()._update_note()
             return
@@ -271,16 +380,19 @@ class UnitsScreen(GroupScreen):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.league.set_filter(event.value)
+        if self.months is not None:
+            self.months.set_filter(event.value)
         super().on_input_changed(event)
 
     def action_clear_filter(self) -> None:
         self.league.set_filter("")
+        if self.months is not None:
+            self.months.set_filter("")
         super().action_clear_filter()
-        if self.league_shown:
-            self.league.focus()
+        self._current().focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        (self.league if self.league_shown else self.table).focus()
+        self._current().focus()
 
     def groups(self, snap: Snapshot) -> list[UnitSummary]:
         from dashboard.views import open_alerts_by_unit
@@ -292,7 +404,7 @@ class UnitsScreen(GroupScreen):
         # An alert acknowledged elsewhere (`w`, `a`) changes the 预警 column on return.
         self.show_snapshot(snap)
 
-    def drill(self, group: UnitSummary | LeagueRow) -> ItemListScreen:
+    def drill(self, group: UnitSummary | LeagueRow | UnitTrend) -> ItemListScreen:
         unit = group.unit
 
         def member(e: Evaluated) -> bool:
@@ -303,6 +415,13 @@ class UnitsScreen(GroupScreen):
     def export_view(self) -> TableView:
         from dashboard.views import units_view
 
+        if self.months_shown and self.months is not None:
+            from dashboard.unit_trend import unit_trend_view
+
+            notes = self.notes(describe_filter(self.months.filter_text, []))
+            return unit_trend_view(
+                list(self.month_days), self.months.view_rows, MONTHS_TITLE, [*notes, MONTHS_NOTE]
+            )
         if self.league_shown:
             from dashboard.unit_league import league_view
 
