@@ -27,13 +27,15 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from inspect import signature
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from dashboard.core.alerts import AlertEvent
+
+if TYPE_CHECKING:  # filelock is imported at the first lock: not on the TUI's first frame (issue 17)
+    from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
@@ -87,22 +89,30 @@ class RecentIds:
             del self._ids[old]
 
 
-# filelock 4 falls back to a marker file where flock is missing; 3.x raises instead.
-_NO_SOFT: dict[str, Any] = (
-    {"fallback_to_soft": False} if "fallback_to_soft" in signature(FileLock.__init__).parameters else {}
-)
+@cache
+def _no_soft() -> dict[str, Any]:
+    """filelock 4 falls back to a marker file where flock is missing; 3.x raises instead."""
+    from filelock import FileLock
+
+    return (
+        {"fallback_to_soft": False} if "fallback_to_soft" in signature(FileLock.__init__).parameters else {}
+    )
 
 
 def os_lock(lock_path: Path | str, timeout: float) -> FileLock:
     """An OS lock (flock on POSIX, msvcrt on Windows) that dies with its holder. A new,
     not thread-local object per use: two threads exclude each other as two processes
     do. Never a soft (marker-file) lock: a killed holder's marker would block forever."""
-    return FileLock(os.fspath(lock_path), timeout=timeout, thread_local=False, **_NO_SOFT)
+    from filelock import FileLock
+
+    return FileLock(os.fspath(lock_path), timeout=timeout, thread_local=False, **_no_soft())
 
 
 @contextmanager
 def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold `<path>.lock`, waiting up to `timeout` seconds for another writer."""
+    from filelock import Timeout
+
     lock = os_lock(f"{path}.lock", timeout)
     try:
         lock.acquire()

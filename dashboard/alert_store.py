@@ -12,8 +12,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import Timeout
-
 from dashboard import strict_json
 from dashboard.alert_files import os_lock
 from dashboard.core.alerts import AlertEvent, AlertRecord
@@ -184,6 +182,8 @@ def delivery_lock(store_path: Path) -> Iterator[bool]:
     if str(store_path) == ":memory:":
         yield True
         return
+    from filelock import Timeout
+
     # A new, not thread-local lock per call: a second thread is refused as a second process is.
     lock = os_lock(store_path.with_name(store_path.name + ".deliver.lock"), timeout=0)
     try:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from dashboard import __version__
-from dashboard.commands import COMMANDS, doctor_cmd, import_cmd, init_cmd
+from dashboard.commands import MODULES, NAMES, load
 from dashboard.commands.common import CommandError
 from dashboard.contracts import ConfigError
 
@@ -47,7 +47,56 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_CONFIG, f"参数错误 usage error: {self.prog}: {zh + ' ' if zh else ''}{message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Unsure(Exception):
+    """A parser holding only some commands met a mistake: the full one must say it."""
+
+
+class _PartialParser(ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _Unsure(message)
+
+
+# Top-level options the quick look at the command line understands (others: the full parser).
+_VALUE_OPTIONS = ("--config", "--as-of")
+_FLAG_OPTIONS = ("--kiosk", "--read-only")
+
+
+def _modules_needed(argv: Sequence[str]) -> list[str] | None:
+    """The command modules `argv` needs ([] for the TUI), or None when only the full
+    command line can tell (`--help`, `--version`, an abbreviation, an unknown word)."""
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in _VALUE_OPTIONS:
+            i += 2
+        elif token in _FLAG_OPTIONS or token.partition("=")[0] in _VALUE_OPTIONS:
+            i += 1
+        elif token.startswith("-"):
+            return None
+        else:
+            module = NAMES.get(token)
+            return None if module is None else [module]
+    return []
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """`build_parser().parse_args(argv)`, importing only the command modules `argv` uses
+    (issue 17: `dashboard check` starts without export's, serve's, ... imports). Any
+    doubt or mistake is parsed again by the full parser, so help and errors are its own."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    modules = _modules_needed(args)
+    if modules is not None:
+        try:
+            return build_parser(modules, parser_class=_PartialParser).parse_args(args)
+        except _Unsure:
+            pass
+    return build_parser().parse_args(args)
+
+
+def build_parser(
+    modules: Sequence[str] | None = None, *, parser_class: type[ArgumentParser] = ArgumentParser
+) -> argparse.ArgumentParser:
+    """The command line with every command (`modules` None), or only those of `modules`."""
     common = ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
@@ -56,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # The top level gets its own `--config` action: argparse shares a parent's action
     # objects, and the subcommands' copy has its default suppressed (see _keep_top_level).
-    parser = ArgumentParser(
+    parser = parser_class(
         prog="dashboard",
         description="专班看板: 重点民生实事进度看板 (zhuanban dashboard)",
     )
@@ -70,9 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="数据截止日期 as-of date")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    # import: issue 15, past bulletins into history; init and doctor: issue 16, a new user's first steps
-    for command in [*COMMANDS, import_cmd, init_cmd, doctor_cmd]:
-        command.register(sub, common)
+    for module in MODULES if modules is None else modules:
+        load(module).register(sub, common)
     _keep_top_level(parser, {a.dest for a in parser._actions if a.option_strings})
     return parser
 
@@ -113,8 +161,7 @@ def _lenient_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     _lenient_stdout()
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        args = parse_args(argv)
         if args.command is None:
             from dashboard.commands.tui import run_tui
 

@@ -25,17 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jinja2 import (
-    StrictUndefined,
-    Template,
-    TemplateAssertionError,
-    TemplateError,
-    TemplateSyntaxError,
-    meta,
-)
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from dashboard.contracts import ConfigError
 from dashboard.core.alert_rules import rule_label
@@ -50,6 +40,10 @@ from dashboard.core.alerts import (
 )
 from dashboard.core.parse import format_percent
 from dashboard.template_defaults import DEFAULT_SOURCES, SAMPLE_DEADLINES, sample_events
+
+if TYPE_CHECKING:  # Jinja2 is imported when a template is first compiled (issue 17: start-up)
+    from jinja2 import Template
+    from jinja2.sandbox import SandboxedEnvironment
 
 TEMPLATE_KEYS = {
     "template": '消息模板（Jinja2），如 template = """【{{ event.level_label }}】{{ unit }}…"""',
@@ -127,6 +121,9 @@ def _clip(value: object, length: int = 20) -> str:
 
 @cache
 def _env() -> SandboxedEnvironment:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     # Markdown, not HTML: no autoescape (the data's text is cleaned when it is read).
     env = SandboxedEnvironment(
         undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
@@ -142,6 +139,8 @@ def compile_template(
     """Compile and try `source` against the sample; ConfigError (key `where`) naming the
     template's line on a syntax error, unknown filter or undefined variable. `label` names
     a template file in the message."""
+    from jinja2 import TemplateAssertionError, TemplateSyntaxError, meta
+
     env = _env()
     name = label or where
     try:
@@ -178,6 +177,8 @@ def _template_line(exc: BaseException, name: str) -> int | None:
 
 
 def _describe(exc: BaseException) -> str:
+    from jinja2 import TemplateError
+
     if isinstance(exc, TemplateError):
         return f"{type(exc).__name__}: {exc.message or exc}"
     return f"{type(exc).__name__}: {exc}"

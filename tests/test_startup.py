@@ -3,12 +3,17 @@ text summary that stays readable when most of 100,000 items are behind."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, run_cli, write_config, write_csv
+import pytest
+from conftest import ROOT, SAMPLE_CSV, run_cli, write_config, write_csv
+
+from dashboard import cli
+from dashboard.commands import MODULES, NAMES, load
 
 HEADER = ["序号", "实事类别", "项目名称", "牵头单位", "任务数", "进度情况", "完成比例"]
 
@@ -51,7 +56,9 @@ def test_check_text_lists_twenty_behind_items_then_how_many_more(tmp_path: Path)
 
     # --json is the contract: every behind item, whatever --limit says.
     report = json.loads(run_cli("check", "--config", str(config), "--json", "--limit", "3").stdout)
-    assert len(report["behind"]) == 30 and report["by_status"]["severe"] + report["by_status"]["lagging"] == 30
+    assert (
+        len(report["behind"]) == 30 and report["by_status"]["severe"] + report["by_status"]["lagging"] == 30
+    )
 
 
 def test_check_text_limits_the_alert_events_too(tmp_path: Path) -> None:
@@ -69,3 +76,82 @@ def test_check_limit_must_be_a_count(tmp_path: Path) -> None:
         proc = run_cli("check", "--config", str(config), *bad)
         assert proc.returncode == 2, bad
         assert "参数错误 usage error" in proc.stderr
+
+
+# What a CSV source and a JSON Lines sink do not need at start (the xlsx reader, HTTP,
+# templates, the TUI, the holiday calendar) and the commands that are not `check`.
+NOT_FOR_CHECK = ("openpyxl", "httpx", "jinja2", "textual", "chinese_calendar", "aiohttp")
+
+
+def test_check_on_a_csv_config_imports_only_what_it_uses(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [{"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)}])
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + f'\n[[sinks]]\ntype = "jsonl"\npath = {json.dumps(str(tmp_path / "alerts.jsonl"))}\n',
+        encoding="utf-8",
+    )
+    script = (
+        "import contextlib, io, json, sys\n"
+        "from dashboard.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    code = main(['check', '--json', '--config', {str(config)!r}])\n"
+        "print(json.dumps({'code': code, 'report': json.loads(out.getvalue()), 'modules': sorted(sys.modules)}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["code"] == 0
+    report = result["report"]
+    assert report["items"] == 45 and report["by_status"]["severe"] == 1 and report["behind"][0]["id"] == "45"
+    assert [a["key"] for a in report["alerts"]["fired"]] == ["severe:45"]  # delivered to the jsonl sink
+    assert "severe:45" in (tmp_path / "alerts.jsonl").read_text(encoding="utf-8")
+    loaded = set(result["modules"])
+    assert {m.split(".")[0] for m in loaded} & set(NOT_FOR_CHECK) == set()
+    commands = {m for m in loaded if m.startswith("dashboard.commands.")}
+    assert commands == {"dashboard.commands.check", "dashboard.commands.common"}
+    assert "dashboard.ui" not in loaded
+
+
+def test_the_command_table_names_every_command_of_every_module() -> None:
+    found: dict[str, str] = {}
+    for module in MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        load(module).register(sub, argparse.ArgumentParser(add_help=False))
+        found.update(dict.fromkeys(sub.choices, module))
+    assert found == NAMES
+    full = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(full.choices) == list(NAMES)  # `dashboard --help` lists every one, in order
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--kiosk", "--read-only"],
+        ["--config", "x.toml", "--as-of", "2024-09-30", "check", "--json"],
+        ["--config=x.toml", "check", "--all"],
+        ["check", "--limit", "5", "--no-alerts"],
+        ["ack", "severe:45", "--for", "7d", "--by", "张三"],
+        ["case", "note", "1", "已督促", "--by", "李四"],
+        ["export", "--view", "units", "--format", "md", "-o", "-"],
+        ["--as-of", "2024-10-07", "alerts", "--json"],
+    ],
+)
+def test_the_quick_parse_equals_the_full_command_line(argv: list[str]) -> None:
+    assert vars(cli.parse_args(argv)) == vars(cli.build_parser().parse_args(argv))
+
+
+def test_mistakes_and_help_come_from_the_full_command_line() -> None:
+    # The partial parser never answers these: the full one does, with every command.
+    assert cli._modules_needed(["--help"]) is None and cli._modules_needed(["--conf", "x", "check"]) is None
+    assert cli._modules_needed(["chek"]) is None and cli._modules_needed(["--config", "x", "check"]) == [
+        "check"
+    ]
+    help_text = run_cli("--help").stdout
+    assert all(f"    {name}" in help_text for name in NAMES)
+    wrong = run_cli("check", "--limit", "-1")
+    assert wrong.returncode == 2 and "dashboard check: argument --limit" in wrong.stderr
+    typo = run_cli("chek")
+    assert typo.returncode == 2 and "invalid choice: 'chek'" in typo.stderr and "'doctor'" in typo.stderr
