@@ -5,7 +5,9 @@ numbered and grouped by lead unit, with the bulletin's columns), 附件4 the mon
 update table of the provincial projects (√ per month with an update), and the
 figures of the bulletin's summary paragraph. Building is pure; writing goes
 through the exporter plugins (`write_many`: a workbook sheet or a document section
-per annex). 附件5 lists the month's 督办 cases (dashboard/report_cases.py), when given.
+per annex). 附件5 lists the month's 督办 cases (dashboard/report_cases.py), when given;
+附件6 变化 what changed since the month before (dashboard/digest_view.py) and 附件7 红黑榜
+the league table (dashboard/unit_league.py), with the opening paragraph, when given.
 """
 
 from __future__ import annotations
@@ -74,6 +76,12 @@ class BulletinReport:
     cases: CaseAnnex | None = None  # 附件5 督办事项 (None: not asked for, no sheet)
     # Where the figures come from when not today's data (`历史回看 …`, items without a figure).
     notes: list[str] = field(default_factory=list)
+    # The bulletin's opening sentence on what changed (`Digest.paragraph`; "" when not asked for).
+    opening: str = ""
+    changes: TableView | None = None  # 附件6 变化 (None: no sheet)
+    league: TableView | None = None  # 附件7 红黑榜 (None: no sheet)
+    # `--json` keys of the annexes 6 and 7 (`changes`: the digest, `league`: its rows).
+    annex_figures: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -108,6 +116,8 @@ class BulletinReport:
                 for e in self.below
             ],
             **({"cases": self.cases.figures()} if self.cases is not None else {}),
+            **({"opening": self.opening} if self.opening else {}),
+            **self.annex_figures,
             "notes": list(self.notes),
         }
 
@@ -170,10 +180,11 @@ class BulletinReport:
                     else [["月末督办中", len(self.cases.still_open), "附件5：" + self.cases.summary()]]
                 ),
             ],
-            notes=[self.summary(), *self.notes],
+            notes=[*([self.opening] if self.opening else []), self.summary(), *self.notes],
             sheet="说明",
         )
         annexes = [] if self.cases is None else [self.cases.view()]
+        annexes += [v for v in (self.changes, self.league) if v is not None]
         return [
             overview,
             annex_view(

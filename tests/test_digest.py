@@ -10,6 +10,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import openpyxl
 from conftest import SAMPLE_CSV, run_cli, sample_rows, write_config, write_csv, write_every_rule_config
 
 from dashboard.core.digest import Bulletin, build_digest
@@ -195,3 +196,55 @@ def test_units_without_a_monthly_update_are_the_missing_update_rules(tmp_path: P
         unit: sorted(ids, key=int) for unit, ids in expected.items()
     }
     assert "个单位7月未更新动态：" in d["paragraph"]
+
+
+def test_report_opens_with_the_changes_and_adds_the_change_and_league_annexes(tmp_path: Path) -> None:
+    cfg = imported_then_checked(tmp_path)
+    out = tmp_path / "out"
+    proc = run_cli("report", "--config", str(cfg), "--month", "2024-10", "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    figures = json.loads(proc.stdout)
+    digest = json.loads(run_cli("digest", "--config", str(cfg), "--json").stdout)
+    assert figures["opening"] == digest["paragraph"] and figures["opening"].startswith(
+        "截至2024年10月31日（与"
+    )
+    assert figures["changes"]["since"] == "2024-09-30"
+    assert [c["id"] for c in figures["changes"]["newly_done"]] == ["26"]
+    # 附件1–3 are October's (the report compares with the line itself, no tolerance).
+    octo = [ratio_of(r) for r in moved(OCTOBER)[1:]]
+    below = sum(1 for r in octo if r < 10 / 12)
+    assert (figures["done"], figures["below"]) == (sum(1 for r in octo if r >= 1), below) == (26, 11)
+
+    wb = openpyxl.load_workbook(out / "bulletin-2024-10.xlsx")
+    assert wb.sheetnames[5:] == ["附件5 督办事项", "附件6 变化", "附件7 红黑榜"]
+    rows = [list(r) for r in wb["附件6 变化"].iter_rows(values_only=True)]
+    header = next(i for i, r in enumerate(rows) if r[0] == "变化")
+    body = [r for r in rows[header + 1 :] if r[0] is not None]
+    changed = [
+        (r[0], r[1], r[4], round(r[5], 6), r[6], round(r[7], 6))
+        for r in body
+        if r[0] in ("新增完成", "状态变差", "比例变动")
+    ]
+    assert changed == [
+        ("新增完成", "26", "正常", 0.874, "已完成", 1.0),
+        ("状态变差", "34", "正常", 0.751, "滞后", 0.6),
+        ("比例变动", "44", "正常", 0.753, "正常", 0.9),
+    ]
+    assert [(r[0], r[1], r[8]) for r in body if r[0] == "连续滞后"] == [("连续滞后", "45", "连续4个月滞后")]
+
+    league = [list(r) for r in wb["附件7 红黑榜"].iter_rows(values_only=True)]
+    header = next(i for i, r in enumerate(league) if r[0] == "名次")
+    last = [r for r in league[header + 1 :] if r[0] is not None][-1]
+    # 公安局交警大队: one item, none done or on schedule, 83.3 − 32.0 points behind.
+    assert (last[2], last[1], last[3]) == ("公安局交警大队", "黑榜", round(-(10 / 12 - 0.32) * 100, 1))
+    md = (out / "bulletin-2024-10.md").read_text(encoding="utf-8")
+    assert "## 附件6：变化（与上期通报相比）" in md and "## 附件7：牵头单位红黑榜（截至2024年10月31日）" in md
+    assert md.index(figures["opening"]) < md.index("## 附件1")
+
+    # A past month from history: September against August (26 and 45 moved), 45 behind three months.
+    proc = run_cli("report", "--config", str(cfg), "--month", "2024-09", "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    changes = json.loads(proc.stdout)["changes"]
+    assert (changes["since"], changes["until"]) == ("2024-08-31", "2024-09-30")
+    assert {c["id"] for c in changes["moved"]} == {"26", "45"} and changes["newly_done"] == []
+    assert [(b["id"], b["months"]) for b in changes["behind"]] == [("45", 3)]

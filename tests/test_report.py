@@ -150,7 +150,8 @@ def check_workbook(path: Path, months: int = 7, cases: bool = True) -> None:
             "附件5 督办事项",  # the month's 督办 cases (tests/test_report_cases.py)
         ][: 6 if cases else 5]
     )
-    assert len(wb.sheetnames) == (6 if cases else 5)
+    # `dashboard report` adds 附件6 变化 and 附件7 红黑榜 after 附件5 (tests/test_digest.py).
+    assert wb.sheetnames[6:] == (["附件6 变化", "附件7 红黑榜"] if cases else [])
 
     _, summary = sheet_rows(wb["说明"], "项目")
     figures = {r[0]: r[1] for r in summary}

@@ -87,7 +87,7 @@ def test_the_august_annex_lists_opened_rectified_closed_and_still_open_cases(tmp
     }
 
     wb = openpyxl.load_workbook(tmp_path / "out" / "bulletin-2024-08.xlsx")
-    assert wb.sheetnames[-1] == "附件5 督办事项" and wb.sheetnames[4] == "附件4 每月动态更新"
+    assert wb.sheetnames[5] == "附件5 督办事项" and wb.sheetnames[4] == "附件4 每月动态更新"
     rows = [list(r) for r in wb["附件5 督办事项"].iter_rows(values_only=True)]
     header = next(i for i, r in enumerate(rows) if r[0] == "序号")
     body = {r[1]: r for r in rows[header + 1 :] if r[0] is not None}

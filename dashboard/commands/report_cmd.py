@@ -1,4 +1,5 @@
-"""`dashboard report`: the month's bulletin annexes (附件1–4, 附件5 督办事项) as XLSX and Markdown."""
+"""`dashboard report`: the month's bulletin annexes (附件1–4, 附件5 督办事项, 附件6 变化 since the
+month before, 附件7 红黑榜) with the opening paragraph on what changed, as XLSX and Markdown."""
 
 from __future__ import annotations
 
@@ -6,19 +7,24 @@ import argparse
 import asyncio
 import sqlite3
 import sys
+from dataclasses import asdict
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from dashboard import strict_json
 from dashboard.alert_store import trail_rows
 from dashboard.cases import all_cases
 from dashboard.commands.common import CommandError, UsageError
 from dashboard.config import load_config
+from dashboard.digest_view import digest_view, runtime_digest
 from dashboard.exporting import ExportError
 from dashboard.history import data_as_of, past_snapshot
 from dashboard.report import month_end, parse_month, report_from_snapshot, write_report
 from dashboard.report_cases import CaseAnnex, build_case_annex
-from dashboard.runtime import Runtime
+from dashboard.runtime import Runtime, Snapshot
 from dashboard.store import Store
+from dashboard.unit_league import league_view, snapshot_league
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -29,7 +35,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description=(
             "按该月最后一天为截止日期评估全部项目，写出通报附件：附件1 已完成、附件2 达到或超过序时进度、"
             "附件3 低于序时进度、附件4 省重点民生实事每月动态更新情况、附件5 督办事项（本月立案、整改、销号，"
-            "月末仍在督办与逾期）；一个 XLSX 工作簿（每个附件一个工作表）"
+            "月末仍在督办与逾期）、附件6 变化（与上月通报相比，取自进度历史）、附件7 红黑榜；"
+            "说明页以变化摘要开头；一个 XLSX 工作簿（每个附件一个工作表）"
             "和一个 Markdown 文件。"
         ),
     )
@@ -67,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
             )
     report.notes = notes
     report.cases = case_annex(runtime.store, year, month)
+    month_annexes(report, runtime, past[0] if past is not None else snap, end, own)
     folder = Path(args.output) if args.output else config.export_dir
     assert folder is not None
     try:
@@ -81,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         figures = report.figures() | {"files": {fmt: str(p) for fmt, p in written.items()}}
         print(strict_json.dumps(figures, ensure_ascii=False, indent=2))
     else:
+        if report.opening:
+            print(report.opening)
         print(report.summary())
         for note in notes:
             print(f"! {note}")
@@ -103,3 +113,23 @@ def case_annex(store: Store, year: int, month: int) -> CaseAnnex:
         print(f"! 无法读取督办案件 cases unreadable: {exc}", file=sys.stderr)
         cases, trail = [], []
     return build_case_annex(cases, trail, end.replace(day=1), end)
+
+
+def month_annexes(report: Any, runtime: Runtime, snap: Snapshot, end: date, own: date) -> None:
+    """The opening paragraph, 附件6 变化 (the month against the previous bulletin in history)
+    and 附件7 红黑榜 (the month's league, with the store's overdue 督办 cases)."""
+    digest = runtime_digest(runtime, until=end, own=own)
+    report.opening = digest.paragraph()
+    changes = digest_view(digest)
+    changes.title = "附件6：变化（与上期通报相比）" if digest.compared else "附件6：变化（无上期通报可比）"
+    changes.sheet = "附件6 变化"
+    try:
+        with runtime.store.lock:
+            cases = all_cases(runtime.store)
+    except sqlite3.Error:  # 附件5 already says the cases are unreadable: rank without them
+        cases = []
+    rows = snapshot_league(snap, runtime.config, cases)
+    league = league_view(rows, f"附件7：牵头单位红黑榜（截至{end.year}年{end.month}月{end.day}日）")
+    league.sheet = "附件7 红黑榜"
+    report.changes, report.league = changes, league
+    report.annex_figures = {"changes": digest.to_dict(), "league": [asdict(r) for r in rows]}
