@@ -9,6 +9,8 @@ run warms the next one's interpreter:
 - **openpyxl** read-only, every row of the 码上通 `.xlsx`: the same floor for the spreadsheet.
 - **VisiData** batch load of the same CSV (`vd -N -b -f csv`, see `bench.child_vd`), from the
   spawn to the sheet loaded, with every row counted.
+- **VisiData's first screen** (`vd FILE` in a 160×45 tmux window, `bench.tmux`): from the launch
+  to the first capture of the window showing the file's first row, as a user waits for it.
 - **stock Textual `DataTable`** holding the same rows (`bench.stock_table`): first paint, peak RSS
   at first paint, and `update_cell` on 1% of the rows, UI thread and wall (definitions in
   `bench.child_tui`).
@@ -16,11 +18,16 @@ run warms the next one's interpreter:
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
+from pathlib import Path
 
+from bench import tmux
 from bench.harness import Case, Contender, Figure, MeasureFn
 from bench.measure import expect_rows, read_file, tui_run
 from bench.proc import python_module, run_child
+
+TMUX_PROBE_CHARS = 4  # of the first row's name: fits VisiData's default column width
 
 
 def csv_module(file: str, encoding: str, prefix: str) -> MeasureFn:
@@ -50,6 +57,21 @@ def visidata_load(file: str, encoding: str, figure: str) -> MeasureFn:
         return {figure: run.since_spawn("t_loaded")}
 
     return measure
+
+
+def first_name(path: Path) -> str:
+    """The name (项目名称, the third column) of a generated bulletin's first data row."""
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = csv.reader(f)
+        next(rows)
+        return next(rows)[2]
+
+
+def visidata_screen(case: Case) -> Mapping[str, float]:
+    path = case.files["csv_utf8"]
+    probe = first_name(path)[:TMUX_PROBE_CHARS]
+    argv = ["vd", "-N", "--motd-url", "", "-f", "csv", str(path)]
+    return {"vd_first_screen": tmux.first_screen(argv, probe, case.timeout)}
 
 
 def stock_datatable(case: Case) -> Mapping[str, float]:
@@ -96,6 +118,12 @@ CONTENDERS: tuple[Contender, ...] = (
         "references",
         visidata_load("csv_gb18030", "gb18030", "vd_gb18030_load"),
         (Figure("vd_gb18030_load", "VisiData batch: load GB18030 CSV (process start to loaded)", "s"),),
+    ),
+    Contender(
+        "visidata.tmux",
+        "references",
+        visidata_screen,
+        (Figure("vd_first_screen", "VisiData: first screen in tmux (launch to rows on screen)", "s"),),
     ),
     Contender(
         "textual.datatable",

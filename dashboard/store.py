@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, cast
 
@@ -207,6 +208,11 @@ class Store:
                         )
                     )
             try:
+                if len(changed) >= _BULK_ROWS:
+                    # In key order, each index insert lands next to the last one instead of on a
+                    # random page: twice as fast for a first record of 100,000 items. (Keys are
+                    # unique within a record, so the order of the rows means nothing else.)
+                    changed.sort(key=itemgetter(0))
                 if changed:
                     with self.bulk(len(changed)), self.transaction() as conn:
                         if as_of_text is not None:
@@ -436,7 +442,7 @@ class Store:
                 conn.executemany(
                     "INSERT INTO source_items(source, pos, data) VALUES (?, ?, ?)"
                     " ON CONFLICT(source, pos) DO UPDATE SET data = excluded.data",
-                    ((name, i, _dumps(item_to_dict(items[i]))) for i in positions),
+                    ((name, i, encode_item(items[i])) for i in positions),
                 )
             self._saved_items[name] = list(items)  # a copy: the caller may change its list
 
@@ -638,6 +644,35 @@ def item_to_dict(item: Item) -> dict[str, Any]:
     return d
 
 
+# A stored item row: this tag, then every field's value in `Item`'s order. Positional, so a
+# row needs no key text and is encoded in C: 100,000 items in ~0.9 s instead of ~1.35 s as
+# dicts, and decoded faster. `Item` only ever gains fields at its end (see `county`), so an
+# older row still lines up; a row of another order would need another tag.
+ITEM_ROW_TAG = "i1"
+_ITEM_VALUES = attrgetter(*_ITEM_FIELDS)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):  # the shared empty mapping, and the items' own
+        return dict(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_encode_row = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default
+).encode
+
+
+def encode_item(item: Item) -> str:
+    """An item as its stored row (`ITEM_ROW_TAG` and its values); `item_from_dict` reads it."""
+    try:
+        return _encode_row((ITEM_ROW_TAG, *_ITEM_VALUES(item)))
+    except ValueError:  # a non-finite number slipped through: the strict writer's nulls
+        return _dumps(item_to_dict(item))
+
+
 _NUMBER_FIELDS = frozenset({"target", "actual", "ratio", "acceptance_ratio", "satisfaction"})
 _INT_FIELDS = frozenset({"ratings", "comments_received", "comments_answered"})
 # Each field's JSON type; a value of another type makes the row undecodable.
@@ -651,10 +686,16 @@ _KINDS: dict[str, type] = {
 _INF = math.inf
 
 
-def item_from_dict(d: dict[str, Any]) -> Item:
-    """The item `item_to_dict` wrote. Raises ValueError (or TypeError) for a row that does
+def item_from_dict(d: dict[str, Any] | list[Any]) -> Item:
+    """The item `item_to_dict` (or `encode_item`, as a list) wrote. Raises ValueError (or TypeError) for a row that does
     not decode to a well-formed item: the wrong type in a field, a number not finite, no
     id or name; a row taken as it is would crash the evaluation later instead."""
+    if isinstance(d, list):  # a row of `encode_item`
+        if not d or d[0] != ITEM_ROW_TAG:
+            raise ValueError(f"未知的项目存储格式 {str(d[:1])[:40]}")
+        # Not strict: a row of a later version may hold more fields, one of an earlier fewer.
+        values = zip(_ITEM_FIELDS, d[1:], strict=False)
+        d = {name: value for name, value in values if value is not None}
     if not isinstance(d, dict):
         raise TypeError(f"应为对象，实为 {type(d).__name__}")
     known: dict[str, Any] = {}

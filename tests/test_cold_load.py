@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 
 from dashboard.core.items import Item
-from dashboard.store import _BULK_ROWS, Store, history_key
+from dashboard.store import _BULK_ROWS, ITEM_ROW_TAG, Store, encode_item, history_key, item_to_dict
 
 AS_OF = date(2024, 9, 30)
 
@@ -58,3 +59,36 @@ def test_a_bulk_source_write_round_trips_and_a_later_one_writes_only_the_changed
     assert len(restored) == n
     assert restored == items
     assert restored[3].ratio == 0.999
+
+
+def test_items_are_stored_as_positional_rows_and_old_dict_rows_still_restore(tmp_path: Path) -> None:
+    rich = Item(
+        id="45",
+        name="重点治理农村道路交通事故多发的临水临崖、平交路口重大风险隐患(处)",
+        unit="公安局交警大队",
+        target_text="100",
+        target=100.0,
+        ratio=0.32,
+        as_of=AS_OF,
+        monthly_updates={3: 1, 9: 0},
+        extra={"备注": "督办"},
+        satisfaction=0.0,
+        origin="通报.csv:46",
+    )
+    plain = item(1, 1.0)
+    store = Store(tmp_path / "s.sqlite3")
+    save = dict(spec_key="k", ok=True, error="", last_attempt=None, last_success=None)
+    store.save_source("通报", items=[rich, plain], **save)  # type: ignore[arg-type]
+    rows = [r[0] for r in store.conn.execute("SELECT data FROM source_items ORDER BY pos")]
+    assert all(json.loads(r)[0] == ITEM_ROW_TAG for r in rows)
+    # A row written by the version before (a dict), and one of an unknown format.
+    store.conn.execute("INSERT INTO source_items VALUES ('通报', 2, ?)", (json.dumps(item_to_dict(plain)),))
+    store.conn.execute("INSERT INTO source_items VALUES ('通报', 3, ?)", ('["z9", "1", "x"]',))
+    store.close()
+    again = Store(tmp_path / "s.sqlite3")
+    restored = again.load_sources()["通报"]
+    assert restored.items == [rich, plain, plain]
+    assert restored.items[0].as_of == AS_OF and restored.items[0].monthly_updates == {3: 1, 9: 0}
+    assert restored.items[0].satisfaction == 0.0
+    assert any("第 4 项" in w.message for w in restored.warnings)
+    assert encode_item(plain).startswith(f'["{ITEM_ROW_TAG}","1","项目1"')
