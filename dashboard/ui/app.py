@@ -8,6 +8,7 @@ when you come back to it. New data reaches every screen through `show()`.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -25,6 +26,7 @@ from textual.timer import Timer
 
 from dashboard.config import Config
 from dashboard.contracts import ConfigError
+from dashboard.history import HISTORY_LABEL, looks_back, past_snapshot
 from dashboard.runtime import Runtime, Snapshot, SourceState
 from dashboard.scheduler import Scheduler
 from dashboard.ui.keys import NOT_COMMANDS, command_title
@@ -113,8 +115,14 @@ class DashboardApp(App[None]):
         self.runtime = runtime
         self.now: Callable[[], datetime] = clock or datetime.now
         self.kiosk = config.ui.kiosk
+        # `--as-of` a date within history (issue 15): that day's items from history, labelled
+        # 历史回看; nothing evaluated, delivered or recorded, and no alert or case changed.
+        self.look_back = look_back_day(runtime)
+        if self.look_back is not None:
+            runtime.record_history = False  # history is by the data's as-of date, not this one
         # Fixed at start: turning the rotation off (`K`) does not unlock the wall screen.
-        self.read_only = config.ui.is_read_only()
+        self.wall = config.ui.is_read_only()  # only Ctrl+Q quits
+        self.read_only = self.wall or self.look_back is not None
         self.rotation = KioskRotation()
         self.refreshed_at: datetime | None = None
         self.open_alerts: int | None = None  # as of the last `show`
@@ -136,7 +144,10 @@ class DashboardApp(App[None]):
         self._alerts_running = False
         # New data first: the store writes of a fetch wait until it is on screen.
         runtime.hold_writes_until_shown()
-        self.title = config.title
+        self.base_title = config.title
+        if self.look_back is not None:
+            self.base_title += f"   {HISTORY_LABEL} {self.look_back:%Y-%m-%d}"
+        self.title = self.base_title
         self._kiosk_label = ""
         self._resume_timer: Timer | None = None
         for theme in THEMES:
@@ -148,7 +159,7 @@ class DashboardApp(App[None]):
         if self.kiosk:
             self._start_kiosk()
         if any(s.items for s in self.runtime.states.values()):
-            self.show(self.runtime.snapshot())  # the last good data from the store, at once
+            self.show(self.take_snapshot())  # the last good data from the store, at once
         else:
             self._loading_timer = self.set_interval(0.5, self._show_loading)
             self.call_after_refresh(self._show_loading)
@@ -222,13 +233,15 @@ class DashboardApp(App[None]):
         async with self._render_lock:
             self._render_queued = False
             try:
-                snap = await asyncio.to_thread(self.runtime.snapshot)
+                snap = await asyncio.to_thread(self.take_snapshot)
                 self.show(snap)  # the data first; the alert rules need the store written
             except ConfigError as exc:  # found in the data: a year the working-day calendar lacks
                 self.say(f"配置错误 {exc.key}: {exc.message}（{exc.expected}）", error=True, seconds=86400)
                 return
             finally:
                 self.runtime.writes_may_start()  # whatever happened, the fetched data gets stored
+        if self.look_back is not None:
+            return  # a look back evaluates no alert rules and delivers nothing
         # The alert rules of the newest snapshot, one evaluation at a time; a refresh that
         # arrives meanwhile is shown at once, and its alerts are evaluated next.
         self._alerts_wanted = snap
@@ -243,6 +256,14 @@ class DashboardApp(App[None]):
                 self.alerts_evaluated(snap)
         finally:
             self._alerts_running = False
+
+    def take_snapshot(self) -> Snapshot:
+        """Today's snapshot, or in a look back the items as they stood on that day."""
+        if self.look_back is not None:
+            found = past_snapshot(self.runtime, self.look_back)
+            if found is not None:
+                return found[0]
+        return self.runtime.snapshot()
 
     def show(self, snap: Snapshot) -> None:
         """The one way new data reaches the UI: every screen updates in place."""
@@ -423,15 +444,23 @@ class DashboardApp(App[None]):
         # Read-only: `q` gives way to Ctrl+Q (each shown only when it quits), and the
         # refusals answer only the keys that would otherwise change something.
         if action == "leave":
-            return (parameters == ("ctrl+q",)) == self.read_only
-        if action == "refused":
-            return self.read_only
+            return (parameters == ("ctrl+q",)) == self.wall
+        if action == "refused":  # a look back refuses changes, but `q` still quits
+            return self.wall if parameters == ("退出",) else self.read_only
         return True
 
     def action_leave(self, key: str) -> None:
         self.exit()
 
     def action_refused(self, what: str) -> None:
+        if self.look_back is not None and not self.wall:
+            self.notify(
+                f"{HISTORY_LABEL} {self.look_back:%Y-%m-%d}：只读，不能{what} looking back: read-only",
+                title="历史回看 Looking back",
+                severity="warning",
+                timeout=4,
+            )
+            return
         self.notify(
             f"只读模式 read-only：不能{what}；按 Ctrl+Q 退出"
             if what != "退出"
@@ -505,7 +534,7 @@ class DashboardApp(App[None]):
         label = self.kiosk_state(now)
         if label != self._kiosk_label:
             self._kiosk_label = label
-            self.title = f"{self.config.title}   {label}" if label else self.config.title
+            self.title = f"{self.base_title}   {label}" if label else self.base_title
 
     def kiosk_tick(self, now: float | None = None) -> None:
         """One beat of the rotation: the next view, unless a key paused it."""
@@ -539,6 +568,16 @@ class DashboardApp(App[None]):
                 self.pop_screen()
             return
         await super().action_switch_mode(mode)
+
+
+def look_back_day(runtime: Runtime) -> date | None:
+    """The `--as-of` day when history holds points on or before it and after it (a look
+    back, as `dashboard check --as-of`); None for today's data or a what-if date."""
+    day = runtime.as_of_override
+    try:
+        return day if day is not None and looks_back(runtime.store, day) else None
+    except sqlite3.Error:  # a store that cannot be read has no history to look back at
+        return None
 
 
 def make_app(
