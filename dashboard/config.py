@@ -19,6 +19,7 @@ from typing import Any
 
 from dashboard.contracts import COMMON_SOURCE_KEYS, ConfigError, SourceSpec
 from dashboard.core.aliases import AliasConflict, UnitAliases, build_aliases
+from dashboard.core.digest_schedule import Schedule, parse_schedule
 from dashboard.core.progress import Thresholds
 from dashboard.workcal import CalendarSettings, parse_calendar
 
@@ -48,6 +49,7 @@ TOP_KEYS = {
     "quality": "数据质量：stale_days = 更新时间超过多少天算未按时填报",
     "calendar": '工作日历：holidays、workdays 补充库中没有的年份，fallback = "calendar_days"',
     "serve": "浏览器访问 dashboard serve：token_env = 访问令牌所在的环境变量",
+    "digest": '变化摘要定时推送：schedule = "MON 09:00"，sinks = [推送名称…]（不写则按路由）',
 }
 PROGRESS_KEYS = {
     "period_start": "MM-DD",
@@ -154,6 +156,9 @@ class Config:
     # `[calendar]`: holidays and make-up workdays added to the library's (dashboard.workcal).
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     serve_token_env: str = ""  # `[serve] token_env`: the variable holding `dashboard serve`'s token
+    # `[digest]`: when the change digest goes out (None: never) and to which sinks ([]: by the routes).
+    digest_schedule: Schedule | None = None
+    digest_sinks: list[str] = field(default_factory=list)
 
     def error(self, key: str, message: str, expected: str = "") -> ConfigError:
         return ConfigError(key, message, expected=expected, file=self.path)
@@ -408,8 +413,35 @@ def load_config(path: str | Path | None = None) -> Config:
     if not isinstance(routes, list) or not all(isinstance(r, dict) for r in routes):
         raise cfg.error("routes", "应为表数组", "[[routes]]")
     cfg.routes = routes
+    cfg.digest_schedule, cfg.digest_sinks = _digest(_table(raw, "digest", file), sinks, file)
     cfg.sources = _sources(raw.get("sources", []), cfg)
     return cfg
+
+
+def _digest(
+    table: dict[str, Any], sinks: list[dict[str, Any]], file: Path
+) -> tuple[Schedule | None, list[str]]:
+    """`[digest] schedule` and `sinks` (names of `[[sinks]]`), ConfigError naming the key."""
+    check_keys(table, {"schedule", "sinks"}, "digest.", file)
+    text = _str(table, "schedule", "", "digest.", file).strip()
+    try:
+        schedule = parse_schedule(text) if text else None
+    except ValueError as exc:
+        expected = '"MON 09:00"、"MON,THU 09:00" 或 "DAILY 08:30"'
+        raise ConfigError("digest.schedule", str(exc), expected=expected, file=file) from None
+    names = table.get("sinks", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError("digest.sinks", "应为推送名称的列表", expected='["专班群"]', file=file)
+    known: list[str] = []  # as dashboard.sinks names them: the name, else the type (type-N when taken)
+    for index, t in enumerate(sinks or [{"type": "jsonl", "name": "alerts.jsonl"}]):
+        kind = str(t.get("type", ""))
+        known.append(str(t.get("name", kind if kind not in known else f"{kind}-{index + 1}")))
+    for name in names:
+        if name not in known:
+            raise ConfigError(
+                "digest.sinks", f"没有名为 {name!r} 的推送", expected="、".join(known), file=file
+            )
+    return schedule, list(names)
 
 
 def _table(raw: dict[str, Any], key: str, file: Path) -> dict[str, Any]:

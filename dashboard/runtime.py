@@ -464,6 +464,10 @@ class Runtime:
                 ctx = self.alerts.context(snap, at, history)
                 result = self.alerts.evaluate(ctx)
                 snap.fired, snap.resolved = result.fired, result.resolved
+                if self.config.digest_schedule is not None:  # `[digest] schedule`: its slot's event
+                    from dashboard.digest_send import queue_scheduled_digest  # (it imports this module)
+
+                    queue_scheduled_digest(self, at)
                 self.alerts.deliver(now)
                 self._open_alerts = self.alerts.open_count()
                 self.alert_error = ""

@@ -248,3 +248,84 @@ def test_report_opens_with_the_changes_and_adds_the_change_and_league_annexes(tm
     assert (changes["since"], changes["until"]) == ("2024-08-31", "2024-09-30")
     assert {c["id"] for c in changes["moved"]} == {"26", "45"} and changes["newly_done"] == []
     assert [(b["id"], b["months"]) for b in changes["behind"]] == [("45", 3)]
+
+
+def scheduled_config(tmp_path: Path, digest: str) -> Path:
+    october = write_csv(tmp_path / "2024-10.csv", moved(OCTOBER))
+    extra = f"""{TOLERANCE}
+[[sinks]]
+name = "专班"
+type = "jsonl"
+path = {json.dumps(str(tmp_path / "zhuanban.jsonl"))}
+[[sinks]]
+name = "值班"
+type = "jsonl"
+path = {json.dumps(str(tmp_path / "duty.jsonl"))}
+[digest]
+{digest}
+"""
+    return write_config(
+        tmp_path, [{"name": "通报", "type": "csv", "path": str(october)}], extra, "2024-10-31"
+    )
+
+
+def digest_lines(path: Path) -> list[dict[str, object]]:
+    if not path.exists():
+        return []
+    events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [e for e in events if e["rule"] == "digest"]
+
+
+def test_the_scheduled_digest_goes_out_once_per_slot_through_the_outbox(tmp_path: Path) -> None:
+    import asyncio
+    from datetime import datetime
+
+    from dashboard.config import load_config
+    from dashboard.runtime import Runtime
+
+    cfg = scheduled_config(tmp_path, 'schedule = "MON 09:00"\nsinks = ["专班"]')
+    assert run_cli("import", str(past_months(tmp_path / "bulletins")), "--config", str(cfg)).returncode == 0
+
+    def evaluate_at(now: datetime) -> None:
+        runtime = Runtime(load_config(cfg))  # a new process each time: the slot is kept in the store
+        try:
+            asyncio.run(runtime.refresh_all())
+            runtime.evaluate_alerts(runtime.snapshot(), now=now)
+        finally:
+            runtime.close()
+
+    zhuanban, duty = tmp_path / "zhuanban.jsonl", tmp_path / "duty.jsonl"
+    evaluate_at(datetime(2024, 11, 4, 8, 59))  # before Monday's slot; last Monday's is a week old
+    assert digest_lines(zhuanban) == []
+    evaluate_at(datetime(2024, 11, 4, 9, 30))
+    evaluate_at(datetime(2024, 11, 4, 10, 0))
+    evaluate_at(datetime(2024, 11, 5, 8, 0))  # within a day of the slot, but it went out already
+    [sent] = digest_lines(zhuanban)
+    assert digest_lines(duty) == []  # `[digest] sinks` names only 专班
+    assert sent["key"] == "digest:2024-11-04T09:00" and sent["kind"] == "fired"
+    message = str(sent["message"])
+    assert message.startswith("截至2024年10月31日（与2024年9月30日相比），新增完成1项，1项转为进度滞后")
+    assert "连续四个月滞后的有公安局交警大队" in message
+    assert "新增完成：[26]" in message and "状态变差：[34]" in message
+    assert sent["figures"] == {
+        "since": "2024-09-30",
+        "until": "2024-10-31",
+        "newly_done": 1,
+        "worse": 1,
+        "better": 0,
+        "streaks": ["45"],
+    }
+    evaluate_at(datetime(2024, 11, 11, 9, 0))  # the next Monday
+    assert [e["key"] for e in digest_lines(zhuanban)] == [
+        "digest:2024-11-04T09:00",
+        "digest:2024-11-11T09:00",
+    ]
+
+
+def test_a_bad_digest_schedule_or_sink_is_a_named_config_error(tmp_path: Path) -> None:
+    cfg = scheduled_config(tmp_path, 'schedule = "MONDAY 9"')
+    proc = run_cli("check", "--config", str(cfg))
+    assert proc.returncode == 2 and "digest.schedule" in proc.stderr and "Traceback" not in proc.stderr
+    cfg = scheduled_config(tmp_path, 'schedule = "MON 09:00"\nsinks = ["领导群"]')
+    proc = run_cli("check", "--config", str(cfg))
+    assert proc.returncode == 2 and "digest.sinks" in proc.stderr and "领导群" in proc.stderr
