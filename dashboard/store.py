@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from dashboard import strict_json
-from dashboard.core.items import DataWarning, Item, paused_gc
+from dashboard.core.items import NOTHING, DataWarning, Item, paused_gc
 from dashboard.core.merge import merge_key
 
 log = logging.getLogger(__name__)
@@ -686,6 +686,51 @@ _KINDS: dict[str, type] = {
 _INF = math.inf
 
 
+_NONE = type(None)
+_N_FIELDS = len(_ITEM_FIELDS)
+_NUMBER_POS = tuple(i for i, name in enumerate(_ITEM_FIELDS) if _KINDS[name] is float)
+_DICT_POS = tuple(i for i, name in enumerate(_ITEM_FIELDS) if _KINDS[name] is dict)
+_AS_OF_POS = _ITEM_FIELDS.index("as_of")
+_row_shapes: dict[tuple[type, ...], bool] = {}  # the types of a row's values → fit for `_item_from_row`
+
+
+def _fits(shape: tuple[type, ...]) -> bool:
+    """Whether every value of a row of these types is of its field's kind (None where the
+    field may be None: the numbers and `as_of`)."""
+    if len(shape) != _N_FIELDS:
+        return False
+    for name, t in zip(_ITEM_FIELDS, shape, strict=True):
+        kind = _KINDS[name]
+        if not (t is kind or (kind is float and t in (int, _NONE)) or (name == "as_of" and t is _NONE)):
+            return False
+    return True
+
+
+def _item_from_row(values: list[Any]) -> Item | None:
+    """The fast path of a stored row (restoring 100,000 items at a restart): the row's types
+    checked at once against shapes seen before, then only what a type cannot tell (finite
+    numbers, an id or a name). None: not a plain row; `item_from_dict` checks it field by field
+    and says why. Empty mappings become the shared empty one, as the loaders make them."""
+    shape = tuple(map(type, values))
+    fits = _row_shapes.get(shape)
+    if fits is None:
+        fits = _row_shapes[shape] = _fits(shape)
+    if not fits or not (values[0] or values[1]):
+        return None
+    for i in _NUMBER_POS:
+        v = values[i]
+        if v is not None and not -_INF < v < _INF:
+            return None
+    for i in _DICT_POS:
+        if values[i]:
+            return None  # a filled mapping: its values are checked one by one
+        values[i] = NOTHING
+    as_of = values[_AS_OF_POS]
+    if as_of is not None:
+        values[_AS_OF_POS] = date.fromisoformat(as_of)
+    return Item(*values)
+
+
 def item_from_dict(d: dict[str, Any] | list[Any]) -> Item:
     """The item `item_to_dict` (or `encode_item`, as a list) wrote. Raises ValueError (or TypeError) for a row that does
     not decode to a well-formed item: the wrong type in a field, a number not finite, no
@@ -693,6 +738,9 @@ def item_from_dict(d: dict[str, Any] | list[Any]) -> Item:
     if isinstance(d, list):  # a row of `encode_item`
         if not d or d[0] != ITEM_ROW_TAG:
             raise ValueError(f"未知的项目存储格式 {str(d[:1])[:40]}")
+        fast = _item_from_row(d[1 : _N_FIELDS + 1])
+        if fast is not None:
+            return fast
         # Not strict: a row of a later version may hold more fields, one of an earlier fewer.
         values = zip(_ITEM_FIELDS, d[1:], strict=False)
         d = {name: value for name, value in values if value is not None}

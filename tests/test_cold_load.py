@@ -92,3 +92,24 @@ def test_items_are_stored_as_positional_rows_and_old_dict_rows_still_restore(tmp
     assert restored.items[0].satisfaction == 0.0
     assert any("第 4 项" in w.message for w in restored.warnings)
     assert encode_item(plain).startswith(f'["{ITEM_ROW_TAG}","1","项目1"')
+
+
+def test_a_stored_row_that_a_type_check_passes_but_is_not_an_item_is_still_refused(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    save = dict(spec_key="k", ok=True, error="", last_attempt=None, last_success=None)
+    good = [item(i, 0.5) for i in range(3)]
+    store.save_source("通报", items=good, **save)  # type: ignore[arg-type]
+    row = json.loads(encode_item(good[1]))
+    infinite = row.copy()
+    infinite[1 + 9] = 1e999  # ratio: a float to the type check, not a finite number (json reads inf)
+    nameless = row.copy()
+    nameless[1], nameless[2] = "", ""  # neither id nor name
+    for pos, bad in ((1, infinite), (2, nameless)):
+        text = json.dumps(bad, ensure_ascii=False).replace("Infinity", "1e999")
+        store.conn.execute("UPDATE source_items SET data = ? WHERE pos = ?", (text, pos))
+    store.close()
+    restored = Store(tmp_path / "s.sqlite3").load_sources()["通报"]
+    assert restored.items == [good[0]]
+    assert sum("项目无法解码" in w.message for w in restored.warnings) == 2
+    # Restored plain items share the one empty mapping, as loaded ones do (memory at 100,000).
+    assert restored.items[0].extra is restored.items[0].disclosures
