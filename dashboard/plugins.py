@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -41,6 +41,28 @@ KIND_NAMES = {
     "dashboard_alert_rules": ("预警规则", "alert rule"),
 }
 
+
+# The hooks each built-in plugin implements, by entry point name. A built-in module is
+# imported when one of its hooks is first collected, not at start: `dashboard check`
+# never asks for exporters, so it never imports them (issue 17). A built-in missing here
+# loads at start; tests/test_startup.py checks the table against the modules.
+BUILTIN_HOOKS: dict[str, tuple[str, ...]] = {
+    "csv": ("dashboard_source_types",),
+    "rest": ("dashboard_source_types",),
+    "mashangtong": ("dashboard_source_types",),
+    "export_csv": ("dashboard_exporters",),
+    "export_xlsx": ("dashboard_exporters",),
+    "export_md": ("dashboard_exporters",),
+    "export_html": ("dashboard_exporters",),
+    "export_json": ("dashboard_exporters",),
+    "sink_jsonl": ("dashboard_sink_types",),
+    "sink_csv": ("dashboard_sink_types",),
+    "sink_webhook": ("dashboard_sink_types",),
+    "sink_wecom": ("dashboard_sink_types",),
+    "sink_dingtalk": ("dashboard_sink_types",),
+    "sink_feishu": ("dashboard_sink_types",),
+}
+BUILTIN_ORIGIN = "内置 builtin"
 
 # Hook name → the attribute that names each descriptor it returns.
 LABELS = {
@@ -87,6 +109,10 @@ class PluginManager:
         self._collected: dict[str, list[tuple[str, Any]]] = {}
         # (hook, label) → the plugin that keeps that source type / format name.
         self._owners: dict[tuple[str, str], str] = {}
+        # Plugin name → its place in discovery order: hooks are collected in this order
+        # whenever a deferred built-in was actually imported, so built-ins still come first.
+        self._order: dict[str, int] = {}
+        self._deferred: dict[str, EntryPoint] = {}  # built-ins not imported yet
         if entry_point_group:
             self._load_entry_points()
         if plugins_dir is not None:
@@ -104,28 +130,44 @@ class PluginManager:
             if self.pm.has_plugin(name):  # pluggy may have registered part of it
                 self.pm.unregister(name=name)
             raise
+        self._order.setdefault(name, len(self._order))
         record = self.records[name] = PluginRecord(name, origin)
         for hook_name in _unknown_hooks(self.pm, name):
             hint = difflib_close(hook_name, list(KINDS))
             record.add_error(f"未知的钩子 unknown hook {hook_name}{hint}（已忽略 ignored）")
 
     def _load_entry_points(self) -> None:
+        names: dict[object, str] = {}  # distribution → its name: METADATA is parsed once, not per entry point
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             dist = ep.dist
-            if dist is not None and dist.metadata["Name"] == OUR_DISTRIBUTION:
-                origin = "内置 builtin"
+            if dist is not None and dist not in names:
+                names[dist] = dist.metadata["Name"]
+            if dist is not None and names[dist] == OUR_DISTRIBUTION:
+                origin = BUILTIN_ORIGIN
             elif dist is not None:
-                origin = f"{dist.metadata['Name']} {dist.version}"
+                origin = f"{names[dist]} {dist.version}"
             else:
                 origin = ep.value
-            if ep.name in self.records:
+            if ep.name in self.records or ep.name in self._deferred:
                 continue  # the same distribution seen twice on sys.path
-            try:
-                with self._timed(f"load entry_point={ep.value}", ep.name):
-                    module = ep.load()
-                self.register(module, ep.name, origin)
-            except (Exception, SystemExit) as exc:  # a broken plugin (even sys.exit) must not stop the others
-                self.records[ep.name] = PluginRecord(ep.name, origin, error=_describe(exc))
+            self._order.setdefault(ep.name, len(self._order))
+            if origin == BUILTIN_ORIGIN and ep.name in BUILTIN_HOOKS:
+                self._deferred[ep.name] = ep
+                continue
+            self._load_entry_point(ep, origin)
+
+    def _load_entry_point(self, ep: EntryPoint, origin: str) -> None:
+        try:
+            with self._timed(f"load entry_point={ep.value}", ep.name):
+                module = ep.load()
+            self.register(module, ep.name, origin)
+        except (Exception, SystemExit) as exc:  # a broken plugin (even sys.exit) must not stop the others
+            self.records[ep.name] = PluginRecord(ep.name, origin, error=_describe(exc))
+
+    def _load_deferred(self, hook_name: str | None = None) -> None:
+        """Import the deferred built-ins implementing `hook_name` (None: every one)."""
+        for name in [n for n in self._deferred if hook_name is None or hook_name in BUILTIN_HOOKS[n]]:
+            self._load_entry_point(self._deferred.pop(name), BUILTIN_ORIGIN)
 
     def _load_dir(self, folder: Path) -> None:
         if not folder.is_dir():
@@ -134,6 +176,7 @@ class PluginManager:
             if path.name.startswith("_"):
                 continue
             name = f"local:{path.stem}"
+            self._order.setdefault(name, len(self._order))
             try:
                 with self._timed(f"load file={path.name}", name):
                     module = _import_file(path, f"dashboard_local_plugins.{path.stem}")
@@ -151,7 +194,17 @@ class PluginManager:
             return cached
         results: list[tuple[str, Any]] = []
         hook = getattr(self.pm.hook, hook_name)
-        for impl in hook.get_hookimpls():
+        self._load_deferred(hook_name)
+        # Deferred built-ins register late: discovery order puts them back first (in
+        # pluggy's own layout: trylast first, tryfirst last, registration order between).
+        impls = sorted(
+            hook.get_hookimpls(),
+            key=lambda impl: (
+                0 if impl.trylast else 2 if impl.tryfirst else 1,
+                self._order.get(self.pm.get_name(impl.plugin) or "", len(self._order)),
+            ),
+        )
+        for impl in impls:
             name = self.pm.get_name(impl.plugin) or repr(impl.plugin)
             record = self.records.setdefault(name, PluginRecord(name, "runtime"))
             if KINDS[hook_name] not in record.kinds:
@@ -216,12 +269,13 @@ class PluginManager:
 
     def describe(self) -> list[PluginRecord]:
         """Every plugin with its kinds, provided names and problems, after asking each hook."""
+        self._load_deferred()
         for hook_name in KINDS:
             for plugin, entry in self.collect(hook_name):
                 label = getattr(entry, LABELS[hook_name], None)
                 if label:
                     self._claim(hook_name, str(label), plugin)
-        return sorted(self.records.values(), key=lambda r: (r.origin != "内置 builtin", r.name))
+        return sorted(self.records.values(), key=lambda r: (r.origin != BUILTIN_ORIGIN, r.name))
 
 
 def _unknown_hooks(pm: pluggy.PluginManager, plugin_name: str) -> list[str]:

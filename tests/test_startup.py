@@ -112,6 +112,50 @@ def test_check_on_a_csv_config_imports_only_what_it_uses(tmp_path: Path) -> None
     commands = {m for m in loaded if m.startswith("dashboard.commands.")}
     assert commands == {"dashboard.commands.check", "dashboard.commands.common"}
     assert "dashboard.ui" not in loaded
+    # Built-in exporters are imported when something exports, not for a check.
+    assert not {m for m in loaded if m.startswith("dashboard_plugins.export_")}
+    assert "dashboard_plugins.csv_source" in loaded and "dashboard_plugins.sink_jsonl" in loaded
+
+
+def test_the_deferred_builtins_table_matches_each_module() -> None:
+    from importlib.metadata import entry_points
+
+    from dashboard.plugins import BUILTIN_HOOKS, KINDS, OUR_DISTRIBUTION
+
+    ours = [
+        ep
+        for ep in entry_points(group="dashboard.plugins")
+        if ep.dist is not None and ep.dist.metadata["Name"] == OUR_DISTRIBUTION
+    ]
+    assert {ep.name for ep in ours} == set(BUILTIN_HOOKS)
+    for ep in ours:
+        module = ep.load()
+        assert tuple(h for h in KINDS if hasattr(module, h)) == BUILTIN_HOOKS[ep.name], ep.name
+
+
+def test_a_deferred_builtin_still_comes_before_a_plugin_offering_its_name(tmp_path: Path) -> None:
+    # A plugins_dir plugin registers at start, the built-in csv only when source types are
+    # asked for: the built-in keeps "csv" all the same, and the listing says who lost it.
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "own_csv.py").write_text(
+        "from dashboard import hookimpl\n"
+        "from dashboard.contracts import SourceType\n"
+        "@hookimpl\n"
+        "def dashboard_source_types():\n"
+        "    return [SourceType(name='csv', factory=lambda spec: None)]\n",
+        encoding="utf-8",
+    )
+    import dashboard_plugins.csv_source as builtin_csv
+
+    from dashboard.plugins import PluginManager
+
+    manager = PluginManager(folder, trace=None)
+    assert manager.source_types()["csv"].factory is builtin_csv.dashboard_source_types()[0].factory
+    records = {r.name: r for r in manager.describe()}
+    assert "csv" in records["csv"].provides and "csv" not in records["local:own_csv"].provides
+    assert "已由 csv" in records["local:own_csv"].error
+    assert {"export_csv", "export_xlsx", "sink_wecom"} <= set(records)  # describe imports every one
 
 
 def test_the_command_table_names_every_command_of_every_module() -> None:
