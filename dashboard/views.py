@@ -400,7 +400,7 @@ def cases_view(cases: Iterable[Any], title: str, notes: Sequence[str] = ()) -> T
 
 # -- a named view of a snapshot, as `dashboard export --view` names them ------------
 
-VIEW_NAMES = ("items", "units", "alerts", "silences", "trail", "cases", "quality", "league")
+VIEW_NAMES = ("items", "units", "alerts", "silences", "trail", "cases", "quality", "league", "digest")
 VIEW_TITLES = {
     "items": "项目清单",
     "units": "牵头单位",
@@ -410,6 +410,7 @@ VIEW_TITLES = {
     "cases": "督办案件",
     "quality": "数据质量",
     "league": "红黑榜",
+    "digest": "变化",
 }
 
 
@@ -434,6 +435,7 @@ def build_view(
     trail: Iterable[Mapping[str, Any]] = (),
     cases: Iterable[Any] = (),
     config: Any = None,
+    digest: Any = None,
 ) -> TableView:
     """`items`, `units` or `alerts` of a `Snapshot` (worst first), filtered as the
     `/` filter does: items by name, lead unit, category or project; units and alerts
@@ -465,6 +467,10 @@ def build_view(
         from dashboard.unit_league import league_view, snapshot_league
 
         return filter_view(league_view(snapshot_league(snapshot, config, cases), heading, notes), filter_text)
+    if name == "digest":  # `digest`: dashboard.digest_view.runtime_digest's, since the previous bulletin
+        from dashboard.digest_view import digest_view
+
+        return filter_view(digest_view(digest, title), filter_text)
     raise KeyError(name)
 
 

@@ -329,3 +329,22 @@ def test_a_bad_digest_schedule_or_sink_is_a_named_config_error(tmp_path: Path) -
     cfg = scheduled_config(tmp_path, 'schedule = "MON 09:00"\nsinks = ["领导群"]')
     proc = run_cli("check", "--config", str(cfg))
     assert proc.returncode == 2 and "digest.sinks" in proc.stderr and "领导群" in proc.stderr
+
+
+def test_export_view_digest_has_a_row_per_changed_item(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    cfg = imported_then_checked(tmp_path)
+    proc = run_cli("export", "--config", str(cfg), "--view", "digest", "--format", "csv", "-o", "-")
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.reader(io.StringIO(proc.stdout.lstrip("\ufeff"))))
+    header = next(i for i, r in enumerate(rows) if r and r[0] == "变化")
+    body = [r for r in rows[header + 1 :] if r]
+    assert [(r[0], r[1]) for r in body] == [
+        ("新增完成", "26"),
+        ("状态变差", "34"),
+        ("比例变动", "44"),
+        ("连续滞后", "45"),
+    ]
+    assert "已导出 4 行" in proc.stderr

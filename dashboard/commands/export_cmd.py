@@ -79,6 +79,11 @@ def run(args: argparse.Namespace) -> int:
     records_of = getattr(runtime, "alert_records", None)
     records = list(records_of()) if callable(records_of) else []
     engine = getattr(runtime, "alerts", None)  # silences and the trail (留痕) live with the alerts
+    digest = None
+    if args.view == "digest":  # what changed since the previous bulletin in history
+        from dashboard.digest_view import runtime_digest
+
+        digest = runtime_digest(runtime)
     view = build_view(
         args.view,
         snap,
@@ -89,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         trail=engine.trail() if engine is not None and args.view == "trail" else (),
         cases=all_cases(runtime.store) if args.view in ("cases", "league") else (),
         config=config,
+        digest=digest,
     )
     try:
         if to_stdout:
