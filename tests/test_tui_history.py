@@ -4,6 +4,7 @@ and evaluates, delivers and records nothing; a date outside history stays today'
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,8 @@ from dashboard.config import load_config
 from dashboard.core.items import Status
 from dashboard.runtime import Runtime
 from dashboard.ui.app import DashboardApp, make_app
+from dashboard.ui.screens.changes import ChangesScreen
+from dashboard.ui.screens.detail import ItemDetailScreen
 
 
 def imported(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
@@ -100,3 +103,39 @@ async def test_a_date_after_history_stays_todays_what_if(tmp_path: Path) -> None
         assert next(e.item.ratio for e in snap.evaluated if e.item.id == "45") == 0.32
         assert snap.by_status[Status.DONE] == 25
         assert "历史回看" not in screen_lines(app)[0]
+
+
+async def test_the_changes_screen_lists_the_digests_sections_and_opens_an_item(tmp_path: Path) -> None:
+    cfg, _ = imported(tmp_path)
+    proc = run_cli("digest", "--config", str(cfg), "--json")
+    assert proc.returncode == 0, proc.stderr
+    cli = json.loads(proc.stdout)
+    app = make_app(load_config(cfg))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("v")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ChangesScreen)
+        rows = [(r.section, r.item_id, r.before, r.after, r.detail) for r in screen.table.view_rows]
+        # September's sample against the August file: 28 slipped from done, 26 and 27 recovered,
+        # 45 behind in both months (on the line in July).
+        assert rows == [
+            ("状态变差", "28", "已完成 100.0%", "正常 95.0%", ""),
+            ("状态好转", "26", "滞后 50.0%", "正常 87.4%", ""),
+            ("状态好转", "27", "严重滞后 40.0%", "正常 76.0%", ""),
+            ("连续滞后", "45", "", "严重滞后 32.0%", "连续2个月滞后"),
+        ]
+        # The same items as `dashboard digest --json`.
+        assert [c["id"] for c in cli["worse"]] == ["28"]
+        assert [c["id"] for c in cli["better"]] == ["26", "27"]
+        text = "".join(line.strip() for line in screen_lines(app))  # the paragraph wraps
+        assert "变化 Changes  2024-08-31（序时 67%） → 2024-09-30（序时 75%）" in text
+        assert "1项状态变差，2项好转" in text and "连续两个月滞后的有公安局交警大队" in text, text
+        await pilot.press("down", "down", "down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ItemDetailScreen) and app.screen.item_id == "45"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen

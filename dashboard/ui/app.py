@@ -35,6 +35,7 @@ from dashboard.ui.screens.alerts import AlertsScreen
 from dashboard.ui.screens.base import BANNER_MARK, DataScreen
 from dashboard.ui.screens.case_detail import CaseDetailScreen
 from dashboard.ui.screens.cases import CasesScreen
+from dashboard.ui.screens.changes import ChangesScreen
 from dashboard.ui.screens.detail import ItemDetailScreen
 from dashboard.ui.screens.help import HelpScreen, key_label
 from dashboard.ui.screens.items import BehindScreen, ItemsScreen, OverviewScreen
@@ -72,6 +73,7 @@ class DashboardApp(App[None]):
         "alerts": AlertsScreen,
         "quality": QualityScreen,
         "cases": CasesScreen,
+        "changes": ChangesScreen,
     }
     DEFAULT_MODE = "overview"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -86,6 +88,7 @@ class DashboardApp(App[None]):
         Binding("question_mark", "help", "全部按键", key_display="?", id="app.help"),
         Binding("t", "toggle_dark", "明暗主题", show=False, id="app.theme"),
         Binding("k", "switch_mode('cases')", "督办", show=False, id="app.cases"),
+        Binding("v", "switch_mode('changes')", "变化", show=False, id="app.changes"),
         Binding("K", "toggle_kiosk", "轮播模式", show=False, id="app.kiosk"),
         # Two quits, one shown at a time: `q`, or only Ctrl+Q on a read-only screen.
         Binding("q", "leave('q')", "退出", id="app.quit"),

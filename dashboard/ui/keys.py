@@ -20,6 +20,7 @@ ENGLISH: dict[str, str] = {
     "app.help": "Keys / help",
     "app.theme": "Light/dark theme",
     "app.cases": "Cases",
+    "app.changes": "Changes since the last bulletin",
     "app.kiosk": "Kiosk rotation",
     "app.quit": "Quit",
     "app.ctrl_quit": "Quit",
