@@ -121,12 +121,16 @@ async def test_the_changes_screen_lists_the_digests_sections_and_opens_an_item(t
         rows = [(r.section, r.item_id, r.before, r.after, r.detail) for r in screen.table.view_rows]
         # September's sample against the August file: 28 slipped from done, 26 and 27 recovered,
         # 45 behind in both months (on the line in July).
-        assert rows == [
+        assert rows[:4] == [
             ("状态变差", "28", "已完成 100.0%", "正常 95.0%", ""),
             ("状态好转", "26", "滞后 50.0%", "正常 87.4%", ""),
             ("状态好转", "27", "严重滞后 40.0%", "正常 76.0%", ""),
             ("连续滞后", "45", "", "严重滞后 32.0%", "连续2个月滞后"),
         ]
+        # Then the unfinished items whose ratio did not move, 45 among them.
+        unmoved = [r[1] for r in rows[4:]]
+        assert {r[0] for r in rows[4:]} == {"比例未变"} and len(unmoved) == 17 and "45" in unmoved
+        assert unmoved == [e["id"] for e in cli["unmoved"]]
         # The same items as `dashboard digest --json`.
         assert [c["id"] for c in cli["worse"]] == ["28"]
         assert [c["id"] for c in cli["better"]] == ["26", "27"]

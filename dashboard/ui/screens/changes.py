@@ -52,7 +52,8 @@ def _state(status: Status, ratio: float | None) -> str:
 
 
 def change_rows(digest: Digest) -> list[ChangeRow]:
-    """The sections in the order the bulletin reads them, each item once per section."""
+    """The sections in the order the bulletin reads them, each item once per section;
+    the items whose ratio did not move come last."""
     rows: list[ChangeRow] = []
 
     def add(section: str, entries: list[Change] | list[Entry]) -> None:
@@ -73,6 +74,7 @@ def change_rows(digest: Digest) -> list[ChangeRow]:
     add("连续滞后", digest.streaks)
     add("新增项目", digest.new_items)
     add("减少的项目", digest.vanished)
+    add("比例未变", digest.unmoved)  # last: usually the longest list, the least news
     for u in digest.no_update:
         detail = f"{digest.update_month}月未更新动态：{'、'.join(u.items)}"
         rows.append(ChangeRow("未更新动态", "", u.unit, "", "", "", detail, Status.UNKNOWN))

@@ -200,7 +200,7 @@ LEAGUE_COLUMNS: list[Column[LeagueRow]] = [
 ]
 BOARD_CLASS = {RED: "status--done", BLACK: "status--severe"}
 MONTHS_TITLE = "各单位按月 Units by month"
-MONTHS_NOTE = "每格：完成率 / 平均落后点数（低于序时进度）share done / points behind"
+MONTHS_NOTE = "每格 完成率 / 平均落后点数 share done / points behind the line"
 MONTHS_EMPTY = "（进度历史中没有记录：导入往期通报 dashboard import 后可见 no history yet）"
 
 
