@@ -224,18 +224,24 @@ def month_columns(days: list[date]) -> list[Column[UnitTrend]]:
     columns: list[Column[UnitTrend]] = [Column("牵头单位", lambda t: t.unit, min_width=8, max_width=20)]
     for i, day in enumerate(days):
         label = f"{day.month}月" if years == 1 else f"{day:%y}-{day.month:02d}"
-        columns.append(
-            Column(
-                f"{label} 完成/落后",
-                lambda t, d=day: _month_cell(t, d),
-                sort_key=lambda t, d=day: m.behind_points if (m := t.months.get(d)) else -1.0,
-                min_width=13,
-                max_width=16,
-                align="right",
-                priority=len(days) - 1 - i,
-            )
-        )
+        columns.append(_month_column(f"{label} 完成/落后", day, priority=len(days) - 1 - i))
     return columns
+
+
+def _month_column(label: str, day: date, priority: int) -> Column[UnitTrend]:
+    def behind(t: UnitTrend) -> float:
+        m = t.months.get(day)
+        return m.behind_points if m is not None else -1.0
+
+    return Column(
+        label,
+        lambda t: _month_cell(t, day),
+        sort_key=behind,
+        min_width=13,
+        max_width=16,
+        align="right",
+        priority=priority,
+    )
 
 
 class UnitsScreen(GroupScreen):
