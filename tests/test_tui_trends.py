@@ -4,13 +4,18 @@ them); with one month only, a note instead of an empty plot."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from conftest import run_cli
+import pytest
+from conftest import SAMPLE_CSV, run_cli, write_config
 from rich.cells import cell_len
 from screen_text import screen_lines
 from test_import import config, write_months
+from test_snapshots import CST, FROZEN, FrozenDatetime, settle
 
 from dashboard.config import load_config
 from dashboard.ui.app import make_app
@@ -116,3 +121,34 @@ async def test_units_by_month_show_each_units_share_done_and_points_behind(tmp_p
         await pilot.press("escape", "h")
         await pilot.pause()
         assert table.display is False and screen.table.display is True
+
+
+def test_item_detail_with_three_months_snapshot_160x45(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 45's screen with July–September imported, every clock frozen (as in
+    tests/test_snapshots.py) and the imports' load times fixed in the store, so the SVG is
+    the same on every run and in any folder (the sample is copied beside the config)."""
+    import dashboard.runtime as runtime_module
+
+    write_months(tmp_path / "bulletins")
+    sample = tmp_path / SAMPLE_CSV.name
+    shutil.copyfile(SAMPLE_CSV, sample)
+    cfg = write_config(
+        tmp_path, [{"name": "通报", "type": "csv", "path": sample.name, "aliases": {"unit": ["承办单位"]}}]
+    )
+    assert run_cli("import", str(tmp_path / "bulletins"), "--config", str(cfg)).returncode == 0
+    store_path = load_config(cfg).store_path
+    assert store_path is not None
+    with sqlite3.connect(store_path) as conn:  # the imports' wall-clock load times, fixed
+        conn.execute("UPDATE item_history SET at = ?", (FROZEN.isoformat(timespec="seconds"),))
+    monkeypatch.setattr(runtime_module, "datetime", FrozenDatetime)
+    monkeypatch.setattr(runtime_module, "now_local", lambda: FROZEN.replace(tzinfo=CST))
+    app = make_app(load_config(cfg), clock=lambda: FROZEN)
+
+    async def detail(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("enter")  # item 45, first in the table
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(160, 45), run_before=detail)
