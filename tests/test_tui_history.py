@@ -143,3 +143,21 @@ async def test_the_changes_screen_lists_the_digests_sections_and_opens_an_item(t
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen
+
+
+async def test_changes_in_a_look_back_compare_that_day_with_the_bulletin_before(tmp_path: Path) -> None:
+    cfg, _ = imported(tmp_path)
+    app, _ = app_at(cfg, date(2024, 8, 31))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("v")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ChangesScreen) and screen.digest is not None
+        assert (screen.digest.since, screen.digest.until) == (date(2024, 7, 31), date(2024, 8, 31))
+        rows = {(r.section, r.item_id): (r.before, r.after) for r in screen.table.view_rows}
+    # The August file against July's: 28 done, 45 fell behind (60% → 32%), 26 and 27 too.
+    assert rows[("新增完成", "28")] == ("正常 95.0%", "已完成 100.0%")
+    assert rows[("状态变差", "45")] == ("正常 60.0%", "严重滞后 32.0%")
+    assert {i for s, i in rows if s == "状态变差"} == {"45", "26", "27"}

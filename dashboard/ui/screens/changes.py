@@ -136,10 +136,9 @@ class ChangesScreen(DataScreen):
         runtime = self.dash.runtime
         look_back = getattr(self.dash, "look_back", None)
         try:
-            if look_back is not None:  # 历史回看: the digest of that day
-                digest = await asyncio.to_thread(runtime_digest, runtime, until=look_back)
-            else:
-                digest = await asyncio.to_thread(runtime_digest, runtime, own=data_as_of(runtime))
+            # 历史回看: the digest of that day (from history), against the bulletin before it.
+            own = data_as_of(runtime)  # the data's own date, not `--as-of`
+            digest = await asyncio.to_thread(runtime_digest, runtime, until=look_back, own=own)
         except sqlite3.Error as exc:  # the store is down: say so here, the app runs on
             self.query_one("#changes-paragraph", Static).update(
                 Text(f"（进度历史不可读 history unavailable: {exc}）", "bold yellow")
