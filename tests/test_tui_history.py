@@ -13,6 +13,7 @@ from typing import Any
 from conftest import run_cli
 from screen_text import loaded, screen_lines
 from test_import import august_counts, config, write_months
+from textual.widgets import Static
 
 from dashboard.config import load_config
 from dashboard.core.items import Status
@@ -20,6 +21,7 @@ from dashboard.runtime import Runtime
 from dashboard.ui.app import DashboardApp, make_app
 from dashboard.ui.screens.changes import ChangesScreen
 from dashboard.ui.screens.detail import ItemDetailScreen
+from dashboard.ui.widgets.trend import TrendPlot
 
 
 def imported(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
@@ -161,3 +163,19 @@ async def test_changes_in_a_look_back_compare_that_day_with_the_bulletin_before(
     assert rows[("新增完成", "28")] == ("正常 95.0%", "已完成 100.0%")
     assert rows[("状态变差", "45")] == ("正常 60.0%", "严重滞后 32.0%")
     assert {i for s, i in rows if s == "状态变差"} == {"45", "26", "27"}
+
+
+async def test_the_item_screen_in_a_look_back_ends_its_history_on_that_day(tmp_path: Path) -> None:
+    cfg, _ = imported(tmp_path)
+    app, _ = app_at(cfg, date(2024, 8, 31))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        await app.push_screen(ItemDetailScreen("45"))
+        await pilot.pause()
+        history = str(app.screen.query_one("#history", Static).render())
+        plot = str(app.screen.query_one("#trend", TrendPlot).render())
+        figures = str(app.screen.query_one("#detail-figures", Static).render())
+    assert "截至 2024-07-31" in history and "截至 2024-08-31" in history
+    assert "2024-09-30" not in history
+    assert "7月" in plot and "8月" in plot and "9月" not in plot
+    assert "完成比例 32.0%" in figures and "落后始于 since 2024-08-31" in figures, figures

@@ -277,9 +277,12 @@ class ItemDetailScreen(DataScreen):
             return []
         points: list[Any] = history(e.item)
         out: list[DetailPoint] = []
+        look_back = getattr(self.dash, "look_back", None)
         for p in points:
             as_of: date | None = getattr(p, "as_of", None)
             day = as_of or min(p.at.date(), snap.as_of)
+            if look_back is not None and day > look_back:
+                continue  # 历史回看: the history as it stood on that day
             out.append(DetailPoint(p.at, as_of, p.ratio, self.dash.runtime.expected(day)))
         return out
 
