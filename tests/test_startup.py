@@ -199,3 +199,57 @@ def test_mistakes_and_help_come_from_the_full_command_line() -> None:
     assert wrong.returncode == 2 and "dashboard check: argument --limit" in wrong.stderr
     typo = run_cli("chek")
     assert typo.returncode == 2 and "invalid choice: 'chek'" in typo.stderr and "'doctor'" in typo.stderr
+
+
+FIRST_FRAME_SCRIPT = """
+import asyncio, json, sys
+sys.path.insert(0, {tests!r})
+from screen_text import screen_lines
+from dashboard.config import load_config
+from dashboard.ui.app import make_app
+
+app = make_app(load_config({config!r}))
+
+
+async def main():
+    out = {{}}
+    async with app.run_test(size=(160, 45)) as pilot:
+        while not any("公安局交警大队" in line for line in screen_lines(app)):
+            await pilot.pause()
+        out["first"] = sorted(sys.modules)
+        out["overview"] = screen_lines(app)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        for key in "udwkz":
+            await pilot.press(key)
+            await pilot.pause()
+            out[key] = type(app.screen).__name__
+    return out
+
+
+print(json.dumps(asyncio.run(main()), ensure_ascii=False))
+"""
+
+
+def test_the_first_frame_imports_only_the_overview_and_every_view_still_opens(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [{"name": "通报", "type": "csv", "path": str(SAMPLE_CSV)}])
+    script = FIRST_FRAME_SCRIPT.format(tests=str(ROOT / "tests"), config=str(config))
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=90
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    overview = "\n".join(out["overview"])
+    assert "公安局交警大队" in overview and "32.0%" in overview  # item 45, worst first
+    first = set(out["first"])
+    screens = {m.rsplit(".", 1)[1] for m in first if m.startswith("dashboard.ui.screens.")}
+    assert screens == {"base", "help", "items"}  # the other views' modules come when shown
+    assert {m.split(".")[0] for m in first} & {"openpyxl", "httpx", "jinja2", "chinese_calendar"} == set()
+    assert not {m for m in first if m.startswith("dashboard_plugins.export_")}
+    assert [out[k] for k in "udwkz"] == [
+        "UnitsScreen",
+        "SourcesScreen",
+        "AlertsScreen",
+        "CasesScreen",
+        "QualityScreen",
+    ]

@@ -8,6 +8,7 @@ when you come back to it. New data reaches every screen through `show()`.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -31,17 +32,9 @@ from dashboard.runtime import Runtime, Snapshot, SourceState
 from dashboard.scheduler import Scheduler
 from dashboard.ui.keys import NOT_COMMANDS, command_title
 from dashboard.ui.kiosk import KioskRotation
-from dashboard.ui.screens.alerts import AlertsScreen
 from dashboard.ui.screens.base import BANNER_MARK, DataScreen
-from dashboard.ui.screens.case_detail import CaseDetailScreen
-from dashboard.ui.screens.cases import CasesScreen
-from dashboard.ui.screens.changes import ChangesScreen
-from dashboard.ui.screens.detail import ItemDetailScreen
 from dashboard.ui.screens.help import HelpScreen, key_label
 from dashboard.ui.screens.items import BehindScreen, ItemsScreen, OverviewScreen
-from dashboard.ui.screens.quality import QualityScreen
-from dashboard.ui.screens.sources import SourcesScreen
-from dashboard.ui.screens.units import GroupScreen, ProjectsScreen, UnitsScreen
 from dashboard.ui.theme import ALIASES, DARK, LIGHT, THEMES
 from dashboard.ui.widgets.headline import Headline
 from dashboard.ui.widgets.status_bar import StatusBar, loading_text
@@ -57,6 +50,18 @@ READ_ONLY_KEYS = (
     ("q", "quit", "退出"),
 )
 
+
+def _view(module: str, name: str) -> Callable[[], Screen[Any]]:
+    """A view's screen, its module imported when the view is first shown: the first
+    frame pays only for the overview's (issue 17)."""
+
+    def make() -> Screen[Any]:
+        screen: Screen[Any] = getattr(importlib.import_module(f"dashboard.ui.screens.{module}"), name)()
+        return screen
+
+    return make
+
+
 # How long the header shows the newest alerts (the alerts screen `w` keeps them all).
 ALERT_BANNER_SECONDS = 600.0
 
@@ -66,14 +71,14 @@ class DashboardApp(App[None]):
     TITLE = "专班看板"
     MODES: ClassVar[dict[str, Any]] = {
         "overview": OverviewScreen,
-        "units": UnitsScreen,
+        "units": _view("units", "UnitsScreen"),
         "behind": BehindScreen,
-        "projects": ProjectsScreen,
-        "sources": SourcesScreen,
-        "alerts": AlertsScreen,
-        "quality": QualityScreen,
-        "cases": CasesScreen,
-        "changes": ChangesScreen,
+        "projects": _view("units", "ProjectsScreen"),
+        "sources": _view("sources", "SourcesScreen"),
+        "alerts": _view("alerts", "AlertsScreen"),
+        "quality": _view("quality", "QualityScreen"),
+        "cases": _view("cases", "CasesScreen"),
+        "changes": _view("changes", "ChangesScreen"),
     }
     DEFAULT_MODE = "overview"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -474,6 +479,12 @@ class DashboardApp(App[None]):
         )
 
     def key_groups(self) -> list[tuple[str, list[BindingType]]]:
+        from dashboard.ui.screens.alerts import AlertsScreen
+        from dashboard.ui.screens.case_detail import CaseDetailScreen
+        from dashboard.ui.screens.cases import CasesScreen
+        from dashboard.ui.screens.detail import ItemDetailScreen
+        from dashboard.ui.screens.units import GroupScreen, UnitsScreen
+
         app_keys = [
             b for b in self.BINDINGS if not (isinstance(b, Binding) and b.action.startswith("refused"))
         ]
