@@ -51,13 +51,16 @@ def month_days(store: Store, limit: int = MAX_MONTHS) -> list[date]:
     return [last[k] for k in sorted(last)][-limit:]
 
 
-def unit_trends(runtime: Runtime) -> tuple[list[date], list[UnitTrend]]:
-    """(the months' days, one row per unit, the worst behind in the latest month first).
-    Blocking (reads history once per month): the screen calls it in a worker thread."""
+def unit_trends(runtime: Runtime, until: date | None = None) -> tuple[list[date], list[UnitTrend]]:
+    """(the months' days, one row per unit, the worst behind in the latest month first);
+    with `until` (a look back), the months up to that day only. Blocking (reads history
+    once per month): the screen calls it in a worker thread."""
     try:
         days = month_days(runtime.store)
     except sqlite3.Error:
         return [], []
+    if until is not None:
+        days = [d for d in days if d <= until]
     current = runtime.items()
     units: dict[str, UnitTrend] = {}
     for day in days:

@@ -21,6 +21,7 @@ from dashboard.runtime import Runtime
 from dashboard.ui.app import DashboardApp, make_app
 from dashboard.ui.screens.changes import ChangesScreen
 from dashboard.ui.screens.detail import ItemDetailScreen
+from dashboard.ui.screens.units import UnitsScreen
 from dashboard.ui.widgets.trend import TrendPlot
 
 
@@ -179,3 +180,19 @@ async def test_the_item_screen_in_a_look_back_ends_its_history_on_that_day(tmp_p
     assert "2024-09-30" not in history
     assert "7月" in plot and "8月" in plot and "9月" not in plot
     assert "完成比例 32.0%" in figures and "落后始于 since 2024-08-31" in figures, figures
+
+
+async def test_units_by_month_in_a_look_back_end_on_that_month(tmp_path: Path) -> None:
+    cfg, _ = imported(tmp_path)
+    app, _ = app_at(cfg, date(2024, 8, 31))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("u", "h")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, UnitsScreen) and screen.months is not None
+        labels = [c.label for c in screen.months.columns]
+        first = screen.months.view_rows[0]
+    assert labels == ["牵头单位", "7月 完成/落后", "8月 完成/落后"]
+    assert first.unit == "公安局交警大队" and first.months[date(2024, 8, 31)].behind_points == 34.7

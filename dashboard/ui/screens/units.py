@@ -307,7 +307,8 @@ class UnitsScreen(GroupScreen):
     async def _load_months(self) -> None:
         from dashboard.unit_trend import unit_trends
 
-        days, rows = await asyncio.to_thread(unit_trends, self.dash.runtime)
+        look_back = getattr(self.dash, "look_back", None)  # 历史回看: the months up to that day
+        days, rows = await asyncio.to_thread(unit_trends, self.dash.runtime, look_back)
         if not self.months_shown:
             return
         old = self.months
