@@ -22,6 +22,7 @@ from dashboard.core.parse import format_percent
 _EPS = 1e-9
 BEHIND = frozenset({Status.LAGGING, Status.SEVERE})
 _NUMERALS = "零一两三四五六七八九十"
+NAMED = 10  # names in one clause of the paragraph (100,000 items: the sections list them)
 
 
 @dataclass(slots=True, frozen=True)
@@ -175,7 +176,7 @@ class Digest:
             slipped = [c for c in self.worse if c.new_status in BEHIND]
             text += f"，{len(slipped)}项转为进度滞后"
             if slipped:
-                text += "（" + "；".join(_short(c.unit, c.name, c.new_ratio) for c in slipped) + "）"
+                text += "（" + _names([_short(c.unit, c.name, c.new_ratio) for c in slipped], "；") + "）"
             others = len(self.worse) - len(slipped)
             if others:
                 text += f"，{others}项状态变差"
@@ -189,7 +190,7 @@ class Digest:
                 groups.setdefault(e.months, []).append(e)
             parts = [
                 f"连续{_count_words(n)}个月滞后的有"
-                + "、".join(_short(e.unit, e.name, e.ratio) for e in group)
+                + _names([_short(e.unit, e.name, e.ratio) for e in group], "、")
                 for n, group in sorted(groups.items(), reverse=True)
             ]
             text += "；" + "；".join(parts)
@@ -233,6 +234,13 @@ def _same(a: float | None, b: float | None) -> bool:
 
 def _short(unit: str, name: str, ratio: float | None) -> str:
     return f"{unit}「{name}」{format_percent(ratio)}"
+
+
+def _names(names: list[str], sep: str) -> str:
+    """At most NAMED names in a clause, then how many in all (the sections list every one)."""
+    if len(names) <= NAMED:
+        return sep.join(names)
+    return sep.join(names[:NAMED]) + f"等{len(names)}项"
 
 
 def _count_words(n: int) -> str:
