@@ -348,3 +348,17 @@ def test_export_view_digest_has_a_row_per_changed_item(tmp_path: Path) -> None:
         ("连续滞后", "45"),
     ]
     assert "已导出 4 行" in proc.stderr
+
+
+def test_vanished_items_and_a_long_list_of_names_in_the_paragraph() -> None:
+    old_ratios = {f"i{n}": 0.8 for n in range(12)} | {"gone": 0.5}
+    old = evaluated(old_ratios, 0.75)
+    new = evaluated({f"i{n}": 0.6 for n in range(12)}, 0.75)  # twelve items fall behind
+    digest = build_digest(new, old)
+    assert [e.key for e in digest.vanished] == ["gone"] and digest.vanished[0].ratio == 0.5
+    assert [c.new_status for c in digest.worse] == [Status.LAGGING] * 12
+    # The clause names ten and counts all twelve; the section lists every one.
+    assert "12项转为进度滞后（" in digest.paragraph() and "」60.0%等12项）" in digest.paragraph()
+    assert digest.paragraph().count("「项目") == 10
+    assert len(dict(digest.sections())["状态变差 worse"]) == 12
+    assert "新增项目0项，减少1项" in digest.paragraph()
