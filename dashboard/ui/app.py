@@ -33,7 +33,6 @@ from dashboard.scheduler import Scheduler
 from dashboard.ui.keys import NOT_COMMANDS, command_title
 from dashboard.ui.kiosk import KioskRotation
 from dashboard.ui.screens.base import BANNER_MARK, DataScreen
-from dashboard.ui.screens.help import HelpScreen, key_label
 from dashboard.ui.screens.items import BehindScreen, ItemsScreen, OverviewScreen
 from dashboard.ui.theme import ALIASES, DARK, LIGHT, THEMES
 from dashboard.ui.widgets.headline import Headline
@@ -501,6 +500,8 @@ class DashboardApp(App[None]):
         ]
 
     def action_help(self) -> None:
+        from dashboard.ui.screens.help import HelpScreen  # with its DataTable, when first asked for
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.key_groups(), read_only=self.read_only))
 
@@ -508,6 +509,8 @@ class DashboardApp(App[None]):
         """Only the app's own commands (no Textual developer commands, one quit), each
         named in Chinese and English: every binding live on this screen that is allowed
         now (read-only hides acknowledging and exporting), plus the views."""
+        from dashboard.ui.screens.help import key_label
+
         seen: set[str] = set()
         for active in screen.active_bindings.values():
             binding = active.binding
