@@ -196,3 +196,18 @@ async def test_units_by_month_in_a_look_back_end_on_that_month(tmp_path: Path) -
         first = screen.months.view_rows[0]
     assert labels == ["牵头单位", "7月 完成/落后", "8月 完成/落后"]
     assert first.unit == "公安局交警大队" and first.months[date(2024, 8, 31)].behind_points == 34.7
+
+
+async def test_changes_without_an_earlier_bulletin_say_so(tmp_path: Path) -> None:
+    app = make_app(load_config(config(tmp_path)))  # no import: history holds today's data only
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("v")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ChangesScreen) and screen.digest is not None
+        assert not screen.digest.compared and screen.table.view_rows == []
+        text = "".join(line.strip() for line in screen_lines(app))
+    assert "无法比较变化" in text and "没有上一期通报可比较" in text, text
+    assert "没有变化 nothing changed" not in text

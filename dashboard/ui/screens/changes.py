@@ -28,6 +28,9 @@ from dashboard.ui.widgets.status_bar import StatusBar
 from dashboard.ui.widgets.table import Column, VirtualTable
 from dashboard.views import TableView
 
+NOTHING_CHANGED = "（两期之间没有变化 nothing changed）"
+NOTHING_COMPARED = "（没有上一期通报可比较：先用 dashboard import 导入往期通报 no earlier bulletin）"
+
 
 @dataclass(frozen=True, slots=True)
 class ChangeRow:
@@ -115,7 +118,7 @@ class ChangesScreen(DataScreen):
             key_of=lambda r: r.key,
             row_class=lambda r: f"status--{r.status.value}",
             haystack=lambda r: f"{r.section} {r.unit} {r.name}",
-            empty_text="（两期之间没有变化 nothing changed）",
+            empty_text="载入中… loading",
             id="changes",
         )
         yield StatusBar(id="status-bar")
@@ -145,7 +148,11 @@ class ChangesScreen(DataScreen):
             )
             return
         self.digest = digest
-        self.table.set_rows(change_rows(digest))
+        table = self.table
+        # Nothing compared is not "nothing changed": the note above says what history lacks.
+        table.empty_text = NOTHING_CHANGED if digest.compared else NOTHING_COMPARED
+        table.set_rows(change_rows(digest))
+        table.refresh()
         self.query_one("#changes-paragraph", Static).update(self._heading(digest))
 
     def _heading(self, digest: Digest) -> Text:
