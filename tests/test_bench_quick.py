@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -131,7 +132,12 @@ def test_quick_run_measures_every_contender_and_writes_results(tmp_path: Path) -
     from bench import ours, references
 
     declared = [f.id for c in (*references.CONTENDERS, *ours.CONTENDERS) for f in c.figures]
+    # The tmux figures need tmux (`.ci/run` installs it where apt is there): without it, n/a.
+    no_tmux = shutil.which("tmux") is None
     for name in declared:
+        if no_tmux and ("tmux" in name or name == "vd_first_screen"):
+            assert figures[name]["status"] == "n/a", figures[name]
+            continue
         assert figures[name]["status"] == "ok", figures[name]
         assert figures[name]["median"] is not None
     assert figures["idle_window"]["median"] < 60  # shortened in --quick, and the table says so
