@@ -245,13 +245,8 @@ def digest_view(digest: Digest, title: str = "") -> TableView:
                 detail = f"连续{e.months}个月滞后" if e.months else ""
                 rows.append([section, e.id, e.unit, e.name, "", None, e.status.label, e.ratio, detail])
 
-    add("新增完成", digest.newly_done)
-    add("状态变差", digest.worse)
-    add("状态好转", digest.better)
-    add("比例变动", digest.moved)
-    add("连续滞后", digest.streaks)
-    add("新增项目", digest.new_items)
-    add("减少的项目", digest.vanished)
+    for section, entries in digest.item_sections():
+        add(section, entries)
     for u in digest.no_update:
         rows.append(
             [

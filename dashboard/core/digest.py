@@ -202,6 +202,20 @@ class Digest:
             )
         return text + "。"
 
+    def item_sections(self, *, unmoved: bool = False) -> list[tuple[str, Sequence[Change | Entry]]]:
+        """(section, entries) in the order the 变化 annex and screen list items; the
+        unmoved items (usually the longest list, the least news) last when asked for."""
+        found: list[tuple[str, Sequence[Change | Entry]]] = [
+            ("新增完成", self.newly_done),
+            ("状态变差", self.worse),
+            ("状态好转", self.better),
+            ("比例变动", self.moved),
+            ("连续滞后", self.streaks),
+            ("新增项目", self.new_items),
+            ("减少的项目", self.vanished),
+        ]
+        return [*found, ("比例未变", self.unmoved)] if unmoved else found
+
     def sections(self) -> list[tuple[str, list[str]]]:
         """(heading, lines) per section, as `dashboard digest` prints them."""
         month = f"{self.update_month}月" if self.update_month else ""

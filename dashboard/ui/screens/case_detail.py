@@ -19,6 +19,7 @@ from dashboard import casework
 from dashboard.cases import CLOSED, OPEN, RECTIFIED
 from dashboard.casework import CaseFile
 from dashboard.core.parse import format_percent
+from dashboard.item_trail import KIND_LABELS
 from dashboard.runtime import Snapshot
 from dashboard.ui.screens.base import DataScreen
 from dashboard.ui.screens.case_dialog import STEP_ERRORS, NoteDialog, note_submitter, step_error
@@ -27,15 +28,6 @@ from dashboard.ui.widgets.item_table import STATUS_STYLE
 from dashboard.ui.widgets.status_bar import StatusBar
 from dashboard.views import TableView
 
-# What each step of the trail is called on screen.
-TRAIL_KINDS = {
-    "case_opened": "立案 opened",
-    "case_noted": "备注 noted",
-    "case_rectified": "已整改 rectified",
-    "case_closed": "销号 closed",
-    "case_reopened": "重新督办 reopened",
-    "case_overdue": "逾期 overdue",
-}
 STATE_STYLE = {OPEN: "bold", RECTIFIED: "bold green", CLOSED: "dim"}
 # The case steps that change something, and the word the read-only notice uses for each.
 CASE_STEPS = {"case_note": "添加备注", "close_case": "销号", "reopen_case": "重新督办"}
@@ -65,7 +57,7 @@ def trail_text(rows: list[dict[str, Any]]) -> Text:
     for r in rows:
         text.append(f"{_at(r['at'])}  ", "dim")
         text.append(f"{r['actor']}  ", "bold")
-        text.append(f"{TRAIL_KINDS.get(r['kind'], r['kind'])}  ")
+        text.append(f"{KIND_LABELS.get(r['kind'], r['kind'])}  ")
         text.append(trail_change(r))
         text.append("\n")
     text.rstrip()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -59,7 +60,7 @@ def change_rows(digest: Digest) -> list[ChangeRow]:
     the items whose ratio did not move come last."""
     rows: list[ChangeRow] = []
 
-    def add(section: str, entries: list[Change] | list[Entry]) -> None:
+    def add(section: str, entries: Sequence[Change | Entry]) -> None:
         for e in entries:
             if isinstance(e, Change):
                 detail = "" if e.ratio_moved else "比例未变"
@@ -70,14 +71,8 @@ def change_rows(digest: Digest) -> list[ChangeRow]:
                 after = _state(e.status, e.ratio)
                 rows.append(ChangeRow(section, e.id, e.unit, e.name, "", after, detail, e.status))
 
-    add("新增完成", digest.newly_done)
-    add("状态变差", digest.worse)
-    add("状态好转", digest.better)
-    add("比例变动", digest.moved)
-    add("连续滞后", digest.streaks)
-    add("新增项目", digest.new_items)
-    add("减少的项目", digest.vanished)
-    add("比例未变", digest.unmoved)  # last: usually the longest list, the least news
+    for section, entries in digest.item_sections(unmoved=True):
+        add(section, entries)
     for u in digest.no_update:
         detail = f"{digest.update_month}月未更新动态：{'、'.join(u.items)}"
         rows.append(ChangeRow("未更新动态", "", u.unit, "", "", "", detail, Status.UNKNOWN))
