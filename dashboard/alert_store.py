@@ -271,7 +271,9 @@ def save_record(conn: Any, r: AlertRecord) -> None:
     )
 
 
-def queue_event(conn: Any, event: AlertEvent, sinks: Sequence[str], *, category: str = "") -> None:
+def queue_event(
+    conn: Any, event: AlertEvent, sinks: Sequence[str], *, category: str = "", county: str = ""
+) -> None:
     """The event, one outbox row per sink, and its row in the trail, in `conn`'s
     transaction. An active silence matching the event keeps it out of every outbox
     (recorded all the same, and the trail names the silence). `category` (the item's)
@@ -289,7 +291,12 @@ def queue_event(conn: Any, event: AlertEvent, sinks: Sequence[str], *, category:
             event.kind,
             ts(event.at),
             strict_json.dumps(
-                {**event.to_dict(), **({"category": category} if category else {})}, ensure_ascii=False
+                {
+                    **event.to_dict(),
+                    **({"category": category} if category else {}),
+                    **({"county": county} if county else {}),  # a city's roll-up, as category
+                },
+                ensure_ascii=False,
             ),
         ),
     )

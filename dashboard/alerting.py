@@ -401,8 +401,9 @@ class AlertEngine:
 
     def sinks_for(self, event: AlertEvent, by_id: Mapping[str, Evaluated] | None = None) -> list[str]:
         """The sinks whose outbox gets `event`, by the routes (every sink when none matches)."""
-        category = _category(event, by_id or {})
-        return route_sinks(self.routes, event_fields(event, category), [s.spec.name for s in self.sinks])
+        category, county = _category(event, by_id or {}), _county(event, by_id or {})
+        fields = event_fields(event, category, county)
+        return route_sinks(self.routes, fields, [s.spec.name for s in self.sinks])
 
     def _per_item_conditions(
         self, name: str, rule: Rule, ctx: AlertContext, cfg: RuleConfig, subset: list[Evaluated] | None
@@ -456,7 +457,8 @@ class AlertEngine:
             nonlocal queued, not_pushed
             if queued < self.max_per_cycle:
                 category = _category(event, by_id)
-                queue_event(conn, event, self.sinks_for(event, by_id), category=category)
+                county = _county(event, by_id)
+                queue_event(conn, event, self.sinks_for(event, by_id), category=category, county=county)
                 queued += 1
             else:  # recorded in alert_state all the same: it does not fire again next cycle
                 not_pushed += 1
@@ -686,7 +688,10 @@ class AlertEngine:
         """The route's template and @-mentions for one message, and the deadlines of the
         events' open 督办 cases (for 请于…前书面反馈)."""
         payloads = [json.loads(row["payload"]) for row in rows]
-        fields = [event_fields(e, str(p.get("category", ""))) for e, p in zip(events, payloads, strict=True)]
+        fields = [
+            event_fields(e, str(p.get("category", "")), str(p.get("county", "")))
+            for e, p in zip(events, payloads, strict=True)
+        ]
         template, mentions = route_message(self.routes, sink, fields)
         keys = [e.key for e in events if e.level == "supervise"]
         deadlines: dict[str, date] = {}
@@ -702,7 +707,9 @@ class AlertEngine:
 
     def _muted(self, row: Any, sink: str, now: datetime) -> bool:
         payload = json.loads(row["payload"])
-        fields = event_fields(AlertEvent.from_dict(payload), str(payload.get("category", "")))
+        fields = event_fields(
+            AlertEvent.from_dict(payload), str(payload.get("category", "")), str(payload.get("county", ""))
+        )
         return muted(self.routes, fields, sink, now.astimezone(), self.day_off)
 
     def _sink_failed(
@@ -962,6 +969,12 @@ def _category(event: AlertEvent, by_id: Mapping[str, Evaluated]) -> str:
     return current.item.category if current is not None else ""
 
 
+def _county(event: AlertEvent, by_id: Mapping[str, Evaluated]) -> str:
+    """The county of the event's item in a city's roll-up ("" otherwise), as `_category`."""
+    current = by_id.get(event.item_id)
+    return current.item.county if current is not None else ""
+
+
 def _passes(pending: Sequence[Any], size: int, group_by: Sequence[str]) -> Iterator[Sequence[Any]]:
     """The outbox rows of one pass as they go out: groups under `group_by` (in the order
     of each group's first event; an event with none of the keys goes alone), else
@@ -971,7 +984,8 @@ def _passes(pending: Sequence[Any], size: int, group_by: Sequence[str]) -> Itera
         return
     groups: dict[Any, list[Any]] = {}
     for row in pending:
-        fields = event_fields(AlertEvent.from_dict(json.loads(row["payload"])))
+        payload = json.loads(row["payload"])
+        fields = event_fields(AlertEvent.from_dict(payload), county=str(payload.get("county", "")))
         key = group_key(fields, group_by)
         groups.setdefault(("group", key) if key is not None else ("alone", row["seq"]), []).append(row)
     for rows in groups.values():

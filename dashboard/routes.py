@@ -34,6 +34,7 @@ MATCH_KEYS = {
     "severity": "info | warning | critical，可为列表",
     "unit": "牵头单位，如 公安局交警大队，可为列表",
     "category": "项目类别，可为列表",
+    "county": "县市区（市级汇总中数据源的 county），如 湘乡市，可为列表",
 }
 ROUTE_KEYS = {
     **MATCH_KEYS,
@@ -44,7 +45,7 @@ ROUTE_KEYS = {
     **TEMPLATE_KEYS,
     **MENTION_KEYS,
 }
-GROUP_KEYS = ("unit", "rule", "level", "severity")
+GROUP_KEYS = ("unit", "rule", "level", "severity", "county")
 # Chat robots get one message per lead unit per pass unless a route says otherwise; files
 # (jsonl, csv) keep one line per event, and so does the generic webhook: its JSON is a
 # machine's contract, so a receiver opts in to group messages with a route's group_by.
@@ -99,14 +100,16 @@ class Route:
         )
 
 
-def event_fields(event: AlertEvent, category: str = "") -> dict[str, str]:
-    """What routes and groups look at: level, rule, severity, unit and category."""
+def event_fields(event: AlertEvent, category: str = "", county: str = "") -> dict[str, str]:
+    """What routes and groups look at: level, rule, severity, unit, category and county
+    (a city's roll-up: two counties' same-named units are two groups)."""
     return {
         "level": event.level,
         "rule": event.rule,
         "severity": event.severity,
         "unit": event.unit,
         "category": category,
+        "county": county,
     }
 
 

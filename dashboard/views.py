@@ -159,7 +159,12 @@ def items_view(evaluated: Sequence[Evaluated], title: str, notes: Sequence[str] 
                 e.status.label,
             ]
         )
-    return TableView("items", title, list(ITEM_COLUMNS), rows, [e.status for e in evaluated], list(notes))
+    columns = list(ITEM_COLUMNS)
+    if any(e.item.county for e in evaluated):  # a city's roll-up: the county last (columns only added)
+        columns.append(Column("县市区", "text", "county"))
+        for row, e in zip(rows, evaluated, strict=True):
+            row.append(e.item.county)
+    return TableView("items", title, columns, rows, [e.status for e in evaluated], list(notes))
 
 
 UNIT_COLUMNS = [
@@ -202,6 +207,14 @@ def units_view(units: Sequence[UnitSummary], title: str, notes: Sequence[str] = 
             ]
         )
     return TableView("units", title, list(UNIT_COLUMNS), rows, [unit_status(u) for u in units], list(notes))
+
+
+def counties_view(counties: Sequence[UnitSummary], title: str, notes: Sequence[str] = ()) -> TableView:
+    """The 县市区 table of a city's roll-up: the units table's columns, grouped by county."""
+    view = units_view(counties, title, notes)
+    view.name = "counties"
+    view.columns[0] = Column("县市区", "text", "county")
+    return view
 
 
 ALERT_COLUMNS = [

@@ -16,6 +16,7 @@ ENGLISH: dict[str, str] = {
     "app.quality": "Data quality",
     "units.league": "League table",
     "units.months": "Units by month",
+    "units.counties": "Counties (roll-up)",
     "app.reload": "Refresh",
     "app.help": "Keys / help",
     "app.theme": "Light/dark theme",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, ClassVar
 
@@ -19,7 +20,10 @@ from textual.widgets import Header, Input, Static
 from dashboard.core.items import Evaluated, Status
 from dashboard.core.league import BLACK, FORMULA, RED, LeagueRow
 from dashboard.core.parse import format_percent
-from dashboard.core.units import UnitSummary, summarise_projects, summarise_units
+from dashboard.core.rollup import NO_COUNTY
+
+# _summarise: the units' own grouping, by another field (the county).
+from dashboard.core.units import UnitSummary, _summarise, summarise_projects, summarise_units
 from dashboard.runtime import Snapshot
 from dashboard.ui.screens.base import DataScreen, describe_filter
 from dashboard.ui.screens.items import ItemListScreen
@@ -98,6 +102,40 @@ PROJECT_COLUMNS: list[Column[UnitSummary]] = [
         flex=True,
     ),
 ]
+
+
+def _share_done(u: UnitSummary) -> float:
+    return u.done / u.items if u.items else 0.0
+
+
+COUNTY_COLUMNS: list[Column[UnitSummary]] = [
+    Column("县市区", lambda u: u.unit, min_width=6, max_width=12),
+    _count("items", "项目数"),
+    _count("done", "已完成"),
+    _count("on_track", "正常"),
+    _count("lagging", "滞后"),
+    _count("severe", "严重滞后"),
+    Column(
+        "完成率", lambda u: f"{_share_done(u) * 100:.0f}%", sort_key=_share_done, min_width=6, align="right"
+    ),
+    Column(
+        "最落后项目 worst",
+        worst_text,
+        sort_key=lambda u: u.sort_key()[2],
+        min_width=16,
+        max_width=70,
+        flex=True,
+    ),
+]
+
+
+def summarise_counties(evaluated: Iterable[Evaluated]) -> list[UnitSummary]:
+    """One row per county (县市区) of a city's roll-up, worst first, as the units are."""
+    rows = _summarise("county", evaluated, {})
+    for u in rows:
+        if u.unit == UNKNOWN_UNIT:
+            u.unit = NO_COUNTY  # a source without `county`: named as `check --json` names it
+    return rows
 
 
 class GroupScreen(DataScreen):
@@ -253,6 +291,7 @@ class UnitsScreen(GroupScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "toggle_league", "红黑榜", show=False, id="units.league"),  # in ? and the palette
         Binding("h", "toggle_months", "按月", show=False, id="units.months"),
+        Binding("g", "counties", "县市区", show=False, id="units.counties"),
     ]
     league_shown = False
     months_shown = False
@@ -344,6 +383,13 @@ class UnitsScreen(GroupScreen):
         if self.league_shown and self.dash.snapshot is not None:
             self._show_league(self.dash.snapshot)
         self._update_note()
+
+    def action_counties(self) -> None:
+        snap = self.dash.snapshot
+        if snap is None or not any(e.item.county for e in snap.evaluated):
+            self.notify("数据源未注明县市区（数据源的 county 键）no counties in the data")
+            return
+        self.app.push_screen(CountiesScreen())
 
     def show_snapshot(self, snap: Snapshot) -> None:
         super().show_snapshot(snap)
@@ -461,3 +507,24 @@ class ProjectsScreen(GroupScreen):
         view = units_view(self.table.view_rows, self.VIEW_TITLE, self.notes())
         view.name = "projects"
         return view
+
+
+class CountiesScreen(GroupScreen):
+    """A city's roll-up (县市区): one row per county, worst first → the county's items."""
+
+    VIEW_TITLE = "县市区 Counties"
+    TABLE_ID = "counties"
+    COLUMNS = COUNTY_COLUMNS
+
+    def groups(self, snap: Snapshot) -> list[UnitSummary]:
+        return summarise_counties(snap.evaluated)
+
+    def drill(self, group: UnitSummary) -> ItemListScreen:
+        county = "" if group.unit == NO_COUNTY else group.unit
+        return ItemListScreen(f"{group.unit} 的项目", lambda e: e.item.county == county)
+
+    def export_view(self) -> TableView:
+        from dashboard.views import counties_view
+
+        notes = self.notes(describe_filter(self.table.filter_text, []))
+        return counties_view(self.table.view_rows, self.VIEW_TITLE, notes)

@@ -3,6 +3,8 @@ progress bar against the expected-progress (序时进度) marker."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from operator import attrgetter
 from typing import ClassVar, TypeVar
 
@@ -135,9 +137,20 @@ def row_cells(e: Evaluated) -> list[Text]:
 
 
 def item_haystack(e: Evaluated) -> str:
-    """What `/` searches: name, lead unit, category and project."""
+    """What `/` searches: name, lead unit, category, project and county."""
     i = e.item
-    return f"{i.name}\n{i.unit}\n{i.category}\n{i.project_code}\n{i.project_name}"
+    text = f"{i.name}\n{i.unit}\n{i.category}\n{i.project_code}\n{i.project_name}"
+    return f"{text}\n{i.county}" if i.county else text  # a city's roll-up: `/` finds a county
+
+
+COUNTY_COLUMN: Column[Evaluated] = Column(
+    "县市区",
+    lambda e: e.item.county,
+    sort_key=attrgetter("item.county"),
+    min_width=6,
+    max_width=10,
+    priority=1,
+)
 
 
 class StatusTable(VirtualTable[T]):
@@ -162,5 +175,21 @@ class ItemTable(StatusTable[Evaluated]):
             classes=classes,
         )
 
+    def set_rows(self, rows: Iterable[Evaluated]) -> None:
+        rows = rows if isinstance(rows, list) else list(rows)
+        if self.columns[0].label != COUNTY_COLUMN.label and any(e.item.county for e in rows):
+            # A city's roll-up: a 县市区 column first, from the first rows that name a county
+            # (without one the table is as it always was).
+            self.columns.insert(0, replace(COUNTY_COLUMN))
+            if self.sort_column is not None:
+                self.sort_column += 1
+            self._strips.clear()
+            self._measured = False
+            self._layout_width = -1
+        super().set_rows(rows)
+
     def cells(self, row: Evaluated) -> list[Text]:
+        if self.columns[0].label == COUNTY_COLUMN.label:
+            style = STATUS_STYLE[row.status]
+            return [Text(c.text(row), style) for c in self.columns]
         return row_cells(row)
