@@ -307,6 +307,19 @@ def open_alerts_by_unit(records: Iterable[Any]) -> dict[str, int]:
     return counts
 
 
+def open_alerts_by_county(records: Iterable[Any], county_of: Mapping[str, str]) -> dict[str, int]:
+    """County → open alerts of its items (`county_of`: item id → county), for the 县市区
+    view of a city's roll-up; an alert without an item (a source's) counts for none."""
+    counts: dict[str, int] = {}
+    for r in records:
+        if getattr(r, "resolved_at", None) or _state(r) != "open":
+            continue
+        county = county_of.get(_text_of(getattr(r, "item_id", "")))
+        if county is not None:
+            counts[county] = counts.get(county, 0) + 1
+    return counts
+
+
 # -- silences and the audit trail (留痕) ---------------------------------------------
 
 SILENCE_COLUMNS = [

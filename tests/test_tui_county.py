@@ -66,12 +66,13 @@ async def test_the_county_view_counts_each_county_and_opens_its_items(tmp_path: 
         table = app.screen.query_one("#counties", VirtualTable)
         by_county = {r[0]: r for r in rows(table)}
         assert set(by_county) == {"湘乡市", "韶山市"}
-        # 县市区, 项目数, 已完成, 正常, 滞后, 严重滞后, 完成率
+        # 县市区, 项目数, 已完成, 正常, 滞后, 严重滞后, 完成率, worst, 预警
         assert by_county["湘乡市"][1:3] == ["45", str(SAMPLE_COUNTS["done"])]
         assert by_county["韶山市"][1:3] == ["42", str(shaoshan_done)]
         assert by_county["湘乡市"][5] == by_county["韶山市"][5] == "1"  # item 45 in each
         assert by_county["韶山市"][6] == f"{shaoshan_done / 42 * 100:.0f}%"
         assert "32.0%" in by_county["湘乡市"][7]  # the worst item, 公安局交警大队's
+        assert by_county["湘乡市"][8] == by_county["韶山市"][8] == "1"  # severe:45's open alert in each
         first = rows(table)[0][0]
         await pilot.press("enter")
         await loaded(app, pilot)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -126,12 +126,16 @@ COUNTY_COLUMNS: list[Column[UnitSummary]] = [
         max_width=70,
         flex=True,
     ),
+    _count("open_alerts", "预警"),
 ]
 
 
-def summarise_counties(evaluated: Iterable[Evaluated]) -> list[UnitSummary]:
-    """One row per county (县市区) of a city's roll-up, worst first, as the units are."""
-    rows = _summarise("county", evaluated, {})
+def summarise_counties(
+    evaluated: Sequence[Evaluated], open_alerts: Mapping[str, int] | None = None
+) -> list[UnitSummary]:
+    """One row per county (县市区) of a city's roll-up, worst first, as the units are;
+    `open_alerts` is county → open alert count."""
+    rows = _summarise("county", evaluated, open_alerts or {})
     for u in rows:
         if u.unit == UNKNOWN_UNIT:
             u.unit = NO_COUNTY  # a source without `county`: named as `check --json` names it
@@ -517,7 +521,14 @@ class CountiesScreen(GroupScreen):
     COLUMNS = COUNTY_COLUMNS
 
     def groups(self, snap: Snapshot) -> list[UnitSummary]:
-        return summarise_counties(snap.evaluated)
+        from dashboard.views import open_alerts_by_county
+
+        county_of = {e.item.id: e.item.county or UNKNOWN_UNIT for e in snap.evaluated}
+        open_alerts = open_alerts_by_county(self.dash.alert_records(["open"]), county_of)
+        return summarise_counties(snap.evaluated, open_alerts)
+
+    def show_counts(self, snap: Snapshot) -> None:
+        self.show_snapshot(snap)  # an alert acknowledged elsewhere changes the 预警 column
 
     def drill(self, group: UnitSummary) -> ItemListScreen:
         county = "" if group.unit == NO_COUNTY else group.unit
