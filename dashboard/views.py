@@ -206,13 +206,22 @@ def units_view(units: Sequence[UnitSummary], title: str, notes: Sequence[str] = 
                 unit_status(u).label,
             ]
         )
-    return TableView("units", title, list(UNIT_COLUMNS), rows, [unit_status(u) for u in units], list(notes))
+    columns = list(UNIT_COLUMNS)
+    if any(m.item.county for u in units for m in u.members):  # a city's roll-up: the unit's counties last
+        columns.append(Column("县市区", "text", "county"))
+        for row, u in zip(rows, units, strict=True):
+            row.append("、".join(dict.fromkeys(m.item.county for m in u.members if m.item.county)))
+    return TableView("units", title, columns, rows, [unit_status(u) for u in units], list(notes))
 
 
 def counties_view(counties: Sequence[UnitSummary], title: str, notes: Sequence[str] = ()) -> TableView:
     """The 县市区 table of a city's roll-up: the units table's columns, grouped by county."""
     view = units_view(counties, title, notes)
     view.name = "counties"
+    if view.columns[-1].key == "county":  # not the county again, after the first column
+        view.columns.pop()
+        for row in view.rows:
+            row.pop()
     view.columns[0] = Column("县市区", "text", "county")
     return view
 

@@ -13,12 +13,13 @@ from conftest import SAMPLE_COUNTS, SAMPLE_CSV, run_cli, sample_rows, write_csv
 from pytest_httpserver import HTTPServer
 
 from dashboard.config import load_config
+from dashboard.core.units import summarise_units
 from dashboard.ui.app import DashboardApp, make_app
 from dashboard.ui.screens.items import ItemListScreen
-from dashboard.ui.screens.units import CountiesScreen
+from dashboard.ui.screens.units import CountiesScreen, summarise_counties
 from dashboard.ui.widgets.item_table import ItemTable
 from dashboard.ui.widgets.table import VirtualTable
-from dashboard.views import items_view
+from dashboard.views import counties_view, items_view, units_view
 
 REMOVED = ("40", "41", "42")
 
@@ -98,6 +99,13 @@ async def test_the_items_table_shows_and_filters_by_county(tmp_path: Path) -> No
         view = items_view(snap.evaluated, "items")
         assert [c.name for c in view.columns][-1] == "县市区"
         assert sorted({str(r[-1]) for r in view.rows}) == ["湘乡市", "韶山市"]
+        units = units_view(summarise_units(snap.evaluated), "units")
+        assert units.columns[-1].name == "县市区"
+        police = next(r for r in units.rows if r[0] == "公安局交警大队")
+        assert police[1] == 2 and police[-1] == "湘乡市、韶山市"  # one unit of each county
+        counties = counties_view(summarise_counties(snap.evaluated), "counties")
+        assert [c.name for c in counties.columns] == ["县市区", *(c.name for c in units.columns[1:-1])]
+        assert sorted((str(r[0]), r[1]) for r in counties.rows) == [("湘乡市", 45), ("韶山市", 42)]
 
 
 async def test_without_counties_g_changes_nothing_and_the_items_table_has_no_county(
@@ -119,6 +127,7 @@ async def test_without_counties_g_changes_nothing_and_the_items_table_has_no_cou
         snap = app.snapshot
         assert snap is not None
         assert "县市区" not in [c.name for c in items_view(snap.evaluated, "items").columns]
+        assert "县市区" not in [c.name for c in units_view(summarise_units(snap.evaluated), "u").columns]
 
 
 def county_robot_config(folder: Path, url: str, group_by: str, match: str = "") -> Path:
