@@ -278,7 +278,18 @@ async def test_help_lists_every_key_and_palette_offers_every_action() -> None:
         assert isinstance(app.screen, OverviewScreen)
         # Every app key and the screen's own are commands, by name (tests/test_tui_keys.py: English too).
         titles = " ".join(str(c.title) for c in app.get_system_commands(app.screen))
-        for word in ("总览", "单位", "滞后", "项目", "数据源", "预警", "刷新", "全部按键", "明暗主题", "轮播模式"):
+        for word in (
+            "总览",
+            "单位",
+            "滞后",
+            "项目",
+            "数据源",
+            "预警",
+            "刷新",
+            "全部按键",
+            "明暗主题",
+            "轮播模式",
+        ):
             assert word in titles
         for word in ("退出", "筛选", "导出", "打开", "排序"):
             assert word in titles
