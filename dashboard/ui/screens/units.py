@@ -58,21 +58,25 @@ def _count(name: str, label: str) -> Column[UnitSummary]:
     )
 
 
-UNIT_COLUMNS: list[Column[UnitSummary]] = [
-    Column("牵头单位", lambda u: u.unit, min_width=8, max_width=20),
+def _worst(label: str, max_width: int) -> Column[UnitSummary]:
+    return Column(
+        label, worst_text, sort_key=lambda u: u.sort_key()[2], min_width=16, max_width=max_width, flex=True
+    )
+
+
+# The counts by status, as the lead-unit and county tables both show them.
+_TALLIES: list[Column[UnitSummary]] = [
     _count("items", "项目数"),
     _count("done", "已完成"),
     _count("on_track", "正常"),
     _count("lagging", "滞后"),
     _count("severe", "严重滞后"),
-    Column(
-        "最落后项目 worst",
-        worst_text,
-        sort_key=lambda u: u.sort_key()[2],
-        min_width=16,
-        max_width=70,
-        flex=True,
-    ),
+]
+
+UNIT_COLUMNS: list[Column[UnitSummary]] = [
+    Column("牵头单位", lambda u: u.unit, min_width=8, max_width=20),
+    *_TALLIES,
+    _worst("最落后项目 worst", 70),
     _count("open_alerts", "预警"),
 ]
 
@@ -93,14 +97,7 @@ PROJECT_COLUMNS: list[Column[UnitSummary]] = [
     _count("done", "已完成"),
     _count("lagging", "滞后"),
     _count("severe", "严重滞后"),
-    Column(
-        "最落后指标 worst",
-        worst_text,
-        sort_key=lambda u: u.sort_key()[2],
-        min_width=16,
-        max_width=60,
-        flex=True,
-    ),
+    _worst("最落后指标 worst", 60),
 ]
 
 
@@ -110,22 +107,11 @@ def _share_done(u: UnitSummary) -> float:
 
 COUNTY_COLUMNS: list[Column[UnitSummary]] = [
     Column("县市区", lambda u: u.unit, min_width=6, max_width=12),
-    _count("items", "项目数"),
-    _count("done", "已完成"),
-    _count("on_track", "正常"),
-    _count("lagging", "滞后"),
-    _count("severe", "严重滞后"),
+    *_TALLIES,
     Column(
         "完成率", lambda u: f"{_share_done(u) * 100:.0f}%", sort_key=_share_done, min_width=6, align="right"
     ),
-    Column(
-        "最落后项目 worst",
-        worst_text,
-        sort_key=lambda u: u.sort_key()[2],
-        min_width=16,
-        max_width=70,
-        flex=True,
-    ),
+    _worst("最落后项目 worst", 70),
     _count("open_alerts", "预警"),
 ]
 
